@@ -1,0 +1,517 @@
+import { App, type BlockAction, LogLevel, webApi } from "@slack/bolt";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
+import {
+  type SlackRequester,
+  serverUrl,
+  signSlackRequest,
+  slackRequester,
+} from "../../src/platform/slack/signing.js";
+
+const { WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError } = webApi;
+
+const TOKEN = "xoxb-fake-token";
+const SECRET = "fake-signing-secret";
+
+let fake: FakeSlack;
+
+beforeAll(async () => {
+  fake = await startFakeSlack({
+    channels: [{ id: "C0OPS", name: "ops" }],
+    users: [{ id: "U0ALICE", name: "alice", tz: "Asia/Kolkata" }],
+    usergroups: { S0ONCALL: ["U0ALICE", "U0BOB"] },
+  });
+});
+afterAll(async () => {
+  await fake.close();
+});
+beforeEach(() => fake.reset());
+
+const card = (title: string) => ({
+  text: `Exception: ${title}`,
+  blocks: [
+    { type: "section", block_id: "summary", text: { type: "mrkdwn", text: `*${title}*` } },
+    {
+      type: "actions",
+      block_id: "actions",
+      elements: [
+        {
+          type: "button",
+          action_id: "retry",
+          text: { type: "plain_text", text: "Retry" },
+          value: "exc-1",
+        },
+      ],
+    },
+  ],
+});
+
+/** What a caller sees when a Web API call fails: the error class and its Slack-facing fields. */
+async function failure(call: Promise<unknown>) {
+  const error = await call.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (e: unknown) => e,
+  );
+  if (error instanceof WebAPIPlatformError) return { platform: error.data.error };
+  if (error instanceof WebAPIRateLimitedError) return { rateLimited: error.retryAfter };
+  if (error instanceof WebAPIHTTPError) return { http: error.statusCode };
+  throw error;
+}
+
+describe("fake Slack through a real WebClient", () => {
+  let client: InstanceType<typeof WebClient>;
+  beforeAll(() => {
+    client = new WebClient(TOKEN, {
+      slackApiUrl: fake.url,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      logLevel: LogLevel.ERROR,
+    });
+  });
+
+  it("answers auth.test as the syncdesk bot", async () => {
+    const res = await client.auth.test();
+    expect(res).toMatchObject({ ok: true, user_id: "U0SYNCDESK", bot_id: "B0SYNCDESK" });
+    expect(res.team_id).toBe("T0TEAM");
+    expect(fake.url.endsWith("/api/")).toBe(true);
+  });
+
+  it("stores a posted card with blocks and metadata, with increasing ts", async () => {
+    const metadata = { event_type: "exception_card", event_payload: { exception_id: "exc-1" } };
+    const first = await client.chat.postMessage({ channel: "C0OPS", ...card("SKU-1"), metadata });
+    const second = await client.chat.postMessage({ channel: "C0OPS", text: "second" });
+
+    expect(first.ts).toMatch(/^\d{10}\.\d{6}$/);
+    expect(Number(second.ts)).toBeGreaterThan(Number(first.ts));
+    expect(first.message?.blocks).toHaveLength(2);
+    const [stored] = fake.messages("C0OPS");
+    expect(stored).toMatchObject({ ts: first.ts, text: "Exception: SKU-1", metadata });
+    expect(stored?.blocks).toEqual(card("SKU-1").blocks);
+    expect(fake.callsTo("chat.postMessage")[0]?.body).toMatchObject({
+      channel: "C0OPS",
+      blocks: card("SKU-1").blocks,
+      metadata,
+    });
+    expect(fake.callsTo("chat.postMessage")[0]?.body).not.toHaveProperty("token");
+    expect(fake.violations).toEqual([]);
+  });
+
+  it("updates a stored message, and answers message_not_found for an unknown ts", async () => {
+    const posted = await client.chat.postMessage({ channel: "C0OPS", ...card("SKU-1") });
+    const updated = await client.chat.update({
+      channel: "C0OPS",
+      ts: posted.ts as string,
+      ...card("SKU-1 (resolved)"),
+    });
+    expect(updated.ts).toBe(posted.ts);
+    expect(fake.messages("C0OPS")).toEqual([
+      expect.objectContaining({ ts: posted.ts, text: "Exception: SKU-1 (resolved)" }),
+    ]);
+    expect(
+      await failure(client.chat.update({ channel: "C0OPS", ts: "1.000001", text: "x" })),
+    ).toEqual({ platform: "message_not_found" });
+  });
+
+  it("keeps thread replies apart from the channel and links to both", async () => {
+    const parent = await client.chat.postMessage({ channel: "C0OPS", text: "parent" });
+    const reply = await client.chat.postMessage({
+      channel: "C0OPS",
+      text: "claimed by alice",
+      thread_ts: parent.ts as string,
+    });
+
+    expect(fake.messages("C0OPS")).toEqual([
+      expect.objectContaining({ ts: parent.ts, reply_count: 1, thread_ts: parent.ts }),
+    ]);
+    expect(fake.threadReplies("C0OPS", parent.ts as string)).toEqual([
+      expect.objectContaining({ ts: reply.ts, text: "claimed by alice" }),
+    ]);
+    const link = await client.chat.getPermalink({
+      channel: "C0OPS",
+      message_ts: parent.ts as string,
+    });
+    expect(link.permalink).toBe(
+      `https://fake.slack.test/archives/C0OPS/p${(parent.ts as string).replace(".", "")}`,
+    );
+    const replyLink = await client.chat.getPermalink({
+      channel: "C0OPS",
+      message_ts: reply.ts as string,
+    });
+    expect(replyLink.permalink).toContain(`?thread_ts=${parent.ts}&cid=C0OPS`);
+  });
+
+  it("reads history newest first, in a ts window, with metadata only on request", async () => {
+    const metadata = { event_type: "exception_card", event_payload: { id: 1 } };
+    const a = await client.chat.postMessage({ channel: "C0OPS", text: "a", metadata });
+    const b = await client.chat.postMessage({ channel: "C0OPS", text: "b", metadata });
+    await client.chat.postMessage({ channel: "C0OPS", text: "reply", thread_ts: a.ts as string });
+    const c = await client.chat.postMessage({ channel: "C0OPS", text: "c" });
+
+    const all = await client.conversations.history({ channel: "C0OPS" });
+    expect(all.messages?.map((m) => m.text)).toEqual(["c", "b", "a"]);
+    expect(all.messages?.[1]).not.toHaveProperty("metadata");
+
+    const window = await client.conversations.history({
+      channel: "C0OPS",
+      oldest: a.ts as string,
+      latest: c.ts as string,
+      include_all_metadata: true,
+    });
+    expect(window.messages).toEqual([expect.objectContaining({ ts: b.ts, metadata })]);
+
+    const page = await client.conversations.history({ channel: "C0OPS", limit: 2 });
+    expect(page.messages?.map((m) => m.text)).toEqual(["c", "b"]);
+    expect(page.has_more).toBe(true);
+    const next = await client.conversations.history({
+      channel: "C0OPS",
+      limit: 2,
+      cursor: page.response_metadata?.next_cursor as string,
+    });
+    expect(next.messages?.map((m) => m.text)).toEqual(["a"]);
+  });
+
+  it("opens DMs as D<user>, posts to a user id into that DM, and knows configured channels", async () => {
+    const dm = await client.conversations.open({ users: "U0ALICE" });
+    expect(dm.channel?.id).toBe("DU0ALICE");
+    const posted = await client.chat.postMessage({ channel: "U0ALICE", text: "hi" });
+    expect(posted.channel).toBe("DU0ALICE");
+    expect(fake.messages("DU0ALICE")).toHaveLength(1);
+
+    expect((await client.conversations.info({ channel: "C0OPS" })).channel).toMatchObject({
+      id: "C0OPS",
+      name: "ops",
+      is_member: true,
+    });
+    expect((await client.conversations.info({ channel: "DU0ALICE" })).channel?.is_im).toBe(true);
+    expect(await failure(client.conversations.info({ channel: "C0NOPE" }))).toEqual({
+      platform: "channel_not_found",
+    });
+  });
+
+  it("lists usergroup members, or plan_upgrade_required on a free plan", async () => {
+    const res = await client.usergroups.users.list({ usergroup: "S0ONCALL" });
+    expect(res.users).toEqual(["U0ALICE", "U0BOB"]);
+    expect(await failure(client.usergroups.users.list({ usergroup: "S0NOPE" }))).toEqual({
+      platform: "no_such_subteam",
+    });
+    fake.setFreePlan(true);
+    expect(await failure(client.usergroups.users.list({ usergroup: "S0ONCALL" }))).toEqual({
+      platform: "plan_upgrade_required",
+    });
+  });
+
+  it("answers users.info with the user's time zone", async () => {
+    const res = await client.users.info({ user: "U0ALICE" });
+    expect(res.user).toMatchObject({ id: "U0ALICE", name: "alice", tz: "Asia/Kolkata" });
+    expect(res.user?.tz_offset).toBe(19_800);
+    expect((await client.users.info({ user: "U0OTHER" })).user?.tz).toBe("UTC");
+  });
+
+  it("rate-limits with 429 + Retry-After, which WebClient surfaces as rate-limited", async () => {
+    fake.failNext("chat.postMessage", { status: 429, retryAfterSec: 7 });
+    expect(await failure(client.chat.postMessage({ channel: "C0OPS", text: "x" }))).toEqual({
+      rateLimited: 7,
+    });
+    await client.chat.postMessage({ channel: "C0OPS", text: "after" });
+    expect(fake.callsTo("chat.postMessage").map((c) => c.status)).toEqual([429, 200]);
+    expect(fake.messages("C0OPS").map((m) => m.text)).toEqual(["after"]);
+  });
+
+  it("injects errors, HTTP failures and an outage", async () => {
+    fake.failNext("chat.update", { error: "cant_update_message" });
+    fake.failNext("chat.postMessage", { status: 500, times: 2 });
+    expect(await failure(client.chat.update({ channel: "C0OPS", ts: "1.1", text: "x" }))).toEqual({
+      platform: "cant_update_message",
+    });
+    for (let i = 0; i < 2; i++) {
+      expect(await failure(client.chat.postMessage({ channel: "C0OPS", text: "x" }))).toEqual({
+        http: 500,
+      });
+    }
+    await client.chat.postMessage({ channel: "C0OPS", text: "third time" });
+
+    fake.setDown(true);
+    expect(await failure(client.auth.test())).toEqual({ http: 503 });
+    fake.setDown(false);
+    expect((await client.auth.test()).ok).toBe(true);
+  });
+
+  it("answers unknown methods with unknown_method and records them", async () => {
+    expect(await failure(client.apiCall("nope.nothing", { a: 1 }))).toEqual({
+      platform: "unknown_method",
+    });
+    expect(fake.callsTo("nope.nothing")).toEqual([
+      expect.objectContaining({ body: { a: "1" }, error: "unknown_method" }),
+    ]);
+  });
+
+  it("answers not_authed without a token", async () => {
+    const anonymous = new WebClient(undefined, {
+      slackApiUrl: fake.url,
+      retryConfig: { retries: 0 },
+    });
+    expect(await failure(anonymous.auth.test())).toEqual({ platform: "not_authed" });
+  });
+
+  it("records Block Kit violations without rejecting the call", async () => {
+    const blocks = Array.from({ length: 51 }, () => ({ type: "divider" }));
+    await client.chat.postMessage({ channel: "C0OPS", text: "big", blocks });
+    expect(fake.violations).toEqual([
+      expect.objectContaining({
+        method: "chat.postMessage",
+        problem: "51 blocks, limit 50 per message",
+      }),
+    ]);
+  });
+
+  it("opens, updates and publishes views; a trigger id works once", async () => {
+    const modal = {
+      type: "modal" as const,
+      callback_id: "snooze",
+      title: { type: "plain_text" as const, text: "Snooze" },
+      blocks: [],
+    };
+    const opened = await client.views.open({ trigger_id: "t-1", view: modal });
+    const viewId = opened.view?.id as string;
+    expect(await failure(client.views.open({ trigger_id: "t-1", view: modal }))).toEqual({
+      platform: "exchanged_trigger_id",
+    });
+    await client.views.update({
+      view_id: viewId,
+      view: { ...modal, title: { type: "plain_text", text: "Snoozed" } },
+    });
+    expect(fake.view(viewId)).toMatchObject({ callback_id: "snooze", title: { text: "Snoozed" } });
+
+    await client.views.publish({ user_id: "U0ALICE", view: { type: "home", blocks: [] } });
+    await client.views.publish({
+      user_id: "U0ALICE",
+      view: { type: "home", blocks: [{ type: "divider" }] },
+    });
+    expect(fake.lastView("U0ALICE")?.blocks).toEqual([{ type: "divider" }]);
+    expect(fake.lastView("U0BOB")).toBeUndefined();
+    expect(fake.violations).toEqual([]);
+  });
+
+  it("waits for calls made before or after the wait starts, and times out with what it saw", async () => {
+    await client.chat.postMessage({ channel: "C0OPS", text: "early" });
+    await expect(fake.waitForCall("chat.postMessage")).resolves.toMatchObject({
+      body: { text: "early" },
+    });
+    const later = fake.waitForCall("chat.postMessage", (c) => c.body.text === "late", 2000);
+    await client.chat.postMessage({ channel: "C0OPS", text: "late" });
+    await expect(later).resolves.toMatchObject({ body: { text: "late" } });
+    await expect(fake.waitForCall("chat.delete", undefined, 50)).rejects.toThrow(
+      /no chat.delete call; calls so far: chat.postMessage, chat.postMessage within 50ms/,
+    );
+  });
+
+  it("plays response_url: records posted JSON per id", async () => {
+    const url = fake.responseUrl("cmd-1");
+    const waiting = fake.waitForResponse("cmd-1");
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ response_type: "ephemeral", text: "done" }),
+    });
+    expect(res.status).toBe(200);
+    await expect(waiting).resolves.toEqual({ response_type: "ephemeral", text: "done" });
+    expect(fake.responses("cmd-1")).toHaveLength(1);
+  });
+});
+
+describe("signed requests against a real Bolt app", () => {
+  let app: App;
+  let slack: SlackRequester;
+  const seen: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    app = new App({
+      token: TOKEN,
+      signingSecret: SECRET,
+      clientOptions: { slackApiUrl: fake.url, retryConfig: { retries: 0 } },
+      botId: "B0SYNCDESK",
+      botUserId: "U0SYNCDESK",
+      logLevel: LogLevel.ERROR,
+    });
+    app.command("/inventory", async ({ ack, command, respond }) => {
+      seen.push({ kind: "command", ...command });
+      await ack({ response_type: "ephemeral", text: `stats for ${command.text}` });
+      await respond({ text: "later" });
+    });
+    app.action<BlockAction>("retry", async ({ ack, body, client }) => {
+      await ack();
+      seen.push({ kind: "action", ...body });
+      if (body.container?.type === "message" && !body.container.is_ephemeral) {
+        await client.chat.update({
+          channel: body.container.channel_id,
+          ts: body.container.message_ts,
+          text: "Retrying",
+        });
+      }
+    });
+    app.view("snooze", async ({ ack, view }) => {
+      const reason = view.state.values.reason?.input?.value;
+      await ack({ response_action: "errors", errors: { reason: `bad: ${reason}` } });
+    });
+    app.event("app_home_opened", async ({ event, client, context }) => {
+      seen.push({ kind: "event", retryNum: context.retryNum, user: event.user });
+      await client.views.publish({ user_id: event.user, view: { type: "home", blocks: [] } });
+    });
+    const server = await app.start(0);
+    slack = slackRequester({
+      url: serverUrl(server),
+      signingSecret: SECRET,
+      responseUrl: () => fake.responseUrl("bolt"),
+    });
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  it("delivers a signed slash command to app.command, whose ack is the HTTP response", async () => {
+    const res = await slack.command({
+      command: "/inventory",
+      text: "stats 7d",
+      userId: "U0ALICE",
+      channelId: "C0OPS",
+    });
+    expect(res).toMatchObject({
+      status: 200,
+      json: { response_type: "ephemeral", text: "stats for stats 7d" },
+    });
+    expect(seen[0]).toMatchObject({
+      kind: "command",
+      command: "/inventory",
+      user_id: "U0ALICE",
+      user_name: "u0alice",
+      channel_id: "C0OPS",
+      team_id: "T0TEAM",
+    });
+    await expect(fake.waitForResponse("bolt")).resolves.toMatchObject({ text: "later" });
+  });
+
+  it("delivers a button click on a message to app.action, whose client talks to the fake", async () => {
+    const posted = await app.client.chat.postMessage({
+      token: TOKEN,
+      channel: "C0OPS",
+      ...card("SKU-1"),
+    });
+    const res = await slack.blockAction({
+      userId: "U0ALICE",
+      channelId: "C0OPS",
+      messageTs: posted.ts as string,
+      actionId: "retry",
+      value: "exc-1",
+    });
+    expect(res.status).toBe(200);
+    expect(seen[0]).toMatchObject({
+      type: "block_actions",
+      actions: [{ action_id: "retry", value: "exc-1", block_id: "actions" }],
+      message: { ts: posted.ts },
+      channel: { id: "C0OPS" },
+    });
+    await fake.waitForCall("chat.update");
+    expect(fake.messages("C0OPS")[0]?.text).toBe("Retrying");
+  });
+
+  it("delivers clicks from a DM, an ephemeral message and the Home tab", async () => {
+    const inDm = await app.client.chat.postMessage({
+      token: TOKEN,
+      channel: "U0ALICE",
+      text: "hi",
+    });
+    await slack.blockAction({
+      userId: "U0ALICE",
+      channelId: inDm.channel as string,
+      messageTs: inDm.ts as string,
+      actionId: "retry",
+      value: "exc-1",
+    });
+    await slack.blockAction({
+      userId: "U0ALICE",
+      channelId: "C0OPS",
+      messageTs: "1700000000.000200",
+      ephemeral: true,
+      actionId: "retry",
+    });
+    await slack.blockAction({
+      userId: "U0ALICE",
+      view: { id: "V0HOME", type: "home" },
+      actionId: "retry",
+      value: "exc-2",
+    });
+    const [dm, ephemeral, home] = seen;
+    expect(dm).toMatchObject({
+      channel: { id: "DU0ALICE", name: "directmessage" },
+      container: { channel_id: "DU0ALICE", is_ephemeral: false },
+    });
+    await fake.waitForCall("chat.update");
+    expect(fake.messages("DU0ALICE")[0]?.text).toBe("Retrying");
+    expect(ephemeral).toMatchObject({
+      container: { is_ephemeral: true },
+      channel: { id: "C0OPS" },
+    });
+    expect(ephemeral).not.toHaveProperty("message");
+    expect(home).toMatchObject({
+      container: { type: "view", view_id: "V0HOME" },
+      view: { id: "V0HOME", type: "home" },
+      actions: [{ value: "exc-2" }],
+    });
+    expect(home).not.toHaveProperty("channel");
+    expect(home).not.toHaveProperty("response_url");
+  });
+
+  it("delivers a view submission and returns the listener's field errors", async () => {
+    const res = await slack.viewSubmission({
+      userId: "U0ALICE",
+      callbackId: "snooze",
+      privateMetadata: JSON.stringify({ exceptionId: "exc-1" }),
+      values: { reason: { input: { type: "plain_text_input", value: "meh" } } },
+    });
+    expect(res).toMatchObject({
+      status: 200,
+      json: { response_action: "errors", errors: { reason: "bad: meh" } },
+    });
+  });
+
+  it("delivers events, with Slack's retry number", async () => {
+    const event = { type: "app_home_opened", user: "U0BOB", channel: "DU0BOB", tab: "home" };
+    const first = await slack.event(event);
+    expect(first.status).toBe(200);
+    await fake.waitForCall("views.publish", (c) => c.body.user_id === "U0BOB");
+    await slack.event(event, { eventId: first.eventId, retryNum: 1, retryReason: "http_timeout" });
+    await fake.waitForCall("views.publish", () => fake.callsTo("views.publish").length === 2);
+    expect(seen.map((s) => s.retryNum)).toEqual([undefined, 1]);
+    expect(fake.lastView("U0BOB")).toMatchObject({ type: "home" });
+  });
+
+  it("rejects a forged signature and a stale timestamp with 401", async () => {
+    const input = { command: "/inventory", text: "", userId: "U0EVE", channelId: "C0OPS" };
+    const forged = await slack.command(input, { signingSecret: "not-the-secret" });
+    const stale = await slack.command(input, {
+      timestampSec: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
+    expect([forged.status, stale.status]).toEqual([401, 401]);
+    expect(seen).toEqual([]);
+  });
+
+  it("only parses forms sent without a charset, and checks the signature of the exact bytes", async () => {
+    const body = new URLSearchParams({ command: "/inventory", text: "x" }).toString();
+    const withCharset = await slack.raw(body, "application/x-www-form-urlencoded; charset=UTF-8");
+    expect(withCharset.status).toBe(400);
+
+    const ts = Math.floor(Date.now() / 1000);
+    const signedOther = signSlackRequest(SECRET, `${body}&user_id=U0EVE`, ts)["x-slack-signature"];
+    const tampered = await slack.raw(body, "application/x-www-form-urlencoded", {
+      timestampSec: ts,
+      signature: signedOther,
+    });
+    expect(tampered.status).toBe(401);
+    expect(seen).toEqual([]);
+  });
+});
