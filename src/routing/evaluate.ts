@@ -1,0 +1,114 @@
+// Which role owns a failure: the first route whose match fits the event. Pure.
+import type {
+  RoleConfig,
+  RouteRule,
+  RoutingConfig,
+  Severity,
+  SlaPolicy,
+} from "./routing-file.schema.js";
+
+export interface RoutableEvent {
+  client: string;
+  sku: string;
+  sourceSystem: string;
+  targetSystem: string;
+  operation: string;
+  failureMode: string;
+  vertical?: string;
+  eventId?: string;
+}
+
+export interface RouteDecision {
+  role: RoleConfig;
+  rule: RouteRule;
+  severity: Severity;
+  sla: SlaPolicy;
+}
+
+/** First match wins; the default route (last, no match) takes everything else. */
+export function evaluate(config: RoutingConfig, event: RoutableEvent): RouteDecision {
+  const rule = config.routes.find((candidate) => ruleMatches(candidate, event));
+  if (!rule)
+    throw new Error("routing config has no default route: every config from load.ts has one");
+  const role = config.roles[rule.role];
+  if (!role)
+    throw new Error(`route ${rule.index} names undefined role ${JSON.stringify(rule.role)}`);
+  return { role, rule, severity: rule.severity, sla: rule.sla };
+}
+
+function ruleMatches(rule: RouteRule, event: RoutableEvent): boolean {
+  if (rule.match === null) return true;
+  return Object.entries(rule.match).every(([key, patterns]) => {
+    // A field the event leaves out (vertical, eventId) is matched as "": only `*` takes it.
+    const value = (event as unknown as Record<string, string | undefined>)[key] ?? "";
+    return patterns.some((pattern) => globMatches(pattern, value));
+  });
+}
+
+/**
+ * `*` matches any run of characters, including none; every other character is literal and
+ * case-sensitive (so "ads.*" needs a real dot). Two-pointer match (O(pattern x value) worst case) with
+ * backtracking to the last star, no regular expressions.
+ */
+export function globMatches(pattern: string, value: string): boolean {
+  let p = 0;
+  let v = 0;
+  let starAt = -1; // index in pattern of the last `*` seen
+  let starValue = 0; // where in value that star's run currently ends
+  while (v < value.length) {
+    if (p < pattern.length && pattern[p] === "*") {
+      starAt = p++;
+      starValue = v;
+    } else if (p < pattern.length && pattern[p] === value[v]) {
+      p++;
+      v++;
+    } else if (starAt !== -1) {
+      p = starAt + 1;
+      v = ++starValue;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
+}
+
+/** True when every string `inner` matches is matched by `outer` too (sound, not complete). */
+function globCovers(outer: string, inner: string): boolean {
+  // Reading inner's `*` as a plain character that only outer's `*` can absorb: if outer matches
+  // that text, then any expansion of inner's stars is absorbed by outer's stars as well.
+  return globMatches(outer, inner);
+}
+
+const isUniversal = (pattern: string) => /^\*+$/.test(pattern);
+
+/** Does `earlier` match every event `later` matches? */
+function ruleCovers(earlier: RouteRule, later: RouteRule): boolean {
+  if (earlier.match === null) return true;
+  const laterMatch = later.match;
+  return Object.entries(earlier.match).every(([key, outer]) => {
+    if (outer.some(isUniversal)) return true;
+    const inner = laterMatch?.[key];
+    // `later` does not constrain this field, but `earlier` does: some event slips past.
+    if (!inner) return false;
+    return inner.every((pattern) => outer.some((candidate) => globCovers(candidate, pattern)));
+  });
+}
+
+/**
+ * Rules that can never match because an earlier rule matches everything they match. Reports only
+ * sure cases (each pattern of the later rule is covered by a single pattern of the earlier one),
+ * so a rule covered only by several earlier rules together is not reported.
+ */
+export function findShadowedRules(
+  config: RoutingConfig,
+): { index: number; line: number; shadowedBy: number }[] {
+  const shadowed: { index: number; line: number; shadowedBy: number }[] = [];
+  config.routes.forEach((rule, position) => {
+    const earlier = config.routes
+      .slice(0, position)
+      .find((candidate) => ruleCovers(candidate, rule));
+    if (earlier) shadowed.push({ index: rule.index, line: rule.line, shadowedBy: earlier.index });
+  });
+  return shadowed;
+}

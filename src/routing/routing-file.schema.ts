@@ -1,0 +1,358 @@
+// The routing file (routing.yml): its zod schema, the resolved types other features code against,
+// and the small text formats it contains (support hours). Pure: no I/O, no clock.
+import { z } from "zod";
+import { parseDuration, parsePercentage } from "./duration.js";
+
+export const SEVERITIES = ["low", "normal", "high", "critical"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** The string fields of a failure event a route may match on. */
+export const MATCH_KEYS = [
+  "eventId",
+  "client",
+  "vertical",
+  "sku",
+  "sourceSystem",
+  "targetSystem",
+  "operation",
+  "failureMode",
+] as const;
+export type MatchKey = (typeof MATCH_KEYS)[number];
+
+export interface WeeklyHours {
+  /** JS `Date#getDay` numbering: 0 = Sunday .. 6 = Saturday; sorted, unique. */
+  days: number[];
+  startMinute: number;
+  /** 0..1440, always greater than startMinute (windows do not cross midnight). */
+  endMinute: number;
+  /** The text as written in the file, e.g. "Mon-Fri 08:00-18:00". */
+  text: string;
+}
+
+export interface SlaPolicy {
+  claimMs: number;
+  resolveMs: number;
+  /** Fractions of the claim deadline at which to nudge, ascending, e.g. [0.5, 1]. */
+  nudgeAt: number[];
+  /** Fraction of the resolve deadline at which to remind the claimer; null = never. */
+  remindClaimerAt: number | null;
+  repeatMs: number;
+  maxEscalations: number;
+  /** null = always (24/7). */
+  hours: WeeklyHours | null;
+  /** IANA zone the hours are read in. */
+  timezone: string;
+}
+
+export interface RoleConfig {
+  name: string;
+  channel: string;
+  members: string[];
+  usergroup?: string;
+  managers: string[];
+  sla: SlaPolicy;
+}
+
+export interface RouteRule {
+  index: number;
+  /** Field -> patterns (any may match); null = the default route. */
+  match: Record<string, string[]> | null;
+  role: string;
+  severity: Severity;
+  /** Already merged: defaults < role < route. */
+  sla: SlaPolicy;
+  /** 1-based line of the rule in the routing file (0 when built by hand). */
+  line: number;
+}
+
+export interface RoutingConfig {
+  roles: Record<string, RoleConfig>;
+  routes: RouteRule[];
+  clients: Record<string, { sourceOfTruth: string; owner: string }>;
+  admins: string[];
+  defaultRole: string;
+}
+
+export const DEFAULT_SLA: SlaPolicy = {
+  claimMs: 15 * 60_000,
+  resolveMs: 2 * 3_600_000,
+  nudgeAt: [0.5, 1],
+  remindClaimerAt: 0.75,
+  repeatMs: 3_600_000,
+  maxEscalations: 3,
+  hours: null,
+  timezone: "UTC",
+};
+
+// ---- support hours ---------------------------------------------------------------------------
+
+const DAY_INDEX: Record<string, number> = {
+  sun: 0,
+  mon: 1,
+  tue: 2,
+  wed: 3,
+  thu: 4,
+  fri: 5,
+  sat: 6,
+};
+const HOURS_RE = /^(\S+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/;
+const HOURS_HINT = 'expected "always" or days and times like "Mon-Fri 08:00-18:00"';
+
+/** Parses "Mon-Fri 08:00-18:00", "Mon,Wed,Fri 09:00-17:00", "Mon-Sun 00:00-24:00" or "always" (null). */
+export function parseWeeklyHours(text: string): WeeklyHours | null {
+  const trimmed = text.trim();
+  if (trimmed.toLowerCase() === "always") return null;
+  const groups = HOURS_RE.exec(trimmed);
+  if (!groups) throw new Error(`invalid hours ${JSON.stringify(text)}: ${HOURS_HINT}`);
+  const [, dayText = "", startH = "", startM = "", endH = "", endM = ""] = groups;
+  const days = new Set<number>();
+  for (const part of dayText.split(",")) {
+    const [from, to, extra] = part.split("-").map(dayNumber);
+    if (from === undefined || extra !== undefined) {
+      throw new Error(`invalid days ${JSON.stringify(dayText)}: ${HOURS_HINT}`);
+    }
+    // A range may wrap the week: "Fri-Mon" is Fri, Sat, Sun, Mon.
+    for (let day = from; ; day = (day + 1) % 7) {
+      days.add(day);
+      if (day === (to ?? from)) break;
+    }
+  }
+  const startMinute = clockMinute(startH, startM, text);
+  const endMinute = clockMinute(endH, endM, text);
+  if (startMinute === 1440)
+    throw new Error(`invalid hours ${JSON.stringify(text)}: cannot start at 24:00`);
+  if (endMinute <= startMinute) {
+    throw new Error(
+      `invalid hours ${JSON.stringify(text)}: the end must be after the start (a window cannot cross midnight)`,
+    );
+  }
+  return { days: [...days].sort((a, b) => a - b), startMinute, endMinute, text: trimmed };
+}
+
+function dayNumber(name: string): number | undefined {
+  const day = DAY_INDEX[name.trim().toLowerCase()];
+  if (day === undefined)
+    throw new Error(`unknown day ${JSON.stringify(name)}: use Mon, Tue, ... Sun`);
+  return day;
+}
+
+function clockMinute(hours: string, minutes: string, text: string): number {
+  const h = Number(hours);
+  const m = Number(minutes);
+  if (h > 24 || m > 59 || (h === 24 && m !== 0)) {
+    throw new Error(
+      `invalid time ${hours}:${minutes} in ${JSON.stringify(text)}: use 00:00 to 24:00`,
+    );
+  }
+  return h * 60 + m;
+}
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return zone.trim() !== "";
+  } catch {
+    return false;
+  }
+}
+
+// ---- schema ----------------------------------------------------------------------------------
+
+/** A strict object whose unknown-key message lists what is allowed; load.ts names each key. */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys" ? `expected one of: ${allowed}` : undefined,
+  });
+}
+
+/** A string parsed by a function that throws a readable Error. */
+function parsedString<T>(parse: (text: string) => T, expected: string) {
+  return z.string({ error: `expected ${expected}` }).transform((text, ctx): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+const slackId = (pattern: RegExp, what: string) =>
+  z.string({ error: `expected a Slack ${what} ID` }).regex(pattern, {
+    error: (issue) => `${JSON.stringify(issue.input)} is not a Slack ${what} ID`,
+  });
+
+const channelId = slackId(/^[CG][A-Z0-9]{2,}$/, "channel");
+const userId = slackId(/^[UW][A-Z0-9]{2,}$/, "user");
+const usergroupId = slackId(/^S[A-Z0-9]{2,}$/, "user group");
+const userList = z.array(userId, { error: "expected a list of Slack user IDs" });
+
+const duration = parsedString(parseDuration, "a duration like 90s, 15m, 2h or 1d");
+const percentage = parsedString(parsePercentage, "a percentage like 50%");
+const remindAt = parsedString(
+  (text) => (text.trim() === "off" ? null : parsePercentage(text)),
+  'a percentage like 75% or "off"',
+);
+const hours = parsedString(parseWeeklyHours, 'hours like "Mon-Fri 08:00-18:00" or "always"');
+const timezone = z
+  .string({ error: "expected an IANA time zone like Europe/Berlin" })
+  .refine(isValidTimeZone, {
+    error: (issue) => `unknown time zone ${JSON.stringify(issue.input)}`,
+  });
+
+const slaSchema = strictObject({
+  claim: duration.optional(),
+  resolve: duration.optional(),
+  nudgeAt: z
+    .array(percentage, { error: "expected a list of percentages like [50%, 100%]" })
+    .optional(),
+  remindClaimerAt: remindAt.optional(),
+  repeat: duration.optional(),
+  maxEscalations: z.int({ error: "expected a whole number >= 0" }).min(0).optional(),
+}).transform(
+  (sla): Partial<SlaPolicy> => ({
+    claimMs: sla.claim,
+    resolveMs: sla.resolve,
+    nudgeAt: sla.nudgeAt && [...new Set(sla.nudgeAt)].sort((a, b) => a - b),
+    remindClaimerAt: sla.remindClaimerAt,
+    repeatMs: sla.repeat,
+    maxEscalations: sla.maxEscalations,
+  }),
+);
+
+// Role names end up in Slack action values and commands: keep them plain.
+const ROLE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const roleSchema = strictObject({
+  channel: channelId,
+  members: userList.default([]),
+  usergroup: usergroupId.optional(),
+  managers: userList.default([]),
+  sla: slaSchema.optional(),
+  hours: hours.optional(),
+  timezone: timezone.optional(),
+}).superRefine(
+  (role, ctx) => {
+    // Runs even when other keys of the role are wrong, so it only reads what it checks.
+    if (Array.isArray(role.members) && role.members.length === 0 && role.usergroup === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["members"],
+        message: "a role needs members or a usergroup, or nobody can claim its cards",
+      });
+    }
+  },
+  { when: () => true },
+);
+
+const pattern = z.string({ error: "expected a string" });
+const matchValue = z
+  .union([pattern, z.array(pattern).min(1, "the list must not be empty")], {
+    error: 'expected a string or a list of strings (quote values like "007")',
+  })
+  .transform((value) => (typeof value === "string" ? [value] : value));
+
+const matchSchema = strictObject(
+  Object.fromEntries(MATCH_KEYS.map((key) => [key, matchValue.optional()])) as Record<
+    MatchKey,
+    z.ZodOptional<typeof matchValue>
+  >,
+).transform((match, ctx) => {
+  const entries = Object.entries(match).filter(([, value]) => value !== undefined);
+  // With only unknown keys the map is empty too; the unknown keys already say what is wrong.
+  if (entries.length === 0 && ctx.issues.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: "match must name at least one field; leave match out for the default route",
+    });
+    return z.NEVER;
+  }
+  return Object.fromEntries(entries) as Record<string, string[]>;
+});
+
+const routeSchema = strictObject({
+  match: matchSchema.optional(),
+  role: z.string({ error: "expected a role name" }),
+  severity: z
+    .enum(SEVERITIES, { error: `expected one of: ${SEVERITIES.join(", ")}` })
+    .default("normal"),
+  sla: slaSchema.optional(),
+  hours: hours.optional(),
+});
+
+const clientSchema = strictObject({
+  sourceOfTruth: z.string({ error: "expected the client's source-of-truth system" }).min(1),
+  owner: z.string({ error: "expected a role name" }),
+});
+
+/** The raw routing document. Reference checks run even when other parts are invalid. */
+export const routingFileSchema = strictObject({
+  admins: userList.default([]),
+  clients: z
+    .record(z.string().min(1), clientSchema, { error: "expected a map of client -> settings" })
+    .default({}),
+  // Role names are checked in checkReferences: a record key schema would drop a badly named
+  // role, and every route pointing at it would then report a second, misleading problem.
+  roles: z.record(z.string(), roleSchema, { error: "expected a map of role name -> role" }),
+  routes: z.array(routeSchema, { error: "expected a list of routes" }),
+}).superRefine(checkReferences, { when: () => true });
+
+export type RoutingFile = z.output<typeof routingFileSchema>;
+
+/**
+ * Cross-references: route roles and client owners exist; exactly one default route, last.
+ * Runs on whatever zod could parse, so it guards every access.
+ */
+function checkReferences(file: unknown, ctx: z.RefinementCtx): void {
+  if (!isRecord(file)) return;
+  const add = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: "custom", path, message });
+  const roles = isRecord(file.roles) ? Object.keys(file.roles) : null;
+  if (roles?.length === 0) add(["roles"], "define at least one role");
+  for (const name of roles ?? []) {
+    if (!ROLE_NAME_RE.test(name)) {
+      add(["roles", name], "role names use letters, digits, '.', '_' and '-' (at most 64)");
+    }
+  }
+  const undefinedRole = (name: unknown) =>
+    roles !== null &&
+    roles.length > 0 &&
+    typeof name === "string" &&
+    !roles.includes(name) &&
+    `role ${JSON.stringify(name)} is not defined (roles: ${roles.join(", ")})`;
+
+  if (Array.isArray(file.routes)) {
+    const routes: unknown[] = file.routes;
+    const last = routes.length - 1;
+    const isDefault = (route: unknown) => isRecord(route) && route.match === undefined;
+    if (!routes.some(isDefault)) {
+      add(["routes"], "no default route: end the list with a rule that has a role and no match");
+    }
+    routes.forEach((route, index) => {
+      if (!isRecord(route)) return;
+      const problem = undefinedRole(route.role);
+      if (problem) add(["routes", index, "role"], problem);
+      if (isDefault(route) && index !== last) {
+        add(
+          ["routes", index],
+          isDefault(routes[last])
+            ? "more than one default route: only the last rule may leave out match"
+            : "the default route (a rule without match) must be the last rule",
+        );
+      }
+    });
+  }
+
+  if (isRecord(file.clients)) {
+    for (const [client, settings] of Object.entries(file.clients)) {
+      const problem = isRecord(settings) && undefinedRole(settings.owner);
+      if (problem) add(["clients", client, "owner"], problem);
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
