@@ -1,0 +1,50 @@
+/** The one schema of process.env: every setting syncdesk reads, validated at start-up. */
+import { z } from "zod";
+
+const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(emptyAsUndefined, schema.optional());
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
+  z.preprocess(emptyAsUndefined, schema.default(fallback as never));
+
+export const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, "must be a bot token (xoxb-…)"),
+  SLACK_SIGNING_SECRET: z.string().min(8, "must be the app's signing secret"),
+  SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, "must be an app-level token (xapp-…)")),
+  SLACK_API_URL: optional(z.url()),
+  PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
+  DATABASE_URL: withDefault(z.url(), "postgres://postgres@127.0.0.1:5432/syncdesk"),
+  REDIS_URL: withDefault(z.url(), "redis://127.0.0.1:6379"),
+  QUEUE_PREFIX: withDefault(z.string().regex(/^[A-Za-z0-9_-]+$/), "bull"),
+  ROUTING_FILE: withDefault(z.string(), "./routing.yml"),
+  FAILURE_QUEUE: withDefault(z.string().min(1), "inventory-sync-failures"),
+  OUTCOME_QUEUE: withDefault(z.string().min(1), "inventory-sync-outcomes"),
+  RETRY_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),
+  LOG_LEVEL: withDefault(
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    "info",
+  ),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+/** Parses the environment; the error names every missing or bad variable, never its value. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (result.success) return result.data;
+  throw new EnvError(
+    result.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      return source[name] === undefined || source[name] === ""
+        ? `${name} is required`
+        : `${name} ${issue.message}`;
+    }),
+  );
+}

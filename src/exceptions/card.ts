@@ -1,0 +1,213 @@
+/**
+ * The exception card: a pure rendering of one exception row into Block Kit. Every producer
+ * field is escaped and cut to Slack's limits here, so nothing upstream has to remember to.
+ */
+import type { FailureEvent } from "../intake/failure-event.schema.js";
+import type { exceptions, RootCause } from "../platform/db/schema.js";
+import { assertNever } from "../platform/errors.js";
+import {
+  escapeMrkdwn,
+  mention,
+  mrkdwnLink,
+  safeText,
+  slackDate,
+  truncate,
+} from "../platform/slack/mrkdwn.js";
+
+export type ExceptionRow = typeof exceptions.$inferSelect;
+
+export const ACTIONS = {
+  claim: "exception.claim",
+  unclaim: "exception.unclaim",
+  retry: "exception.retry",
+  resolve: "exception.resolve",
+} as const;
+
+export const ROOT_CAUSE_LABELS: Record<RootCause, string> = {
+  source_data: "Source data",
+  target_outage: "Target outage or throttling",
+  mapping_schema: "Mapping or schema",
+  pipeline_bug: "Pipeline bug",
+  other: "Other",
+};
+
+const SEVERITY_ICON: Record<string, string> = {
+  low: ":white_circle:",
+  normal: ":large_blue_circle:",
+  high: ":large_orange_circle:",
+  critical: ":red_circle:",
+};
+
+export function exceptionLabel(id: number): string {
+  return `EX-${id}`;
+}
+
+/** Lines other features add to a card (the SLA line, storm membership). */
+export interface CardExtras {
+  context?: string[];
+}
+
+export interface Card {
+  text: string;
+  blocks: object[];
+}
+
+export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
+  const event = row.latestEvent as FailureEvent;
+  const severity = row.severity.toUpperCase();
+  const icon = SEVERITY_ICON[row.severity] ?? SEVERITY_ICON.normal;
+  const title = `${exceptionLabel(row.id)} · ${severity} · ${row.client} · ${row.sku}`;
+  const fields = [
+    field("Client", row.vertical ? `${row.client} (${row.vertical})` : row.client),
+    field("SKU", row.sku),
+    field("Source → target", `${row.sourceSystem} → ${row.targetSystem}`),
+    field("Failure mode", `${row.failureMode} · ${row.operation}`),
+    `*Attempts*\n${event.attempts} automatic${row.retryCount ? `, ${row.retryCount} from Slack` : ""}`,
+    `*Occurrences*\n${row.occurrences}`,
+    `*First seen*\n${slackDate(row.firstSeenAt)}`,
+    `*Last seen*\n${slackDate(row.lastSeenAt)}`,
+    field("Owner", `${row.role} (rule ${row.ruleIndex + 1})`),
+  ];
+  const stock = stockLine(event.quantity);
+  if (stock) fields.push(`*Stock*\n${stock}`);
+
+  const blocks: object[] = [
+    { type: "header", text: { type: "plain_text", text: truncate(`${title}`, 150), emoji: true } },
+    { type: "section", fields },
+    { type: "section", text: { type: "mrkdwn", text: errorText(event) } },
+  ];
+  if (event.links?.length) {
+    const links = event.links.map((link) => mrkdwnLink(link.url, truncate(link.label, 80)));
+    blocks.push({
+      type: "context",
+      elements: [{ type: "mrkdwn", text: truncate(links.join("  ·  "), 3000) }],
+    });
+  }
+  const context = [...statusLines(row), ...(extras.context ?? [])];
+  blocks.push({
+    type: "context",
+    elements: context.slice(0, 10).map((line) => ({ type: "mrkdwn", text: truncate(line, 3000) })),
+  });
+  const buttons = actionButtons(row, event);
+  if (buttons.length)
+    blocks.push({ type: "actions", block_id: "exception_actions", elements: buttons });
+
+  const text = `${icon} ${severity} ${escapeMrkdwn(row.client)} ${escapeMrkdwn(row.sku)} → ${escapeMrkdwn(row.targetSystem)}: ${row.failureMode} (${stateWord(row)})`;
+  return { text: truncate(text, 3000), blocks };
+}
+
+function field(label: string, value: string): string {
+  return `*${label}*\n${safeText(value, 1900)}`;
+}
+
+function stockLine(quantity: FailureEvent["quantity"]): string | null {
+  if (!quantity || (quantity.expected === undefined && quantity.observed === undefined))
+    return null;
+  const parts = [];
+  if (quantity.expected !== undefined) parts.push(`expected ${quantity.expected}`);
+  if (quantity.observed !== undefined) parts.push(`observed ${quantity.observed}`);
+  if (quantity.expected !== undefined && quantity.observed !== undefined) {
+    const drift = quantity.observed - quantity.expected;
+    parts.push(`drift ${drift > 0 ? "+" : ""}${drift}`);
+  }
+  return parts.join(" · ");
+}
+
+function errorText(event: FailureEvent): string {
+  const meta = [
+    event.error.httpStatus ? `HTTP ${event.error.httpStatus}` : null,
+    event.error.code ? `code ${safeText(event.error.code, 100)}` : null,
+    event.traceId ? `trace ${safeText(event.traceId, 100)}` : null,
+  ].filter(Boolean);
+  const message = safeText(event.error.message || "(no message)", 2500).replaceAll(
+    "```",
+    "`\u200b``",
+  );
+  return `*Error*${meta.length ? ` (${meta.join(", ")})` : ""}\n\`\`\`${message}\`\`\``;
+}
+
+function stateWord(row: ExceptionRow): string {
+  switch (row.state) {
+    case "open":
+      return "open";
+    case "claimed":
+      return "claimed";
+    case "retrying":
+      return `retry #${row.retryCount} queued`;
+    case "resolved":
+      return "resolved";
+    default:
+      return assertNever(row.state);
+  }
+}
+
+export function statusLines(row: ExceptionRow): string[] {
+  const lines: string[] = [];
+  switch (row.state) {
+    case "open":
+      lines.push(":large_yellow_circle: *Open* — nobody has claimed this yet");
+      break;
+    case "claimed":
+      lines.push(
+        `:raising_hand: *Claimed* by ${mention(row.claimedBy ?? "")} · ${slackDate(row.claimedAt ?? row.updatedAt)}`,
+      );
+      break;
+    case "retrying":
+      lines.push(
+        `:arrows_counterclockwise: *Retry #${row.retryCount} queued* by ${mention(row.retryRequestedBy ?? "")}${row.claimedBy ? ` · held by ${mention(row.claimedBy)}` : ""}`,
+      );
+      break;
+    case "resolved":
+      lines.push(resolvedLine(row));
+      break;
+    default:
+      assertNever(row.state);
+  }
+  if (row.state !== "resolved" && row.state !== "retrying" && row.lastRetryError) {
+    lines.push(`:warning: Retry #${row.retryCount} failed: ${safeText(row.lastRetryError, 500)}`);
+  }
+  if (row.reopenOf)
+    lines.push(`:repeat: Reopened: ${exceptionLabel(row.reopenOf)} had been resolved`);
+  return lines;
+}
+
+function resolvedLine(row: ExceptionRow): string {
+  const when = row.resolvedAt ? ` · ${slackDate(row.resolvedAt)}` : "";
+  switch (row.resolution) {
+    case "retry":
+      return `:white_check_mark: *Resolved* by retry #${row.retryCount} (queued by ${mention(row.retryRequestedBy ?? "")})${when}`;
+    case "recovered":
+      return `:white_check_mark: *Resolved* — recovered: a later sync of this SKU to ${escapeMrkdwn(row.targetSystem)} succeeded${when}`;
+    default: {
+      const cause = row.rootCause ? ROOT_CAUSE_LABELS[row.rootCause] : "not given";
+      const note = row.resolutionNote ? ` · “${safeText(row.resolutionNote, 1500)}”` : "";
+      return `:white_check_mark: *Resolved* by ${mention(row.resolvedBy ?? "")}${when} · Root cause: ${cause}${note}`;
+    }
+  }
+}
+
+function actionButtons(row: ExceptionRow, event: FailureEvent): object[] {
+  if (row.state === "resolved") return [];
+  const value = String(row.id);
+  const buttons: object[] = [];
+  if (row.claimedBy) buttons.push(button("Unclaim", ACTIONS.unclaim, value));
+  else buttons.push(button("Claim", ACTIONS.claim, value, "primary"));
+  if (event.retry && row.state !== "retrying") buttons.push(button("Retry", ACTIONS.retry, value));
+  buttons.push(button("Resolve…", ACTIONS.resolve, value));
+  return buttons;
+}
+
+function button(
+  text: string,
+  actionId: string,
+  value: string,
+  style?: "primary" | "danger",
+): object {
+  return {
+    type: "button",
+    text: { type: "plain_text", text },
+    action_id: actionId,
+    value,
+    ...(style ? { style } : {}),
+  };
+}

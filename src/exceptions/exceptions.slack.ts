@@ -1,0 +1,204 @@
+/**
+ * Card buttons and the resolve modal. Listeners ack first, parse what Slack sent as untrusted,
+ * call one service function and answer the clicker; the service checks who may act.
+ */
+import type { App, BlockAction, ButtonAction, RespondFn } from "@slack/bolt";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+import { standingIn } from "./authorization.js";
+import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
+import {
+  type ActInput,
+  type Actor,
+  actOnException,
+  announceChange,
+  changeException,
+  type HumanAction,
+} from "./exceptions.service.js";
+
+export const RESOLVE_CALLBACK = "exception.resolve.submit";
+
+const exceptionIdValue = z
+  .string()
+  .regex(/^[1-9][0-9]{0,14}$/)
+  .transform(Number);
+
+const resolveMetadata = z.strictObject({
+  exceptionId: z.number().int().positive(),
+  channel: z
+    .string()
+    .regex(/^[CGD][A-Z0-9]+$/)
+    .optional(),
+});
+
+const resolveSubmission = z.object({
+  note: z.string().trim().min(3, "Say in a few words what was done.").max(2000),
+  rootCause: z.enum(ROOT_CAUSES, "Pick a root cause."),
+});
+
+export function actorOf(body: { user: { id: string; name?: string; username?: string } }): Actor {
+  return { userId: body.user.id, name: body.user.username ?? body.user.name ?? body.user.id };
+}
+
+/** The channel of the card that was clicked; DMs and App Home carry their own context. */
+export function cardChannel(body: BlockAction): string | undefined {
+  const id = body.channel?.id ?? body.container?.channel_id;
+  return id && /^[CG]/.test(id) ? id : undefined;
+}
+
+export async function tell(respond: RespondFn, text: string): Promise<void> {
+  await respond({ response_type: "ephemeral", replace_original: false, text });
+}
+
+export function registerExceptionListeners(app: App, deps: Deps): void {
+  const simple: [string, HumanAction][] = [
+    [ACTIONS.claim, { kind: "claim" }],
+    [ACTIONS.unclaim, { kind: "unclaim" }],
+    [ACTIONS.retry, { kind: "retry" }],
+  ];
+  for (const [actionId, action] of simple) {
+    app.action<BlockAction<ButtonAction>>(
+      actionId,
+      async ({ ack, body, action: button, respond }) => {
+        await ack();
+        const id = exceptionIdValue.safeParse(button.value);
+        if (!id.success)
+          return tell(respond, "That button is not one of mine. Nothing was changed.");
+        const result = await actOnException(deps, {
+          exceptionId: id.data,
+          actor: actorOf(body),
+          action,
+          expectedChannel: cardChannel(body),
+        });
+        if (!result.ok) await tell(respond, result.message);
+      },
+    );
+  }
+
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.resolve,
+    async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const id = exceptionIdValue.safeParse(action.value);
+      if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
+      const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, id.data));
+      const channel = cardChannel(body);
+      if (!row || (channel && row.channel !== channel)) {
+        return tell(respond, `I can't find ${exceptionLabel(id.data)} here.`);
+      }
+      if (row.state === "resolved") {
+        return tell(respond, `${exceptionLabel(row.id)} is already resolved. Nothing was changed.`);
+      }
+      const { standing } = await standingIn(deps, row.role, body.user.id);
+      if (standing === "outsider") {
+        return tell(
+          respond,
+          `Only members of *${escapeMrkdwn(row.role)}* and its managers can resolve ${exceptionLabel(row.id)}.`,
+        );
+      }
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: resolveModal(row.id, `${row.client} · ${row.sku}`, channel),
+      });
+    },
+  );
+
+  app.view(RESOLVE_CALLBACK, async ({ ack, body, view }) => {
+    const meta = parseJson(resolveMetadata, view.private_metadata);
+    const values = view.state.values;
+    const submitted = resolveSubmission.safeParse({
+      note: values.note?.value?.value ?? "",
+      rootCause: values.root_cause?.value?.selected_option?.value,
+    });
+    if (!meta) {
+      await ack({
+        response_action: "errors",
+        errors: { note: "This form has expired; open it again from the card." },
+      });
+      return;
+    }
+    if (!submitted.success) {
+      const errors: Record<string, string> = {};
+      for (const issue of submitted.error.issues) {
+        errors[issue.path[0] === "rootCause" ? "root_cause" : "note"] = issue.message;
+      }
+      await ack({ response_action: "errors", errors });
+      return;
+    }
+    const input: ActInput = {
+      exceptionId: meta.exceptionId,
+      actor: actorOf(body),
+      action: { kind: "resolve", note: submitted.data.note, rootCause: submitted.data.rootCause },
+      expectedChannel: meta.channel,
+    };
+    const result = await changeException(deps, input);
+    if (!result.ok) {
+      await ack({ response_action: "errors", errors: { note: stripMrkdwn(result.message) } });
+      return;
+    }
+    await ack();
+    await announceChange(deps, input, result.row);
+  });
+}
+
+function resolveModal(exceptionId: number, subject: string, channel: string | undefined) {
+  return {
+    type: "modal" as const,
+    callback_id: RESOLVE_CALLBACK,
+    private_metadata: JSON.stringify({ exceptionId, ...(channel ? { channel } : {}) }),
+    title: {
+      type: "plain_text" as const,
+      text: `Resolve ${exceptionLabel(exceptionId)}`.slice(0, 24),
+    },
+    submit: { type: "plain_text" as const, text: "Resolve" },
+    close: { type: "plain_text" as const, text: "Cancel" },
+    blocks: [
+      { type: "context", elements: [{ type: "plain_text", text: subject.slice(0, 2000) }] },
+      {
+        type: "input",
+        block_id: "note",
+        label: { type: "plain_text", text: "What was done" },
+        element: {
+          type: "plain_text_input",
+          action_id: "value",
+          multiline: true,
+          max_length: 2000,
+          placeholder: {
+            type: "plain_text",
+            text: "e.g. Re-mapped the size attribute and re-sent the feed",
+          },
+        },
+      },
+      {
+        type: "input",
+        block_id: "root_cause",
+        label: { type: "plain_text", text: "Root cause" },
+        element: {
+          type: "static_select",
+          action_id: "value",
+          options: ROOT_CAUSES.map((cause) => ({
+            text: { type: "plain_text", text: ROOT_CAUSE_LABELS[cause] },
+            value: cause,
+          })),
+        },
+      },
+    ],
+  };
+}
+
+function parseJson<S extends z.ZodType>(schema: S, text: string | undefined): z.infer<S> | null {
+  try {
+    const parsed = schema.safeParse(JSON.parse(text ?? ""));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Modal field errors are plain text: drop mrkdwn markers and mentions' brackets. */
+function stripMrkdwn(text: string): string {
+  return text.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
+}

@@ -1,0 +1,195 @@
+/**
+ * Intake: a dead-lettered failure becomes an exception occurrence or a rejected-event row,
+ * never nothing. Runs at least once per job, so every step tolerates having run before.
+ */
+import { and, desc, eq, sql } from "drizzle-orm";
+import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import type { Tx } from "../platform/db/db.js";
+import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { evaluate } from "../routing/evaluate.js";
+import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
+import { fingerprint } from "./fingerprint.js";
+import { check, claimedEventId, type Problem, rawText } from "./validation.js";
+
+export type IntakeResult =
+  | { kind: "opened" | "reopened" | "occurrence" | "duplicate"; exceptionId: number }
+  | { kind: "rejected"; rejectedId: number; problems: Problem[] };
+
+/** Thrown inside the transaction to undo it when another delivery recorded the event first. */
+class DuplicateEvent extends Error {}
+
+export async function ingestFailure(
+  deps: Pick<Deps, "db" | "routing" | "clock">,
+  job: { id: string; data: unknown },
+): Promise<IntakeResult> {
+  const checked = check(failureEventSchema, job.data);
+  if (!checked.ok) return recordRejection(deps, job, checked.problems);
+  const event = checked.value;
+
+  const known = await findEvent(deps, event.eventId);
+  if (known) return { kind: "duplicate", exceptionId: known.exceptionId };
+  try {
+    return await deps.db.transaction((tx) => openOrAddOccurrence(tx, deps, event));
+  } catch (error) {
+    if (!(error instanceof DuplicateEvent)) throw error;
+    const winner = await findEvent(deps, event.eventId);
+    return { kind: "duplicate", exceptionId: winner?.exceptionId ?? 0 };
+  }
+}
+
+async function findEvent(deps: Pick<Deps, "db">, eventId: string) {
+  const [row] = await deps.db
+    .select({ exceptionId: failureEvents.exceptionId })
+    .from(failureEvents)
+    .where(eq(failureEvents.eventId, eventId));
+  return row;
+}
+
+async function openOrAddOccurrence(
+  db: Tx,
+  deps: Pick<Deps, "routing" | "clock">,
+  event: FailureEvent,
+): Promise<IntakeResult> {
+  const routing = deps.routing.current();
+  const decision = evaluate(routing.config, event);
+  const key = fingerprint(event);
+  const seenAt = new Date(event.occurredAt);
+  const now = deps.clock.now();
+
+  // One statement decides new-or-repeat, so two deliveries racing on a new fingerprint
+  // cannot open two exceptions: the partial unique index makes the second one an update.
+  const [row] = await db
+    .insert(exceptions)
+    .values({
+      fingerprint: key,
+      client: event.client,
+      vertical: event.vertical ?? null,
+      sku: event.sku,
+      sourceSystem: event.sourceSystem,
+      targetSystem: event.targetSystem,
+      operation: event.operation,
+      failureMode: event.failureMode,
+      severity: decision.severity,
+      role: decision.role.name,
+      ruleIndex: decision.rule.index,
+      routingVersion: routing.version,
+      channel: decision.role.channel,
+      firstEvent: event,
+      latestEvent: event,
+      firstSeenAt: seenAt,
+      lastSeenAt: seenAt,
+      openedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: exceptions.fingerprint,
+      targetWhere: sql`state <> 'resolved'`,
+      set: {
+        occurrences: sql`${exceptions.occurrences} + 1`,
+        latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
+        lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
+        firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
+        updatedAt: now,
+      },
+    })
+    .returning({ id: exceptions.id, state: exceptions.state, inserted: sql<boolean>`(xmax = 0)` });
+  if (!row) throw new Error("upsert returned no row");
+
+  const stored = await db
+    .insert(failureEvents)
+    .values({
+      eventId: event.eventId,
+      exceptionId: row.id,
+      occurredAt: seenAt,
+      payload: event,
+      receivedAt: now,
+    })
+    .onConflictDoNothing()
+    .returning({ eventId: failureEvents.eventId });
+  if (stored.length === 0) throw new DuplicateEvent();
+
+  const base = { exceptionId: row.id, actor: SYSTEM_ACTOR, source: "intake", at: now };
+  if (!row.inserted) {
+    await recordAudit(db, {
+      ...base,
+      action: "occurrence_added",
+      stateBefore: row.state,
+      stateAfter: row.state,
+      details: { eventId: event.eventId, error: event.error.message.slice(0, 500) },
+    });
+    return { kind: "occurrence", exceptionId: row.id };
+  }
+
+  const [previous] = await db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(and(eq(exceptions.fingerprint, key), eq(exceptions.state, "resolved")))
+    .orderBy(desc(exceptions.openedAt))
+    .limit(1);
+  if (previous) {
+    await db.update(exceptions).set({ reopenOf: previous.id }).where(eq(exceptions.id, row.id));
+  }
+  await recordAudit(db, {
+    ...base,
+    action: previous ? "reopened" : "opened",
+    stateBefore: previous ? "resolved" : null,
+    stateAfter: "open",
+    details: {
+      eventId: event.eventId,
+      role: decision.role.name,
+      rule: decision.rule.index,
+      severity: decision.severity,
+      routingVersion: routing.version,
+      ...(previous ? { reopenOf: previous.id } : {}),
+    },
+  });
+  return { kind: previous ? "reopened" : "opened", exceptionId: row.id };
+}
+
+export async function recordRejection(
+  deps: Pick<Deps, "db" | "routing" | "clock">,
+  job: { id: string; data: unknown },
+  problems: Problem[],
+): Promise<Extract<IntakeResult, { kind: "rejected" }>> {
+  const channel = defaultChannel(deps);
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [inserted] = await tx
+      .insert(rejectedEvents)
+      .values({
+        sourceJobId: job.id,
+        eventId: claimedEventId(job.data),
+        rawText: rawText(job.data),
+        errors: problems,
+        channel,
+        receivedAt: now,
+      })
+      .onConflictDoNothing()
+      .returning({ id: rejectedEvents.id });
+    if (!inserted) {
+      const [existing] = await tx
+        .select({ id: rejectedEvents.id })
+        .from(rejectedEvents)
+        .where(eq(rejectedEvents.sourceJobId, job.id));
+      return { kind: "rejected" as const, rejectedId: existing?.id ?? 0, problems };
+    }
+    await recordAudit(tx, {
+      rejectedEventId: inserted.id,
+      actor: SYSTEM_ACTOR,
+      source: "intake",
+      action: "event_rejected",
+      details: { eventId: claimedEventId(job.data), problems: problems.slice(0, 50) },
+      at: now,
+    });
+    return { kind: "rejected" as const, rejectedId: inserted.id, problems };
+  });
+}
+
+function defaultChannel(deps: Pick<Deps, "routing">): string {
+  const { config } = deps.routing.current();
+  const role = config.roles[config.defaultRole];
+  if (!role) throw new Error(`default role ${config.defaultRole} is not defined`);
+  return role.channel;
+}

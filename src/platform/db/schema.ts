@@ -1,0 +1,184 @@
+/**
+ * The whole database schema, in one file so drizzle-kit sees every table and a reader sees
+ * every relation at once. Postgres is the truth: BullMQ jobs and Slack messages are derived
+ * from these rows and can be rebuilt from them.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const EXCEPTION_STATES = ["open", "claimed", "retrying", "resolved"] as const;
+export type ExceptionState = (typeof EXCEPTION_STATES)[number];
+
+export const RESOLUTIONS = ["manual", "retry", "recovered"] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
+
+export const ROOT_CAUSES = [
+  "source_data",
+  "target_outage",
+  "mapping_schema",
+  "pipeline_bug",
+  "other",
+] as const;
+export type RootCause = (typeof ROOT_CAUSES)[number];
+
+/** One row per episode of a failure fingerprint: a repeat after resolution opens a new row. */
+export const exceptions = pgTable(
+  "exceptions",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    fingerprint: text("fingerprint").notNull(),
+    client: text("client").notNull(),
+    vertical: text("vertical"),
+    sku: text("sku").notNull(),
+    sourceSystem: text("source_system").notNull(),
+    targetSystem: text("target_system").notNull(),
+    operation: text("operation").notNull(),
+    failureMode: text("failure_mode").notNull(),
+    state: text("state").$type<ExceptionState>().notNull().default("open"),
+    severity: text("severity").notNull(),
+    role: text("role").notNull(),
+    ruleIndex: integer("rule_index").notNull(),
+    routingVersion: integer("routing_version"),
+    /** The event that opened this episode, then the latest one (error, quantity, links, retry). */
+    firstEvent: jsonb("first_event").notNull(),
+    latestEvent: jsonb("latest_event").notNull(),
+    occurrences: integer("occurrences").notNull().default(1),
+    firstSeenAt: ts("first_seen_at").notNull(),
+    lastSeenAt: ts("last_seen_at").notNull(),
+    openedAt: ts("opened_at").notNull().defaultNow(),
+    reopenOf: bigint("reopen_of", { mode: "number" }),
+    claimedBy: text("claimed_by"),
+    claimedAt: ts("claimed_at"),
+    retryCount: integer("retry_count").notNull().default(0),
+    retryJobId: text("retry_job_id"),
+    retryQueue: text("retry_queue"),
+    retryRequestedBy: text("retry_requested_by"),
+    lastRetryError: text("last_retry_error"),
+    resolvedBy: text("resolved_by"),
+    resolvedAt: ts("resolved_at"),
+    resolution: text("resolution").$type<Resolution>(),
+    resolutionNote: text("resolution_note"),
+    rootCause: text("root_cause").$type<RootCause>(),
+    channel: text("channel").notNull(),
+    cardTs: text("card_ts"),
+    /** SLA bookkeeping: deadlines are derived from the policy; these record what happened. */
+    nextDeadlineAt: ts("next_deadline_at"),
+    breachedAt: ts("breached_at"),
+    escalations: integer("escalations").notNull().default(0),
+    slaFired: jsonb("sla_fired").$type<string[]>().notNull().default([]),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("exceptions_live_fingerprint").on(t.fingerprint).where(sql`state <> 'resolved'`),
+    index("exceptions_fingerprint").on(t.fingerprint, t.openedAt),
+    index("exceptions_role_state").on(t.role, t.state),
+    index("exceptions_opened_at").on(t.openedAt),
+    index("exceptions_client_opened").on(t.client, t.openedAt),
+    index("exceptions_claimed_by").on(t.claimedBy).where(sql`state <> 'resolved'`),
+    index("exceptions_next_deadline").on(t.nextDeadlineAt).where(sql`state <> 'resolved'`),
+    index("exceptions_card").on(t.channel, t.cardTs),
+  ],
+);
+
+/** Every accepted failure event, keyed by the producer's eventId (the idempotency key). */
+export const failureEvents = pgTable(
+  "failure_events",
+  {
+    eventId: text("event_id").primaryKey(),
+    exceptionId: bigint("exception_id", { mode: "number" })
+      .notNull()
+      .references(() => exceptions.id),
+    occurredAt: ts("occurred_at").notNull(),
+    receivedAt: ts("received_at").notNull().defaultNow(),
+    payload: jsonb("payload").notNull(),
+  },
+  (t) => [index("failure_events_exception").on(t.exceptionId)],
+);
+
+/** Events that failed the contract: kept whole, with what was wrong, never dropped. */
+export const rejectedEvents = pgTable(
+  "rejected_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** The BullMQ job that carried it: a redelivered job is one rejection, not two. */
+    sourceJobId: text("source_job_id").notNull().unique(),
+    eventId: text("event_id"),
+    /** The job data as JSON text (NUL-safe, capped), whatever shape it had. */
+    rawText: text("raw_text").notNull(),
+    errors: jsonb("errors").$type<{ path: string; message: string }[]>().notNull(),
+    receivedAt: ts("received_at").notNull().defaultNow(),
+    channel: text("channel"),
+    cardTs: text("card_ts"),
+    reviewedBy: text("reviewed_by"),
+    reviewedAt: ts("reviewed_at"),
+  },
+  (t) => [index("rejected_events_received").on(t.receivedAt)],
+);
+
+/** The hand-off record. Append-only: nothing changes in place without a row here. */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    exceptionId: bigint("exception_id", { mode: "number" }).references(() => exceptions.id),
+    rejectedEventId: bigint("rejected_event_id", { mode: "number" }).references(
+      () => rejectedEvents.id,
+    ),
+    /** Slack user ID for a person; `system` for the bot. */
+    actor: text("actor").notNull(),
+    /** Where it came from: slack, intake, retry-tracker, outcome, sla, routing, cli. */
+    source: text("source").notNull(),
+    action: text("action").notNull(),
+    stateBefore: text("state_before"),
+    stateAfter: text("state_after"),
+    note: text("note"),
+    expectedOutcome: text("expected_outcome"),
+    details: jsonb("details"),
+    at: ts("at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("audit_exception").on(t.exceptionId, t.at),
+    index("audit_action_at").on(t.action, t.at),
+  ],
+);
+
+export const ROUTING_STATUSES = ["proposed", "active", "rejected", "superseded"] as const;
+export type RoutingStatus = (typeof ROUTING_STATUSES)[number];
+
+/** Immutable, numbered routing configurations; exactly one is active. */
+export const routingVersions = pgTable(
+  "routing_versions",
+  {
+    version: integer("version").primaryKey(),
+    text: text("text").notNull(),
+    contentHash: text("content_hash").notNull(),
+    status: text("status").$type<RoutingStatus>().notNull(),
+    source: text("source").notNull(),
+    author: text("author").notNull(),
+    reason: text("reason").notNull(),
+    rollbackOf: integer("rollback_of"),
+    breakGlass: boolean("break_glass").notNull().default(false),
+    decidedBy: text("decided_by"),
+    decidedAt: ts("decided_at"),
+    decisionNote: text("decision_note"),
+    activatedAt: ts("activated_at"),
+    approvalChannel: text("approval_channel"),
+    approvalTs: text("approval_ts"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("routing_single_active").on(t.status).where(sql`status = 'active'`)],
+);

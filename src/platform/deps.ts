@@ -1,0 +1,38 @@
+/** Everything a service function needs, built once in main.ts (or a test's fixture). */
+import type { WebClient } from "@slack/web-api";
+import type { ExceptionRow } from "../exceptions/card.js";
+import type { RoutingConfig } from "../routing/routing-file.schema.js";
+import type { Clock } from "./clock.js";
+import type { Db } from "./db/db.js";
+import type { Logger } from "./logger.js";
+import type { Queues } from "./queue/queues.js";
+import type { Directory } from "./slack/directory.js";
+
+export interface ActiveRouting {
+  /** The routing version in Postgres, or null while routing comes straight from the file. */
+  version: number | null;
+  config: RoutingConfig;
+}
+
+export interface RoutingSource {
+  current(): ActiveRouting;
+}
+
+export interface Deps {
+  db: Db;
+  queues: Queues;
+  slack: WebClient;
+  directory: Directory;
+  logger: Logger;
+  clock: Clock;
+  routing: RoutingSource;
+  /** Lines other features (SLA, storms) add to every exception card. */
+  cardDecorators?: CardDecorator[];
+}
+
+export type CardDecorator = (row: ExceptionRow) => string[] | undefined;
+
+export function staticRouting(config: RoutingConfig, version: number | null = null): RoutingSource {
+  const active = { version, config };
+  return { current: () => active };
+}

@@ -1,0 +1,59 @@
+/** The queues one process talks to, created once in the composition root. */
+import { type JobsOptions, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import {
+  defaultJobOptions,
+  INTERNAL_QUEUE,
+  type JobData,
+  type JobName,
+  jobCatalog,
+} from "./catalog.js";
+
+export interface Queues {
+  prefix: string;
+  connection: Redis;
+  internal: Queue;
+  failures: Queue;
+  outcomes: Queue;
+  /** A producer's queue (retry targets): created on first use and kept. */
+  external(name: string): Queue;
+  close(): Promise<void>;
+}
+
+export function createQueues(
+  connection: Redis,
+  names: { prefix: string; failures: string; outcomes: string },
+): Queues {
+  const open = new Map<string, Queue>();
+  const get = (name: string) => {
+    let queue = open.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection, prefix: names.prefix });
+      open.set(name, queue);
+    }
+    return queue;
+  };
+  return {
+    prefix: names.prefix,
+    connection,
+    internal: get(INTERNAL_QUEUE),
+    failures: get(names.failures),
+    outcomes: get(names.outcomes),
+    external: get,
+    close: async () => {
+      await Promise.all([...open.values()].map((queue) => queue.close()));
+    },
+  };
+}
+
+/** Adds a catalogued job with its payload checked against the catalog's schema. */
+export async function enqueue<N extends JobName>(
+  queues: Pick<Queues, "internal">,
+  name: N,
+  data: JobData<N>,
+  options: JobsOptions = {},
+): Promise<void> {
+  const entry = jobCatalog[name];
+  const payload = entry.schema.parse(data);
+  await queues.internal.add(name, payload, { ...defaultJobOptions, ...entry.options, ...options });
+}

@@ -1,0 +1,59 @@
+/** A BullMQ worker with syncdesk's logging and a bounded shutdown. */
+import { type Job, type Processor, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.js";
+
+export interface WorkerHandle {
+  name: string;
+  worker: Worker;
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export function startWorker(
+  name: string,
+  processor: Processor,
+  options: { connection: Redis; prefix: string; logger: Logger; concurrency?: number },
+): WorkerHandle {
+  const logger = options.logger.child({ queue: name });
+  const connection = options.connection.duplicate();
+  const worker = new Worker(
+    name,
+    async (job: Job) => {
+      const started = Date.now();
+      try {
+        const result = await processor(job);
+        logger.debug({ jobId: job.id, job: job.name, ms: Date.now() - started }, "job done");
+        return result;
+      } catch (error) {
+        logger.error(
+          { jobId: job.id, job: job.name, attempt: job.attemptsMade + 1, err: error },
+          "job failed",
+        );
+        throw error;
+      }
+    },
+    {
+      connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 4,
+      autorun: true,
+    },
+  );
+  worker.on("error", (error) => logger.error({ err: error }, "worker error"));
+  return {
+    name,
+    worker,
+    // worker.close() waits for active jobs without limit; a deploy must not hang on one.
+    close: async (timeoutMs = 8000) => {
+      const closing = worker.close();
+      const timer = new Promise<"timeout">((resolve) =>
+        setTimeout(resolve, timeoutMs, "timeout").unref(),
+      );
+      if ((await Promise.race([closing, timer])) === "timeout") {
+        logger.warn({ timeoutMs }, "active jobs did not finish in time; forcing close");
+        await worker.close(true);
+      }
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}

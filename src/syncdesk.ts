@@ -1,0 +1,221 @@
+/**
+ * The composition root as a function: env -> deps -> Bolt app and workers, and a stop() that
+ * closes them in reverse order. main.ts, the demo and the integration tests all start the bot
+ * through here, so what is tested is what runs.
+ */
+
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { App } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
+import { type Job, UnrecoverableError } from "bullmq";
+import type { Env } from "./env.js";
+import { syncCard } from "./exceptions/cards.js";
+import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
+import { ingestFailure } from "./intake/intake.service.js";
+import { postRejectedCard, registerRejectedListeners } from "./intake/rejected.js";
+import { registerInventoryCommand } from "./inventory/inventory.slack.js";
+import { applyOutcome } from "./outcomes/outcome.service.js";
+import { type Clock, systemClock } from "./platform/clock.js";
+import { connectDatabase, ensureDatabase, migrateDatabase } from "./platform/db/db.js";
+import type { Deps, RoutingSource } from "./platform/deps.js";
+import { staticRouting } from "./platform/deps.js";
+import { createLogger, type Logger } from "./platform/logger.js";
+import {
+  INTERNAL_QUEUE,
+  type JobData,
+  type JobName,
+  jobCatalog,
+} from "./platform/queue/catalog.js";
+import { createQueues, enqueue } from "./platform/queue/queues.js";
+import { createRedis } from "./platform/queue/redis.js";
+import { startWorker, type WorkerHandle } from "./platform/queue/worker.js";
+import { createSlackApp } from "./platform/slack/app.js";
+import { createDirectory } from "./platform/slack/directory.js";
+import { reconcileRetries } from "./retries/retry-tracker.js";
+import { loadRoutingFile } from "./routing/load.js";
+
+export type ProcessRole = "web" | "worker";
+
+export interface StartOptions {
+  roles: ProcessRole[];
+  logger?: Logger;
+  clock?: Clock;
+  routing?: RoutingSource;
+  /** Web API retries; tests that assert on failures set 0. */
+  slackRetries?: number;
+}
+
+export interface Syncdesk {
+  deps: Deps;
+  app: App | null;
+  /** The HTTP port Bolt listens on (web role, HTTP mode). */
+  port: number | null;
+  stop(): Promise<void>;
+}
+
+export async function startSyncdesk(env: Env, options: StartOptions): Promise<Syncdesk> {
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const closers: { name: string; close: () => Promise<unknown> }[] = [];
+  const stop = async () => {
+    for (const closer of closers.reverse()) {
+      try {
+        await closer.close();
+      } catch (error) {
+        logger.warn({ err: error, component: closer.name }, "error while stopping");
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const routing = options.routing ?? staticRouting(await loadRoutingFile(env.ROUTING_FILE));
+    await ensureDatabase(env.DATABASE_URL);
+    await migrateDatabase(env.DATABASE_URL);
+    const database = connectDatabase(env.DATABASE_URL);
+    closers.push({ name: "postgres", close: database.close });
+    const redis = createRedis(env.REDIS_URL);
+    closers.push({ name: "redis", close: () => redis.quit() });
+    const queues = createQueues(redis, {
+      prefix: env.QUEUE_PREFIX,
+      failures: env.FAILURE_QUEUE,
+      outcomes: env.OUTCOME_QUEUE,
+    });
+    closers.push({ name: "queues", close: queues.close });
+    const slack = new WebClient(env.SLACK_BOT_TOKEN, {
+      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      ...(options.slackRetries !== undefined
+        ? { retryConfig: { retries: options.slackRetries } }
+        : {}),
+      logger: undefined,
+    });
+    const deps: Deps = {
+      db: database.db,
+      queues,
+      slack,
+      directory: createDirectory(slack, logger),
+      logger,
+      clock: options.clock ?? systemClock,
+      routing,
+    };
+
+    let app: App | null = null;
+    let port: number | null = null;
+    if (options.roles.includes("worker")) {
+      for (const handle of await startWorkers(deps, { retryPollMs: env.RETRY_POLL_MS }))
+        closers.push({ name: handle.name, close: () => handle.close() });
+    }
+    if (options.roles.includes("web")) {
+      app = await createSlackApp({
+        token: env.SLACK_BOT_TOKEN,
+        signingSecret: env.SLACK_SIGNING_SECRET,
+        appToken: env.SLACK_APP_TOKEN,
+        slackApiUrl: env.SLACK_API_URL,
+        logger,
+        health: async () => {
+          await database.sql`select 1`;
+          return (await redis.ping()) === "PONG";
+        },
+      });
+      registerExceptionListeners(app, deps);
+      registerRejectedListeners(app, deps);
+      registerInventoryCommand(app, deps);
+      const started = (await app.start(env.PORT)) as Server | undefined;
+      const address = started?.address?.();
+      port = address && typeof address === "object" ? (address as AddressInfo).port : env.PORT;
+      const running = app;
+      closers.push({ name: "bolt", close: () => running.stop() });
+    }
+    logger.info({ roles: options.roles, port }, "syncdesk started");
+    return { deps, app, port, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function startWorkers(
+  deps: Deps,
+  settings: { retryPollMs: number },
+): Promise<WorkerHandle[]> {
+  const { queues, logger } = deps;
+  const common = { connection: queues.connection, prefix: queues.prefix, logger };
+  const failures = startWorker(
+    queues.failures.name,
+    async (job: Job) => {
+      const result = await ingestFailure(deps, {
+        id: job.id ?? `${job.name}-${job.timestamp}`,
+        data: job.data,
+      });
+      if (result.kind === "rejected")
+        await postOrDefer(deps, "rejections.post", { rejectedId: result.rejectedId });
+      else await postOrDefer(deps, "cards.sync", { exceptionId: result.exceptionId });
+      return result.kind;
+    },
+    common,
+  );
+  const outcomes = startWorker(
+    queues.outcomes.name,
+    async (job: Job) => {
+      const result = await applyOutcome(deps, {
+        id: job.id ?? `${job.name}-${job.timestamp}`,
+        data: job.data,
+      });
+      if (result.kind === "rejected")
+        await postOrDefer(deps, "rejections.post", { rejectedId: result.rejectedId });
+      return result.kind;
+    },
+    common,
+  );
+  const handlers = internalJobHandlers(deps);
+  const internal = startWorker(
+    INTERNAL_QUEUE,
+    async (job: Job) => {
+      const name = job.name as JobName;
+      const entry = jobCatalog[name];
+      if (!entry) throw new UnrecoverableError(`unknown job ${job.name}`);
+      const parsed = entry.schema.safeParse(job.data);
+      if (!parsed.success)
+        throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.message}`);
+      const handle = handlers[name] as (data: unknown) => Promise<unknown>;
+      return handle(parsed.data);
+    },
+    common,
+  );
+  await queues.internal.upsertJobScheduler(
+    "retries-reconcile",
+    { every: settings.retryPollMs },
+    { name: "retries.reconcile", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+  );
+  return [failures, outcomes, internal];
+}
+
+/** What each catalogued internal job does. */
+function internalJobHandlers(deps: Deps): {
+  [N in JobName]: (data: JobData<N>) => Promise<unknown>;
+} {
+  return {
+    "retries.reconcile": () => reconcileRetries(deps),
+    "cards.sync": (data) => syncCard(deps, data.exceptionId),
+    "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
+  };
+}
+
+/**
+ * Cards are posted after the row is committed. If Slack fails now, the intake job must not
+ * fail (a producer's job may allow no retries): the post moves to our own queue, which
+ * retries with backoff until Slack answers. Posting is idempotent, so a repeat is harmless.
+ */
+async function postOrDefer(
+  deps: Deps,
+  name: "cards.sync" | "rejections.post",
+  data: JobData<"cards.sync"> | JobData<"rejections.post">,
+): Promise<void> {
+  try {
+    if ("exceptionId" in data) await syncCard(deps, data.exceptionId);
+    else await postRejectedCard(deps, data.rejectedId);
+  } catch (error) {
+    deps.logger.warn({ ...data, err: error }, "Slack post failed; queued for retry");
+    await enqueue(deps.queues, name, data as never);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * One running syncdesk per test file, on the real Postgres (a clone of the migrated template)
+ * and Redis (a queue prefix of its own), with Slack played by the local fake. Tests talk to it
+ * the way Slack and producers do: signed HTTP requests and BullMQ jobs.
+ */
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { Queue } from "bullmq";
+import { asc, eq } from "drizzle-orm";
+import { Redis } from "ioredis";
+import postgres from "postgres";
+import { inject } from "vitest";
+import { loadEnv } from "../../src/env.js";
+import {
+  type FailureEventInput,
+  reportSyncFailure,
+} from "../../src/intake/failure-event.schema.js";
+import { auditLog, exceptions } from "../../src/platform/db/schema.js";
+import { createLogger } from "../../src/platform/logger.js";
+import {
+  type FakeSlack,
+  type FakeSlackOptions,
+  startFakeSlack,
+} from "../../src/platform/slack/fake-slack.js";
+import { type SlackRequester, slackRequester } from "../../src/platform/slack/signing.js";
+import {
+  type ProcessRole,
+  type StartOptions,
+  type Syncdesk,
+  startSyncdesk,
+} from "../../src/syncdesk.js";
+
+export const SIGNING_SECRET = "test-signing-secret-0123456789";
+export const ROUTING_FIXTURE = fileURLToPath(
+  new URL("../fixtures/routing.test.yml", import.meta.url),
+);
+const ADMIN_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface HarnessOptions {
+  roles?: ProcessRole[];
+  routingFile?: string;
+  fake?: FakeSlackOptions;
+  env?: Record<string, string>;
+  start?: Partial<StartOptions>;
+}
+
+export interface Harness {
+  bot: Syncdesk;
+  fake: FakeSlack;
+  slack: SlackRequester;
+  env: ReturnType<typeof loadEnv>;
+  databaseUrl: string;
+  /** Adds a failure event to the intake queue the way a producer does. */
+  report(event: FailureEventInput): Promise<void>;
+  /** Adds any job data at all, as a careless producer might. */
+  reportRaw(data: unknown, jobId?: string): Promise<void>;
+  exception(id: number): Promise<typeof exceptions.$inferSelect>;
+  exceptionsFor(sku: string): Promise<(typeof exceptions.$inferSelect)[]>;
+  audit(exceptionId: number): Promise<(typeof auditLog.$inferSelect)[]>;
+  /** Starts another process on the same database and queues (a second replica, a restart). */
+  startAnother(roles: ProcessRole[]): Promise<Syncdesk>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const id = randomUUID().replaceAll("-", "").slice(0, 16);
+  const database = `syncdesk_test_${id}`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${database}" template "${inject("templateDatabase")}"`);
+  await admin.end();
+  const databaseUrl = new URL(ADMIN_URL);
+  databaseUrl.pathname = `/${database}`;
+
+  const fake = await startFakeSlack({ usergroups: { S0FULFILL: ["U0DAVE"] }, ...options.fake });
+  const env = loadEnv({
+    SLACK_BOT_TOKEN: "xoxb-test-token",
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: fake.url,
+    PORT: "0",
+    DATABASE_URL: databaseUrl.toString(),
+    REDIS_URL,
+    QUEUE_PREFIX: `test-${id}`,
+    ROUTING_FILE: options.routingFile ?? ROUTING_FIXTURE,
+    RETRY_POLL_MS: "200",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...options.env,
+  });
+  const start = (roles: ProcessRole[]) =>
+    startSyncdesk(env, {
+      roles,
+      slackRetries: 0,
+      logger: createLogger(env.LOG_LEVEL),
+      ...options.start,
+    });
+  const others: Syncdesk[] = [];
+  const bot = await start(options.roles ?? ["web", "worker"]);
+  const producer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const failures = new Queue(env.FAILURE_QUEUE, { connection: producer, prefix: env.QUEUE_PREFIX });
+  const db = bot.deps.db;
+
+  return {
+    bot,
+    fake,
+    env,
+    databaseUrl: databaseUrl.toString(),
+    slack: slackRequester({
+      url: `http://127.0.0.1:${bot.port}`,
+      signingSecret: SIGNING_SECRET,
+      responseUrl: () => fake.responseUrl(),
+    }),
+    report: (event) => reportSyncFailure(failures, event),
+    reportRaw: async (data, jobId) => {
+      await failures.add("sync.failed", data, jobId ? { jobId } : {});
+    },
+    exception: async (exceptionId) => {
+      const [row] = await db.select().from(exceptions).where(eq(exceptions.id, exceptionId));
+      if (!row) throw new Error(`no exception ${exceptionId}`);
+      return row;
+    },
+    exceptionsFor: (sku) =>
+      db.select().from(exceptions).where(eq(exceptions.sku, sku)).orderBy(asc(exceptions.id)),
+    audit: (exceptionId) =>
+      db
+        .select()
+        .from(auditLog)
+        .where(eq(auditLog.exceptionId, exceptionId))
+        .orderBy(asc(auditLog.id)),
+    startAnother: async (roles) => {
+      const other = await start(roles);
+      others.push(other);
+      return other;
+    },
+    close: async () => {
+      for (const other of others) await other.stop();
+      await bot.stop();
+      await failures.close();
+      await clearPrefix(producer, env.QUEUE_PREFIX);
+      await producer.quit();
+      await fake.close();
+      const cleanup = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists "${database}" with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
+}
+
+/** Waits for a condition instead of sleeping: resolves with the first truthy value. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
+  );
+}
+
+let eventCounter = 0;
+/** A realistic failure event; override what a test is about. */
+export function failureEvent(overrides: Partial<FailureEventInput> = {}): FailureEventInput {
+  eventCounter += 1;
+  return {
+    eventId: `evt-${randomUUID()}`,
+    occurredAt: new Date(Date.UTC(2026, 10, 26, 9, 0, eventCounter % 60)).toISOString(),
+    client: "globex",
+    sku: `SKU-${eventCounter}`,
+    sourceSystem: "erp.netsuite",
+    targetSystem: "storefront.shopify",
+    failureMode: "partial_write",
+    error: { message: "Shopify accepted 40 of 41 variants", code: "PARTIAL", httpStatus: 207 },
+    attempts: 5,
+    ...overrides,
+  };
+}
