@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { Queue } from "bullmq";
+import { type Processor, Queue, Worker } from "bullmq";
 import { asc, eq } from "drizzle-orm";
 import { Redis } from "ioredis";
 import postgres from "postgres";
@@ -56,6 +56,12 @@ export interface Harness {
   report(event: FailureEventInput): Promise<void>;
   /** Adds any job data at all, as a careless producer might. */
   reportRaw(data: unknown, jobId?: string): Promise<void>;
+  /** Adds job data to the outcome queue (`inventory-sync-outcomes`), valid or not. */
+  reportOutcome(data: unknown, jobId?: string): Promise<void>;
+  /** A producer's queue on the harness prefix (e.g. a retry target); closed by close(). */
+  producerQueue(name: string): Queue;
+  /** A producer's real BullMQ worker on the harness prefix; closed by close() unless closed first. */
+  producerWorker(name: string, processor: Processor): Worker;
   exception(id: number): Promise<typeof exceptions.$inferSelect>;
   exceptionsFor(sku: string): Promise<(typeof exceptions.$inferSelect)[]>;
   audit(exceptionId: number): Promise<(typeof auditLog.$inferSelect)[]>;
@@ -98,6 +104,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const bot = await start(options.roles ?? ["web", "worker"]);
   const producer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue(env.FAILURE_QUEUE, { connection: producer, prefix: env.QUEUE_PREFIX });
+  const producerQueues = new Map<string, Queue>();
+  const producerQueue = (name: string) => {
+    let queue = producerQueues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: producer, prefix: env.QUEUE_PREFIX });
+      producerQueues.set(name, queue);
+    }
+    return queue;
+  };
+  const producerWorkers: Worker[] = [];
   const db = bot.deps.db;
 
   return {
@@ -113,6 +129,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     report: (event) => reportSyncFailure(failures, event),
     reportRaw: async (data, jobId) => {
       await failures.add("sync.failed", data, jobId ? { jobId } : {});
+    },
+    reportOutcome: async (data, jobId) => {
+      await producerQueue(env.OUTCOME_QUEUE).add("sync.succeeded", data, jobId ? { jobId } : {});
+    },
+    producerQueue,
+    producerWorker: (name, processor) => {
+      const worker = new Worker(name, processor, {
+        // Options, not an instance: BullMQ then owns the connections and close() ends them.
+        connection: redisOptions(REDIS_URL),
+        prefix: env.QUEUE_PREFIX,
+      });
+      producerWorkers.push(worker);
+      return worker;
     },
     exception: async (exceptionId) => {
       const [row] = await db.select().from(exceptions).where(eq(exceptions.id, exceptionId));
@@ -133,9 +162,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return other;
     },
     close: async () => {
+      for (const worker of producerWorkers) await worker.close();
       for (const other of others) await other.stop();
       await bot.stop();
       await failures.close();
+      for (const queue of producerQueues.values()) await queue.close();
       await clearPrefix(producer, env.QUEUE_PREFIX);
       await producer.quit();
       await fake.close();
@@ -143,6 +174,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await cleanup.unsafe(`drop database if exists "${database}" with (force)`);
       await cleanup.end();
     },
+  };
+}
+
+function redisOptions(url: string) {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    db: Number(parsed.pathname.slice(1) || 0),
+    maxRetriesPerRequest: null,
   };
 }
 
