@@ -171,6 +171,10 @@ export const routingVersions = pgTable(
     author: text("author").notNull(),
     reason: text("reason").notNull(),
     rollbackOf: integer("rollback_of"),
+    /** The active version this proposal was reviewed against; approval needs it still active. */
+    baseVersion: integer("base_version"),
+    /** What reviewers were shown (diff, 30-day preview, open exceptions to move, warnings). */
+    review: jsonb("review"),
     breakGlass: boolean("break_glass").notNull().default(false),
     decidedBy: text("decided_by"),
     decidedAt: ts("decided_at"),
