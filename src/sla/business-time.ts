@@ -15,15 +15,7 @@
  * windows, which keeps them consistent with each other.
  */
 
-/** Structurally identical to `WeeklyHours` in `src/routing/routing-file.schema.ts`. */
-export interface WeeklyHoursLike {
-  /** Weekdays with support, 0=Sun..6=Sat (JS `getDay` numbering). */
-  days: number[];
-  /** Minutes after local midnight, 0..1440, `endMinute > startMinute`. */
-  startMinute: number;
-  endMinute: number;
-  text: string;
-}
+import type { WeeklyHours } from "../routing/routing-file.schema.js";
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -39,7 +31,7 @@ interface Window {
 export function addBusinessTime(
   startMs: number,
   durationMs: number,
-  hours: WeeklyHoursLike | null,
+  hours: WeeklyHours | null,
   timezone: string,
 ): number {
   assertInstant(startMs, "startMs");
@@ -62,7 +54,7 @@ export function addBusinessTime(
 export function businessTimeBetween(
   fromMs: number,
   toMs: number,
-  hours: WeeklyHoursLike | null,
+  hours: WeeklyHours | null,
   timezone: string,
 ): number {
   assertInstant(fromMs, "fromMs");
@@ -78,24 +70,20 @@ export function businessTimeBetween(
 }
 
 /** Whether support is open at `ms`. `null` hours mean always open. */
-export function isWithinHours(
-  ms: number,
-  hours: WeeklyHoursLike | null,
-  timezone: string,
-): boolean {
+export function isWithinHours(ms: number, hours: WeeklyHours | null, timezone: string): boolean {
   assertInstant(ms, "ms");
   if (hours === null) return true;
   return firstWindowEndingAfter(ms, hours, timezone).start <= ms;
 }
 
 /** The first instant at or after `ms` when support is open (`ms` itself if open now). */
-export function nextOpening(ms: number, hours: WeeklyHoursLike | null, timezone: string): number {
+export function nextOpening(ms: number, hours: WeeklyHours | null, timezone: string): number {
   assertInstant(ms, "ms");
   if (hours === null) return ms;
   return Math.max(ms, firstWindowEndingAfter(ms, hours, timezone).start);
 }
 
-function firstWindowEndingAfter(ms: number, hours: WeeklyHoursLike, timezone: string): Window {
+function firstWindowEndingAfter(ms: number, hours: WeeklyHours, timezone: string): Window {
   for (const window of windowsEndingAfter(ms, hours, timezone)) return window;
   throw new Error("unreachable: windowsEndingAfter never ends");
 }
@@ -103,7 +91,7 @@ function firstWindowEndingAfter(ms: number, hours: WeeklyHoursLike, timezone: st
 /** Support windows in time order, starting with the first one that ends after `ms`. Endless. */
 function* windowsEndingAfter(
   ms: number,
-  hours: WeeklyHoursLike,
+  hours: WeeklyHours,
   timezone: string,
 ): Generator<Window, never> {
   assertWeeklyHours(hours);
@@ -127,7 +115,7 @@ function* windowsEndingAfter(
 }
 
 /** The window of local date `day` (days since 1970-01-01), or null when a DST gap empties it. */
-function windowOn(day: number, hours: WeeklyHoursLike, zone: ZoneClock): Window | null {
+function windowOn(day: number, hours: WeeklyHours, zone: ZoneClock): Window | null {
   const start = zone.firstInstantAtOrAfterWall(day * DAY_MS + hours.startMinute * MINUTE_MS);
   const end = zone.firstInstantAtOrAfterWall(day * DAY_MS + hours.endMinute * MINUTE_MS);
   return end > start ? { start, end } : null;
@@ -138,7 +126,7 @@ function weekdayOf(day: number): number {
   return (((day + 4) % 7) + 7) % 7;
 }
 
-function assertWeeklyHours(hours: WeeklyHoursLike): void {
+function assertWeeklyHours(hours: WeeklyHours): void {
   if (hours.days.length === 0) {
     throw new RangeError(`weekly hours "${hours.text}" have no days: support would never open`);
   }

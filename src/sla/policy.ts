@@ -7,23 +7,8 @@
  * `openedAt`, as are both deadlines. Escalations repeat in wall-clock time after the breach:
  * managers are being paged, support hours no longer matter.
  */
-import { addBusinessTime, type WeeklyHoursLike } from "./business-time.js";
-
-/** Structurally identical to `SlaPolicy` in `src/routing/routing-file.schema.ts`. */
-export interface SlaPolicyLike {
-  claimMs: number;
-  resolveMs: number;
-  /** Fractions of the claim window, e.g. [0.5, 1]. */
-  nudgeAt: number[];
-  /** Fraction of the resolve window, or null for no reminder. */
-  remindClaimerAt: number | null;
-  repeatMs: number;
-  maxEscalations: number;
-  /** null = always (24/7). */
-  hours: WeeklyHoursLike | null;
-  /** IANA time zone the hours are read in. */
-  timezone: string;
-}
+import type { SlaPolicy } from "../routing/routing-file.schema.js";
+import { addBusinessTime } from "./business-time.js";
 
 export type SlaStepKind = "claim_nudge" | "claimer_reminder" | "breach" | "escalation";
 
@@ -50,16 +35,16 @@ export function stepKey(step: Pick<SlaStep, "kind" | "index">): string {
   return `${step.kind}-${step.index}`;
 }
 
-export function claimDeadline(clock: Pick<SlaClock, "openedAt">, policy: SlaPolicyLike): number {
+export function claimDeadline(clock: Pick<SlaClock, "openedAt">, policy: SlaPolicy): number {
   return afterOpening(clock, policy, policy.claimMs);
 }
 
-export function resolveDeadline(clock: Pick<SlaClock, "openedAt">, policy: SlaPolicyLike): number {
+export function resolveDeadline(clock: Pick<SlaClock, "openedAt">, policy: SlaPolicy): number {
   return afterOpening(clock, policy, policy.resolveMs);
 }
 
 /** Every step still due, earliest first, excluding fired ones. Nothing once resolved. */
-export function pendingSteps(clock: SlaClock, policy: SlaPolicyLike): SlaStep[] {
+export function pendingSteps(clock: SlaClock, policy: SlaPolicy): SlaStep[] {
   if (clock.state === "resolved") return [];
   const steps: SlaStep[] = [];
   if (isUnclaimed(clock)) {
@@ -86,7 +71,7 @@ export function pendingSteps(clock: SlaClock, policy: SlaPolicyLike): SlaStep[] 
   return steps.filter((step) => !fired.has(stepKey(step))).sort(byDueAt);
 }
 
-export function nextStep(clock: SlaClock, policy: SlaPolicyLike): SlaStep | null {
+export function nextStep(clock: SlaClock, policy: SlaPolicy): SlaStep | null {
   return pendingSteps(clock, policy)[0] ?? null;
 }
 
@@ -99,7 +84,7 @@ export function nextStep(clock: SlaClock, policy: SlaPolicyLike): SlaStep | null
 export function stepStillApplies(
   step: Pick<SlaStep, "kind" | "index">,
   clock: SlaClock,
-  policy: SlaPolicyLike,
+  policy: SlaPolicy,
 ): boolean {
   const key = stepKey(step);
   return pendingSteps(clock, policy).some((pending) => stepKey(pending) === key);
@@ -112,12 +97,12 @@ export function stepStillApplies(
 export function overdueBy(
   nowMs: number,
   clock: Pick<SlaClock, "openedAt">,
-  policy: SlaPolicyLike,
+  policy: SlaPolicy,
 ): number {
   return Math.max(0, nowMs - resolveDeadline(clock, policy));
 }
 
-function afterOpening(clock: Pick<SlaClock, "openedAt">, policy: SlaPolicyLike, ms: number) {
+function afterOpening(clock: Pick<SlaClock, "openedAt">, policy: SlaPolicy, ms: number) {
   return addBusinessTime(clock.openedAt, ms, policy.hours, policy.timezone);
 }
 

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { WeeklyHours } from "../../../src/routing/routing-file.schema.js";
 import {
   addBusinessTime,
   businessTimeBetween,
   isWithinHours,
   nextOpening,
-  type WeeklyHoursLike,
 } from "../../../src/sla/business-time.js";
 
 const MIN = 60_000;
@@ -27,7 +27,7 @@ const zone = fc.constantFrom(...ZONES);
 const instant = fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2028, 0, 1) });
 const days = fc.uniqueArray(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 7 });
 
-const hoursFrom = (minutes: fc.Arbitrary<number>): fc.Arbitrary<WeeklyHoursLike> =>
+const hoursFrom = (minutes: fc.Arbitrary<number>): fc.Arbitrary<WeeklyHours> =>
   fc
     .record({ days, a: minutes, b: minutes })
     .filter(({ a, b }) => a !== b)
@@ -38,7 +38,7 @@ const hoursFrom = (minutes: fc.Arbitrary<number>): fc.Arbitrary<WeeklyHoursLike>
       text: "generated",
     }));
 const anyHours = hoursFrom(fc.integer({ min: 0, max: 1440 }));
-const weeklyMs = (h: WeeklyHoursLike) => h.days.length * (h.endMinute - h.startMinute) * MIN;
+const weeklyMs = (h: WeeklyHours) => h.days.length * (h.endMinute - h.startMinute) * MIN;
 /** Hours and a duration of up to `weeks` of that schedule's business time (at least 1 ms). */
 const hoursAndDuration = (weeks: number) =>
   fc
@@ -114,7 +114,7 @@ describe("business time properties", () => {
   });
 
   it("round-the-clock hours on every day are plain addition in every zone", () => {
-    const always: WeeklyHoursLike = {
+    const always: WeeklyHours = {
       days: [0, 1, 2, 3, 4, 5, 6],
       startMinute: 0,
       endMinute: 1440,
@@ -151,7 +151,7 @@ describe("agreement with a naive wall-clock reading", () => {
     Sat: 6,
   };
   const readers = new Map<string, Intl.DateTimeFormat>();
-  const naiveInHours = (ms: number, h: WeeklyHoursLike, tz: string): boolean => {
+  const naiveInHours = (ms: number, h: WeeklyHours, tz: string): boolean => {
     let reader = readers.get(tz);
     if (reader === undefined) {
       reader = new Intl.DateTimeFormat("en-US", {

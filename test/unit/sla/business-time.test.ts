@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import type { WeeklyHours } from "../../../src/routing/routing-file.schema.js";
 import {
   addBusinessTime,
   businessTimeBetween,
   isWithinHours,
   nextOpening,
-  type WeeklyHoursLike,
 } from "../../../src/sla/business-time.js";
 
 // Instants are written with explicit offsets so the expectations do not depend on the code
@@ -18,7 +18,7 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
-const hoursOf = (days: number[], from: string, to: string): WeeklyHoursLike => {
+const hoursOf = (days: number[], from: string, to: string): WeeklyHours => {
   const minute = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
   return { days, startMinute: minute(from), endMinute: minute(to), text: `${from}-${to}` };
 };
@@ -315,7 +315,7 @@ describe("America/Santiago, which changes clocks at midnight", () => {
 });
 
 describe("input guards", () => {
-  const noDays: WeeklyHoursLike = { days: [], startMinute: 540, endMinute: 1020, text: "never" };
+  const noDays: WeeklyHours = { days: [], startMinute: 540, endMinute: 1020, text: "never" };
 
   it("rejects weekly hours with no days instead of looping forever", () => {
     expect(() => addBusinessTime(0, HOUR, noDays, "UTC")).toThrow(/no days/);
@@ -325,7 +325,7 @@ describe("input guards", () => {
   });
 
   it("rejects malformed windows and weekdays", () => {
-    const bad: WeeklyHoursLike[] = [
+    const bad: WeeklyHours[] = [
       { ...officeUtc, startMinute: 600, endMinute: 600 },
       { ...officeUtc, startMinute: 700, endMinute: 600 },
       { ...officeUtc, startMinute: -1 },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { SlaPolicy } from "../../../src/routing/routing-file.schema.js";
 import {
   claimDeadline,
   nextStep,
@@ -6,7 +7,6 @@ import {
   pendingSteps,
   resolveDeadline,
   type SlaClock,
-  type SlaPolicyLike,
   type SlaStep,
   stepKey,
   stepStillApplies,
@@ -17,7 +17,7 @@ const HOUR = 60 * MIN;
 const at = (iso: string): number => Date.parse(iso);
 
 /** 24/7: claim within 1 h (nudges at 30 and 60 min), resolve within 4 h, remind at 3 h. */
-const policy: SlaPolicyLike = {
+const policy: SlaPolicy = {
   claimMs: HOUR,
   resolveMs: 4 * HOUR,
   nudgeAt: [0.5, 1],
@@ -28,7 +28,7 @@ const policy: SlaPolicyLike = {
   timezone: "UTC",
 };
 /** Same ladder, counted in UTC office hours Mon-Fri 09:00-17:00. */
-const officePolicy: SlaPolicyLike = {
+const officePolicy: SlaPolicy = {
   ...policy,
   claimMs: 2 * HOUR,
   hours: { days: [1, 2, 3, 4, 5], startMinute: 540, endMinute: 1020, text: "Mon-Fri 09-17 UTC" },
