@@ -74,6 +74,8 @@ export const exceptions = pgTable(
     rootCause: text("root_cause").$type<RootCause>(),
     channel: text("channel").notNull(),
     cardTs: text("card_ts"),
+    /** The storm this exception is a member of: its card is the storm's, not its own. */
+    stormId: bigint("storm_id", { mode: "number" }).references(() => storms.id),
     /** SLA bookkeeping: deadlines are derived from the policy; these record what happened. */
     nextDeadlineAt: ts("next_deadline_at"),
     breachedAt: ts("breached_at"),
@@ -91,6 +93,8 @@ export const exceptions = pgTable(
     index("exceptions_claimed_by").on(t.claimedBy).where(sql`state <> 'resolved'`),
     index("exceptions_next_deadline").on(t.nextDeadlineAt).where(sql`state <> 'resolved'`),
     index("exceptions_card").on(t.channel, t.cardTs),
+    index("exceptions_storm").on(t.stormId).where(sql`storm_id is not null`),
+    index("exceptions_storm_key").on(t.client, t.targetSystem, t.failureMode, t.role, t.openedAt),
   ],
 );
 
@@ -185,4 +189,42 @@ export const routingVersions = pgTable(
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   (t) => [uniqueIndex("routing_single_active").on(t.status).where(sql`status = 'active'`)],
+);
+
+export const STORM_STATES = ["open", "ended"] as const;
+export type StormState = (typeof STORM_STATES)[number];
+
+/**
+ * A burst of new fingerprints of one kind (client, target, failure mode, owning role): one card
+ * for all its members, which stay exceptions of their own. At most one open storm per key.
+ */
+export const storms = pgTable(
+  "storms",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** Hash of client, target system, failure mode and role (see src/storms/storm-key.ts). */
+    key: text("key").notNull(),
+    client: text("client").notNull(),
+    targetSystem: text("target_system").notNull(),
+    failureMode: text("failure_mode").notNull(),
+    role: text("role").notNull(),
+    channel: text("channel").notNull(),
+    state: text("state").$type<StormState>().notNull().default("open"),
+    formedAt: ts("formed_at").notNull(),
+    /** When the newest member arrived: the quiet window that ends the storm runs from here. */
+    lastMemberAt: ts("last_member_at").notNull(),
+    endedAt: ts("ended_at"),
+    claimedBy: text("claimed_by"),
+    claimedAt: ts("claimed_at"),
+    resolvedBy: text("resolved_by"),
+    resolvedAt: ts("resolved_at"),
+    resolutionNote: text("resolution_note"),
+    rootCause: text("root_cause").$type<RootCause>(),
+    cardTs: text("card_ts"),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("storms_open_key").on(t.key).where(sql`state = 'open'`),
+    index("storms_role_state").on(t.role, t.state),
+  ],
 );
