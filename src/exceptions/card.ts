@@ -73,15 +73,12 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
 
   const blocks: object[] = [
     { type: "header", text: { type: "plain_text", text: truncate(`${title}`, 150), emoji: true } },
-    { type: "section", fields },
+    // Section fields are text objects; Slack answers invalid_blocks to bare strings.
+    { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text })) },
     { type: "section", text: { type: "mrkdwn", text: errorText(event) } },
   ];
   if (event.links?.length) {
-    const links = event.links.map((link) => mrkdwnLink(link.url, truncate(link.label, 80)));
-    blocks.push({
-      type: "context",
-      elements: [{ type: "mrkdwn", text: truncate(links.join("  ·  "), 3000) }],
-    });
+    blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: linksLine(event.links) }] });
   }
   const context = [...statusLines(row), ...(extras.context ?? [])];
   blocks.push({
@@ -113,15 +110,36 @@ function stockLine(quantity: FailureEvent["quantity"]): string | null {
   return parts.join(" · ");
 }
 
+const LINK_SEPARATOR = "  ·  ";
+
+/** Whole links only: cutting the joined text could leave half a `<url|label>` behind. */
+function linksLine(links: NonNullable<FailureEvent["links"]>): string {
+  const shown: string[] = [];
+  let length = 0;
+  for (const link of links) {
+    const part = mrkdwnLink(link.url, truncate(link.label, 80));
+    const added = (shown.length ? LINK_SEPARATOR.length : 0) + part.length;
+    if (length + added > 2900) break;
+    shown.push(part);
+    length += added;
+  }
+  const hidden = links.length - shown.length;
+  if (hidden > 0) shown.push(`${hidden} more link${hidden === 1 ? "" : "s"} not shown`);
+  return shown.join(LINK_SEPARATOR);
+}
+
 function errorText(event: FailureEvent): string {
   const meta = [
     event.error.httpStatus ? `HTTP ${event.error.httpStatus}` : null,
     event.error.code ? `code ${safeText(event.error.code, 100)}` : null,
     event.traceId ? `trace ${safeText(event.traceId, 100)}` : null,
   ].filter(Boolean);
-  const message = safeText(event.error.message || "(no message)", 2500).replaceAll(
-    "```",
-    "`\u200b``",
+  // No two backticks touch, so nothing in the message can close the code block (a run of
+  // four would still hold a ``` after breaking triples). Done before cutting: after, the
+  // added characters would push the text past Slack's limit.
+  const message = safeText(
+    (event.error.message || "(no message)").replace(/`(?=`)/g, "`\u200b"),
+    2500,
   );
   return `*Error*${meta.length ? ` (${meta.join(", ")})` : ""}\n\`\`\`${message}\`\`\``;
 }

@@ -39,6 +39,11 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
+const isTextObject = (value: unknown): boolean =>
+  isObject(value) &&
+  (value.type === "mrkdwn" || value.type === "plain_text") &&
+  typeof value.text === "string";
+
 const textOf = (obj: unknown): string | undefined =>
   isObject(obj) && typeof obj.text === "string" ? obj.text : undefined;
 
@@ -121,6 +126,9 @@ function checkBlock(problems: string[], where: string, block: Json): void {
           problems.push(`${where}: ${fields.length} fields, limit ${L.sectionFields}`);
         }
         fields.forEach((field, i) => {
+          if (!isTextObject(field)) {
+            problems.push(`${where}: fields[${i}] must be a mrkdwn or plain_text object`);
+          }
           const fieldText = textOf(field) ?? "";
           if (fieldText.length > L.sectionFieldText) {
             problems.push(
@@ -147,6 +155,11 @@ function checkBlock(problems: string[], where: string, block: Json): void {
       if (elements.length > L.contextElements) {
         problems.push(`${where}: ${elements.length} elements, limit ${L.contextElements}`);
       }
+      elements.forEach((element, i) => {
+        if (!isObject(element) || (!isTextObject(element) && element.type !== "image")) {
+          problems.push(`${where}: elements[${i}] must be a text or image element`);
+        }
+      });
       return;
     }
     case "actions": {

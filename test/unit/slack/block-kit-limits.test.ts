@@ -205,6 +205,17 @@ describe("blockKitViolations", () => {
     ]);
   });
 
+  it("requires section fields and context elements to be text objects, as Slack does", () => {
+    const blocks = [
+      { type: "section", fields: ["*Client*\nacme", mrkdwn("ok")] },
+      { type: "context", elements: ["bare", mrkdwn("ok"), { type: "image", image_url: "u" }] },
+    ];
+    expect(blockKitViolations({ text: "t", blocks }, "message")).toEqual([
+      "blocks[0] (section): fields[0] must be a mrkdwn or plain_text object",
+      "blocks[1] (context): elements[0] must be a text or image element",
+    ]);
+  });
+
   it("rejects blocks that are not an array", () => {
     expect(blockKitViolations({ text: "t", blocks: "[]" }, "message")).toEqual([
       "blocks must be an array",
