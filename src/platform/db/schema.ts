@@ -228,3 +228,52 @@ export const storms = pgTable(
     index("storms_role_state").on(t.role, t.state),
   ],
 );
+
+export const SLACK_OUTBOX_KINDS = ["card", "message"] as const;
+export type SlackOutboxKind = (typeof SLACK_OUTBOX_KINDS)[number];
+/**
+ * pending -> sending (the call may be in flight: intent recorded before it) -> sent | failed;
+ * back to pending when Slack answered no; superseded when a newer card row took over.
+ */
+export const SLACK_OUTBOX_STATES = ["pending", "sending", "sent", "failed", "superseded"] as const;
+export type SlackOutboxState = (typeof SLACK_OUTBOX_STATES)[number];
+
+/**
+ * Slack writes that must not be lost (card posts and refreshes, thread notes, DMs), written in
+ * the transaction of the change they announce and relayed in id order per `lane` (one lane per
+ * card or conversation) by src/platform/slack/outbox-relay.ts.
+ */
+export const slackOutbox = pgTable(
+  "slack_outbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** Ordering group: rows of one lane go out one at a time, oldest first. */
+    lane: text("lane").notNull(),
+    kind: text("kind").$type<SlackOutboxKind>().notNull(),
+    /** Carried in the message metadata so a retried relay finds its earlier post. */
+    dedupeKey: text("dedupe_key").unique(),
+    exceptionId: bigint("exception_id", { mode: "number" }).references(() => exceptions.id),
+    /** Message target (channel or user id); null means the exception's card channel. */
+    channel: text("channel"),
+    /** The message is a reply in the exception card's thread. */
+    inCardThread: boolean("in_card_thread").notNull().default(false),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
+    state: text("state").$type<SlackOutboxState>().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    notBefore: ts("not_before").notNull().defaultNow(),
+    /** When the current attempt began (state sending); a row found sending is reconciled first. */
+    attemptStartedAt: ts("attempt_started_at"),
+    lastError: text("last_error"),
+    resultChannel: text("result_channel"),
+    resultTs: text("result_ts"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    sentAt: ts("sent_at"),
+  },
+  (t) => [
+    index("slack_outbox_open").on(t.lane, t.id).where(sql`state in ('pending', 'sending')`),
+    uniqueIndex("slack_outbox_pending_card")
+      .on(t.exceptionId)
+      .where(sql`kind = 'card' and state = 'pending'`),
+    index("slack_outbox_sent_at").on(t.sentAt).where(sql`state = 'sent'`),
+  ],
+);
