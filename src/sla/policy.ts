@@ -10,7 +10,8 @@
 import type { SlaPolicy } from "../routing/routing-file.schema.js";
 import { addBusinessTime } from "./business-time.js";
 
-export type SlaStepKind = "claim_nudge" | "claimer_reminder" | "breach" | "escalation";
+export const SLA_STEP_KINDS = ["claim_nudge", "claimer_reminder", "breach", "escalation"] as const;
+export type SlaStepKind = (typeof SLA_STEP_KINDS)[number];
 
 export interface SlaStep {
   kind: SlaStepKind;
@@ -69,6 +70,38 @@ export function pendingSteps(clock: SlaClock, policy: SlaPolicy): SlaStep[] {
   }
   const fired = new Set(clock.firedSteps);
   return steps.filter((step) => !fired.has(stepKey(step))).sort(byDueAt);
+}
+
+/**
+ * Every step the ladder can hold for this clock, whatever the state and whatever already fired
+ * (escalations only once breached). Timers armed for any of these and no longer pending are the
+ * ones to cancel after a state change.
+ */
+export function ladderSteps(
+  clock: Pick<SlaClock, "openedAt" | "breachedAt">,
+  policy: SlaPolicy,
+): SlaStep[] {
+  const steps: SlaStep[] = policy.nudgeAt.map((fraction, index) => ({
+    kind: "claim_nudge" as const,
+    index,
+    dueAt: afterOpening(clock, policy, Math.round(fraction * policy.claimMs)),
+  }));
+  if (policy.remindClaimerAt !== null) {
+    const dueAt = afterOpening(
+      clock,
+      policy,
+      Math.round(policy.remindClaimerAt * policy.resolveMs),
+    );
+    steps.push({ kind: "claimer_reminder", index: 0, dueAt });
+  }
+  steps.push({ kind: "breach", index: 0, dueAt: resolveDeadline(clock, policy) });
+  const { breachedAt } = clock;
+  if (breachedAt !== null) {
+    for (let index = 1; index <= policy.maxEscalations; index++) {
+      steps.push({ kind: "escalation", index, dueAt: breachedAt + index * policy.repeatMs });
+    }
+  }
+  return steps.sort(byDueAt);
 }
 
 export function nextStep(clock: SlaClock, policy: SlaPolicy): SlaStep | null {
