@@ -40,11 +40,14 @@ export default async function setup(project: TestProject) {
           if ((error as { code?: string }).code !== "42P04") throw error;
         });
     }
-    // Leftovers of runs that were killed before their teardown.
+    // Leftovers of runs that were killed before their teardown. A database someone is still
+    // connected to belongs to a run in progress (several people test on this machine at once):
+    // leave it, and let a plain DROP fail if a connection arrives meanwhile.
     const stale = await admin<{ datname: string }[]>`
-      select datname from pg_database where datname like 'syncdesk_test_%'`;
+      select datname from pg_database d where datname like 'syncdesk_test_%'
+        and not exists (select 1 from pg_stat_activity a where a.datname = d.datname)`;
     for (const { datname } of stale)
-      await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+      await admin.unsafe(`drop database if exists "${datname}"`).catch(() => {});
   } finally {
     await admin.end();
   }
