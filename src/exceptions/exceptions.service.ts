@@ -14,7 +14,7 @@ import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import { standingIn } from "./authorization.js";
 import { type ExceptionRow, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
 import { postThreadNote, syncCard } from "./cards.js";
-import { type Action, type Refusal, transition } from "./state-machine.js";
+import { type Action, type Holding, type Refusal, transition } from "./state-machine.js";
 
 export type HumanAction =
   | { kind: "claim" }
@@ -242,13 +242,15 @@ async function lockException(tx: Tx, id: number): Promise<ExceptionRow | undefin
   return row;
 }
 
-function holding(row: ExceptionRow) {
+/** What the state machine needs to know of a row. */
+export function holding(row: ExceptionRow): Holding {
   return {
     state: row.state,
     claimedBy: row.claimedBy,
     retryCount: row.retryCount,
     canRetry: Boolean((row.latestEvent as FailureEvent).retry),
     resolvedBy: row.resolvedBy,
+    resolution: row.resolution,
   };
 }
 
@@ -273,7 +275,7 @@ export function refusalMessage(label: string, refusal: Refusal): string {
     case "already_claimed":
       return `${label} is already claimed by ${mention(refusal.by)}. Nothing was changed.`;
     case "already_resolved":
-      return `${label} was already resolved${refusal.by ? ` by ${mention(refusal.by)}` : ""}. Nothing was changed.`;
+      return `${label} was already resolved${resolvedHow(refusal)}. Nothing was changed.`;
     case "not_claimed":
       return `${label} is not claimed by anyone, so there is nothing to hand over.`;
     case "held_by_other":
@@ -287,6 +289,14 @@ export function refusalMessage(label: string, refusal: Refusal): string {
     default:
       return assertNever(refusal);
   }
+}
+
+/** Who or what resolved it, for a person whose click came too late. */
+function resolvedHow(refusal: { by: string | null; how?: string | null }): string {
+  if (refusal.by) return ` by ${mention(refusal.by)}`;
+  if (refusal.how === "retry") return ": its retry completed";
+  if (refusal.how === "recovered") return ": a later sync of the SKU succeeded";
+  return "";
 }
 
 function humanNote(actor: Actor, action: HumanAction, row: ExceptionRow): string {

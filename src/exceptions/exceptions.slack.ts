@@ -17,7 +17,10 @@ import {
   announceChange,
   changeException,
   type HumanAction,
+  holding,
+  refusalMessage,
 } from "./exceptions.service.js";
+import { transition } from "./state-machine.js";
 
 export const RESOLVE_CALLBACK = "exception.resolve.submit";
 
@@ -89,9 +92,6 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       if (!row || (channel && row.channel !== channel)) {
         return tell(respond, `I can't find ${exceptionLabel(id.data)} here.`);
       }
-      if (row.state === "resolved") {
-        return tell(respond, `${exceptionLabel(row.id)} is already resolved. Nothing was changed.`);
-      }
       const { standing } = await standingIn(deps, row.role, body.user.id);
       if (standing === "outsider") {
         return tell(
@@ -99,6 +99,16 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
           `Only members of *${escapeMrkdwn(row.role)}* and its managers can resolve ${exceptionLabel(row.id)}.`,
         );
       }
+      // Asked now, so a stale or held card is refused (saying who did what) before anyone
+      // types a note; the submission asks again under the row lock.
+      const allowed = transition(holding(row), {
+        kind: "resolve",
+        actor: body.user.id,
+        isManager: standing === "manager",
+        note: "",
+        rootCause: "other",
+      });
+      if (!allowed.ok) return tell(respond, refusalMessage(exceptionLabel(row.id), allowed));
       await client.views.open({
         trigger_id: body.trigger_id,
         view: resolveModal(row.id, `${row.client} · ${row.sku}`, channel),

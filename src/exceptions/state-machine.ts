@@ -12,6 +12,8 @@ export interface Holding {
   retryCount: number;
   canRetry: boolean;
   resolvedBy: string | null;
+  /** How it was resolved, so a stale click can be told (absent: not known). */
+  resolution?: Resolution | null;
 }
 
 export type Action =
@@ -26,7 +28,7 @@ export type Action =
 
 export type Refusal =
   | { reason: "already_claimed"; by: string }
-  | { reason: "already_resolved"; by: string | null }
+  | { reason: "already_resolved"; by: string | null; how?: Resolution | null }
   | { reason: "not_claimed" }
   | { reason: "held_by_other"; by: string }
   | { reason: "retry_unavailable" }
@@ -57,7 +59,11 @@ export function transition(current: Holding, action: Action): Outcome {
 
   if (current.state === "resolved") {
     // A late retry result or recovery after someone resolved by hand changes nothing.
-    return refuse({ reason: "already_resolved", by: current.resolvedBy });
+    return refuse({
+      reason: "already_resolved",
+      by: current.resolvedBy,
+      how: current.resolution ?? null,
+    });
   }
 
   switch (action.kind) {
