@@ -34,6 +34,8 @@ import { createSlackApp } from "./platform/slack/app.js";
 import { createDirectory } from "./platform/slack/directory.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { loadRoutingFile } from "./routing/load.js";
+import { DEFAULT_MAX_BODY_BYTES } from "./security/request-guard.js";
+import { registerEventDedupe, slackRequestGuard } from "./security/slack-edge.js";
 
 export type ProcessRole = "web" | "worker";
 
@@ -116,7 +118,10 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           await database.sql`select 1`;
           return (await redis.ping()) === "PONG";
         },
+        guardRequests: slackRequestGuard(deps, { signingSecret: env.SLACK_SIGNING_SECRET }),
+        maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       });
+      registerEventDedupe(app, deps);
       registerExceptionListeners(app, deps);
       registerRejectedListeners(app, deps);
       registerInventoryCommand(app, deps);

@@ -1,6 +1,7 @@
 /** The Bolt app: HTTP receiver on /slack/events (or Socket Mode), health route, our logger. */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { App, LogLevel } from "@slack/bolt";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+import type { WebClientOptions } from "@slack/web-api";
 import type { Logger } from "../logger.js";
 
 export interface SlackAppOptions {
@@ -8,36 +9,69 @@ export interface SlackAppOptions {
   signingSecret: string;
   appToken?: string;
   slackApiUrl?: string;
+  /** Options of every client Bolt builds (src/platform/slack/outbound.ts: the one way out). */
+  clientOptions?: WebClientOptions;
   logger: Logger;
   health: () => Promise<boolean>;
   extraRoutes?: {
     path: string;
     handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   }[];
+  /**
+   * HTTP mode: wraps Bolt's request listener, e.g. with the replay and size checks of
+   * src/security/request-guard.ts. Set `rawBody` on the request to hand Bolt the bytes read.
+   */
+  guardRequests?: (inner: RequestListener) => RequestListener;
+  /** HTTP mode: bodies above this many bytes get 413 (Bolt's own default is 4 MB). */
+  maxBodyBytes?: number;
 }
 
 export async function createSlackApp(options: SlackAppOptions): Promise<App> {
-  const app = new App({
-    token: options.token,
-    signingSecret: options.signingSecret,
-    ...(options.appToken ? { socketMode: true, appToken: options.appToken } : {}),
-    clientOptions: options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {},
-    logger: boltLogger(options.logger.child({ component: "bolt" })),
-    deferInitialization: true,
-    processBeforeResponse: false,
-    customRoutes: [
-      {
-        path: "/healthz",
-        method: ["GET"],
-        handler: async (_req, res) => {
-          const healthy = await options.health().catch(() => false);
-          res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" });
-          res.end(JSON.stringify({ ok: healthy }));
-        },
+  const logger = boltLogger(options.logger.child({ component: "bolt" }));
+  const customRoutes = [
+    {
+      path: "/healthz",
+      method: ["GET"],
+      handler: async (_req: IncomingMessage, res: ServerResponse) => {
+        const healthy = await options.health().catch(() => false);
+        res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: healthy }));
       },
-      ...(options.extraRoutes ?? []).map((route) => ({ ...route, method: ["GET"] })),
-    ],
-  });
+    },
+    ...(options.extraRoutes ?? []).map((route) => ({ ...route, method: ["GET"] })),
+  ];
+  const common = {
+    token: options.token,
+    // A copy: Bolt writes its logger into the object it is given.
+    clientOptions: {
+      ...options.clientOptions,
+      ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),
+    },
+    logger,
+    deferInitialization: true,
+  };
+  let app: App;
+  if (options.appToken) {
+    app = new App({
+      ...common,
+      signingSecret: options.signingSecret,
+      socketMode: true,
+      appToken: options.appToken,
+      customRoutes,
+    });
+  } else {
+    // Our own HTTPReceiver (what Bolt would build) so its request listener can be guarded.
+    const receiver = new HTTPReceiver({
+      signingSecret: options.signingSecret,
+      processBeforeResponse: false,
+      customRoutes,
+      logger,
+      ...(options.maxBodyBytes ? { bodyLimit: options.maxBodyBytes } : {}),
+    });
+    if (options.guardRequests)
+      receiver.requestListener = options.guardRequests(receiver.requestListener);
+    app = new App({ ...common, receiver });
+  }
   await app.init();
   return app;
 }
