@@ -46,11 +46,35 @@ export function check<S extends z.ZodType>(schema: S, data: unknown): Checked<z.
   if (result.success) return { ok: true, value: result.data };
   return {
     ok: false,
-    problems: result.error.issues.map((issue) => ({
-      path: issue.path.length ? storableText(issue.path.map(String).join(".")) : "(event)",
-      message: storableText(issue.message),
-    })),
+    problems: result.error.issues.flatMap((issue) => problemsOf(issue, input)),
   };
+}
+
+/**
+ * What a person reading the rejection needs: one line per field. Each unknown key gets its own
+ * line (zod lists them all in one), and a missing field says so.
+ */
+function problemsOf(issue: z.core.$ZodIssue, input: unknown): Problem[] {
+  const path = issue.path.map(String);
+  const at = (parts: string[]) => (parts.length ? storableText(parts.join(".")) : "(event)");
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({
+      path: at(path),
+      message: `has an unknown field "${storableText(key)}"`,
+    }));
+  }
+  const missing =
+    issue.code === "invalid_type" && path.length > 0 && valueAt(input, path) === undefined;
+  return [{ path: at(path), message: missing ? "is required" : storableText(issue.message) }];
+}
+
+function valueAt(data: unknown, path: string[]): unknown {
+  let current = data;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
 }
 
 /** Text Postgres will store (text and jsonb): lone surrogates and NUL become U+FFFD. */
