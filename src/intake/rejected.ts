@@ -15,24 +15,37 @@ import { escapeMrkdwn, safeText, slackDate } from "../platform/slack/mrkdwn.js";
 export type RejectedRow = typeof rejectedEvents.$inferSelect;
 export const REVIEW_ACTION = "rejected.review";
 const MAX_LISTED = 15;
+/** Rejections of the outcome queue carry this before their job id (see outcome.service). */
+export const OUTCOME_SOURCE_PREFIX = "outcome-";
 
 export function renderRejectedCard(row: RejectedRow): { text: string; blocks: object[] } {
   const name = row.eventId ? `\`${safeText(row.eventId, 200)}\`` : "without an eventId";
-  const problems = row.errors
-    .slice(0, MAX_LISTED)
-    .map((p) => `• \`${safeText(p.path, 200)}\` ${safeText(p.message, 300)}`);
-  if (row.errors.length > MAX_LISTED) problems.push(`…and ${row.errors.length - MAX_LISTED} more`);
+  // Whole lines only, within the section's 3000 characters: a cut line could end mid-entity.
+  const problems: string[] = [];
+  let length = 0;
+  for (const p of row.errors.slice(0, MAX_LISTED)) {
+    const line = `• \`${safeText(p.path, 200)}\` ${safeText(p.message, 300)}`;
+    if (length + line.length + 1 > 2900) break;
+    problems.push(line);
+    length += line.length + 1;
+  }
+  if (row.errors.length > problems.length)
+    problems.push(`…and ${row.errors.length - problems.length} more`);
+  // An outcome that breaks its contract is stored here too; say which contract it broke.
+  const headline = row.sourceJobId.startsWith(OUTCOME_SOURCE_PREFIX)
+    ? "*Rejected sync outcome*: it does not match the outcome contract (`kind: sync.succeeded`, `client`, `sku`, `targetSystem`, `occurredAt`), so nothing was resolved."
+    : `*Rejected event* ${name}: it does not match the failure-event contract, so no exception was opened.`;
   const blocks: object[] = [
     {
       type: "section",
       text: {
         type: "mrkdwn",
-        text: `:no_entry: *Rejected event* ${name}: it does not match the failure-event contract, so no exception was opened. It is stored as received (rejection #${row.id}).`,
+        text: `:no_entry: ${headline} It is stored as received (rejection #${row.id}).`,
       },
     },
     {
       type: "section",
-      text: { type: "mrkdwn", text: `*What was wrong*\n${problems.join("\n")}`.slice(0, 3000) },
+      text: { type: "mrkdwn", text: `*What was wrong*\n${problems.join("\n")}` },
     },
     {
       type: "context",

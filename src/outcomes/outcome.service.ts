@@ -2,6 +2,7 @@
 import { and, eq, lte, ne } from "drizzle-orm";
 import { applySignal } from "../exceptions/exceptions.service.js";
 import { recordRejection } from "../intake/intake.service.js";
+import { OUTCOME_SOURCE_PREFIX } from "../intake/rejected.js";
 import { check } from "../intake/validation.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
@@ -19,7 +20,7 @@ export async function applyOutcome(
   if (!checked.ok) {
     const rejected = await recordRejection(
       deps,
-      { id: `outcome-${job.id}`, data: job.data },
+      { id: `${OUTCOME_SOURCE_PREFIX}${job.id}`, data: job.data },
       checked.problems,
     );
     return { kind: "rejected", rejectedId: rejected.rejectedId };
