@@ -1,5 +1,6 @@
 /** The one schema of process.env: every setting syncdesk reads, validated at start-up. */
 import { z } from "zod";
+import { parseDuration } from "./routing/duration.js";
 
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -20,6 +21,26 @@ export const envSchema = z.object({
   FAILURE_QUEUE: withDefault(z.string().min(1), "inventory-sync-failures"),
   OUTCOME_QUEUE: withDefault(z.string().min(1), "inventory-sync-outcomes"),
   RETRY_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),
+  /** More than this many new fingerprints of one kind within STORM_WINDOW form a storm. */
+  STORM_THRESHOLD: withDefault(z.coerce.number().int().min(1), 20),
+  /** A duration (90s, 5m): how close new fingerprints must be, and the quiet that ends a storm. */
+  STORM_WINDOW: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseDuration(text);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      // prefault, not default: "5m" is parsed like a value that was set.
+      .prefault("5m"),
+  ),
+  /** Retry all paces the members' retries: one every this many milliseconds. */
+  STORM_RETRY_INTERVAL_MS: withDefault(z.coerce.number().int().min(0), 200),
   LOG_LEVEL: withDefault(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     "info",

@@ -36,6 +36,10 @@ import { reconcileRetries } from "./retries/retry-tracker.js";
 import { loadRoutingFile } from "./routing/load.js";
 import { DEFAULT_MAX_BODY_BYTES } from "./security/request-guard.js";
 import { registerEventDedupe, slackRequestGuard } from "./security/slack-edge.js";
+import { stormMemberLine } from "./storms/storm-card.js";
+import { createStormDesk } from "./storms/storm-desk.js";
+import { stormJobHandlers } from "./storms/storm-jobs.js";
+import { registerStormListeners } from "./storms/storms.slack.js";
 
 export type ProcessRole = "web" | "worker";
 
@@ -101,6 +105,14 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       routing,
     };
 
+    deps.storms = createStormDesk(deps, {
+      threshold: env.STORM_THRESHOLD,
+      windowMs: env.STORM_WINDOW,
+      retryIntervalMs: env.STORM_RETRY_INTERVAL_MS,
+    });
+    // Cards posted before their storm formed say they belong to it.
+    deps.cardDecorators = [...(deps.cardDecorators ?? []), stormMemberLine];
+
     let app: App | null = null;
     let port: number | null = null;
     if (options.roles.includes("worker")) {
@@ -125,6 +137,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       registerExceptionListeners(app, deps);
       registerRejectedListeners(app, deps);
       registerInventoryCommand(app, deps);
+      registerStormListeners(app, deps);
       const started = (await app.start(env.PORT)) as Server | undefined;
       const address = started?.address?.();
       port = address && typeof address === "object" ? (address as AddressInfo).port : env.PORT;
@@ -203,6 +216,7 @@ function internalJobHandlers(deps: Deps): {
     "retries.reconcile": () => reconcileRetries(deps),
     "cards.sync": (data) => syncCard(deps, data.exceptionId),
     "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
+    ...stormJobHandlers(deps),
   };
 }
 

@@ -37,7 +37,7 @@ const resolveMetadata = z.strictObject({
     .optional(),
 });
 
-const resolveSubmission = z.object({
+export const resolveSubmission = z.object({
   note: z.string().trim().min(3, "Say in a few words what was done.").max(2000),
   rootCause: z.enum(ROOT_CAUSES, "Pick a root cause."),
 });

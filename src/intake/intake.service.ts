@@ -8,19 +8,25 @@ import type { Tx } from "../platform/db/db.js";
 import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { evaluate } from "../routing/evaluate.js";
+import { groupIntoStorm } from "../storms/storm-intake.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
 import { check, claimedEventId, type Problem, rawText } from "./validation.js";
 
 export type IntakeResult =
-  | { kind: "opened" | "reopened" | "occurrence" | "duplicate"; exceptionId: number }
+  | {
+      kind: "opened" | "reopened" | "occurrence" | "duplicate";
+      exceptionId: number;
+      /** Set when a new exception joined or formed a storm: the storm card stands for it. */
+      stormId?: number;
+    }
   | { kind: "rejected"; rejectedId: number; problems: Problem[] };
 
 /** Thrown inside the transaction to undo it when another delivery recorded the event first. */
 class DuplicateEvent extends Error {}
 
 export async function ingestFailure(
-  deps: Pick<Deps, "db" | "routing" | "clock">,
+  deps: Pick<Deps, "db" | "routing" | "clock" | "storms">,
   job: { id: string; data: unknown },
 ): Promise<IntakeResult> {
   const checked = check(failureEventSchema, job.data);
@@ -48,7 +54,7 @@ async function findEvent(deps: Pick<Deps, "db">, eventId: string) {
 
 async function openOrAddOccurrence(
   db: Tx,
-  deps: Pick<Deps, "routing" | "clock">,
+  deps: Pick<Deps, "routing" | "clock" | "storms">,
   event: FailureEvent,
 ): Promise<IntakeResult> {
   const routing = deps.routing.current();
@@ -145,7 +151,19 @@ async function openOrAddOccurrence(
       ...(previous ? { reopenOf: previous.id } : {}),
     },
   });
-  return { kind: previous ? "reopened" : "opened", exceptionId: row.id };
+  const storm = await groupIntoStorm(db, deps, {
+    exceptionId: row.id,
+    client: event.client,
+    targetSystem: event.targetSystem,
+    failureMode: event.failureMode,
+    role: decision.role.name,
+    channel: decision.role.channel,
+  });
+  return {
+    kind: previous ? "reopened" : "opened",
+    exceptionId: row.id,
+    ...(storm ? { stormId: storm.stormId } : {}),
+  };
 }
 
 export async function recordRejection(

@@ -2,6 +2,7 @@
 import type { WebClient } from "@slack/web-api";
 import type { ExceptionRow } from "../exceptions/card.js";
 import type { RoutingConfig } from "../routing/routing-file.schema.js";
+import type { StormDesk } from "../storms/storm-desk.js";
 import type { Clock } from "./clock.js";
 import type { Db } from "./db/db.js";
 import type { Logger } from "./logger.js";
@@ -28,6 +29,8 @@ export interface Deps {
   routing: RoutingSource;
   /** Lines other features (SLA, storms) add to every exception card. */
   cardDecorators?: CardDecorator[];
+  /** Storm grouping (src/storms); absent means every new fingerprint posts its own card. */
+  storms?: StormDesk;
 }
 
 export type CardDecorator = (row: ExceptionRow) => string[] | undefined;

@@ -5,6 +5,13 @@
  */
 import type { JobsOptions } from "bullmq";
 import { z } from "zod";
+import {
+  stormCardJob,
+  stormClaimMembersJob,
+  stormEndCheckJob,
+  stormResolveMembersJob,
+  stormRetryMemberJob,
+} from "../../storms/storm-jobs.schema.js";
 
 export const INTERNAL_QUEUE = "syncdesk";
 
@@ -20,6 +27,16 @@ export const jobCatalog = {
     schema: z.object({ rejectedId: z.number().int().positive() }),
     options: { attempts: 12 },
   },
+  /** Redraws a storm card (coalesced: one job per storm per 2 s slot). */
+  "storms.card": { schema: stormCardJob, options: { attempts: 12, removeOnComplete: true } },
+  /** Ends a storm after its quiet window, or checks again later. */
+  "storms.end-check": { schema: stormEndCheckJob, options: { attempts: 12 } },
+  /** Claim storm: claims its open members one by one through the exception service. */
+  "storms.claim-members": { schema: stormClaimMembersJob, options: { attempts: 5 } },
+  /** Retry all: one member's retry, delayed to pace the producer's queue. */
+  "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
+  /** Resolve all: resolves its members one by one through the exception service. */
+  "storms.resolve-members": { schema: stormResolveMembersJob, options: { attempts: 5 } },
 } satisfies Record<string, { schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof jobCatalog;

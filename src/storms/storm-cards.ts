@@ -1,0 +1,118 @@
+/**
+ * Keeps a storm's one Slack card in step with its rows. Posted once (under a lock, its ts
+ * recorded in the same transaction), then redrawn at most once per slot however many members
+ * change: every change asks for the slot's update, which renders the rows as they are then.
+ */
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { exceptions, storms } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { enqueue } from "../platform/queue/queues.js";
+import { renderStormCard, type StormRow } from "./storm-card.js";
+import { coalesceSlot } from "./storm-policy.js";
+import { findStorm, recordStormAudit, stormStats } from "./storms.repo.js";
+
+export const STORM_METADATA_TYPE = "syncdesk_storm";
+/** At most one chat.update per storm card per this many milliseconds. */
+export const STORM_CARD_EVERY_MS = 2000;
+/** Advisory lock namespace for posting a storm card (exception cards use 42). */
+const STORM_CARD_LOCK = 43;
+
+const windowOf = (deps: Pick<Deps, "storms">) => deps.storms?.settings.windowMs ?? 5 * 60_000;
+
+/** A member changed: the storm's card appears if it has none, else its next redraw is due. */
+export async function stormMemberChanged(deps: Deps, stormId: number): Promise<void> {
+  const storm = await findStorm(deps.db, stormId);
+  if (!storm) return;
+  if (!storm.cardTs && (await postStormCard(deps, stormId))) return;
+  await scheduleStormCard(deps, stormId);
+}
+
+/** Asks for the redraw of this slot; every ask in one slot is the same job (one update). */
+export async function scheduleStormCard(
+  deps: Pick<Deps, "queues" | "clock">,
+  stormId: number,
+): Promise<void> {
+  const { slot, delayMs } = coalesceSlot(deps.clock.now(), STORM_CARD_EVERY_MS);
+  await enqueue(
+    deps.queues,
+    "storms.card",
+    { stormId },
+    { jobId: `storm-${stormId}-card-${slot}`, delay: delayMs },
+  );
+}
+
+/** Posts the storm card unless it is posted already; true when this call posted it. */
+export async function postStormCard(deps: Deps, stormId: number): Promise<boolean> {
+  const posted = await deps.db.transaction(async (tx) => {
+    // One poster per storm: a second caller waits here, then finds the ts recorded.
+    await tx.execute(sql`select pg_advisory_xact_lock(${STORM_CARD_LOCK}, ${stormId}::int)`);
+    const storm = await findStorm(tx, stormId);
+    if (!storm || storm.cardTs) return null;
+    const stats = await stormStats(tx, stormId);
+    const card = renderStormCard(storm, stats, windowOf(deps));
+    const answer = await deps.slack.chat.postMessage({
+      channel: storm.channel,
+      text: card.text,
+      blocks: card.blocks as never,
+      unfurl_links: false,
+      unfurl_media: false,
+      metadata: { event_type: STORM_METADATA_TYPE, event_payload: { storm_id: storm.id } },
+    });
+    if (!answer.ts) throw new Error("chat.postMessage returned no ts");
+    await tx
+      .update(storms)
+      .set({ cardTs: answer.ts, channel: answer.channel ?? storm.channel })
+      .where(and(eq(storms.id, stormId), isNull(storms.cardTs)));
+    await recordStormAudit(tx, stormId, {
+      source: "slack",
+      action: "storm_card_posted",
+      details: { channel: storm.channel, ts: answer.ts, members: stats.members },
+      at: deps.clock.now(),
+    });
+    return storm;
+  });
+  if (!posted) return false;
+  // Members carded before the storm formed get the line that says they belong to it.
+  const carded = await deps.db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(and(eq(exceptions.stormId, stormId), isNotNull(exceptions.cardTs)));
+  for (const { id } of carded) await enqueue(deps.queues, "cards.sync", { exceptionId: id });
+  // Members may have joined while the post was in flight.
+  await scheduleStormCard(deps, stormId);
+  return true;
+}
+
+/** Redraws the card from the rows now (the coalesced job, and a storm's end). */
+export async function updateStormCard(deps: Deps, stormId: number): Promise<void> {
+  const storm = await findStorm(deps.db, stormId);
+  if (!storm) return;
+  if (!storm.cardTs) {
+    await postStormCard(deps, stormId);
+    return;
+  }
+  const stats = await stormStats(deps.db, stormId);
+  const card = renderStormCard(storm, stats, windowOf(deps));
+  await deps.slack.chat.update({
+    channel: storm.channel,
+    ts: storm.cardTs,
+    text: card.text,
+    blocks: card.blocks as never,
+  });
+}
+
+/** A one-line note in the storm card's thread; a failure is logged, the change stands. */
+export async function postStormNote(deps: Deps, storm: StormRow, text: string): Promise<void> {
+  const current = storm.cardTs ? storm : await findStorm(deps.db, storm.id);
+  if (!current?.cardTs) return;
+  try {
+    await deps.slack.chat.postMessage({
+      channel: current.channel,
+      thread_ts: current.cardTs,
+      text,
+      unfurl_links: false,
+    });
+  } catch (error) {
+    deps.logger.warn({ stormId: storm.id, err: error }, "could not post storm thread note");
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The storm's background work, each an at-least-once job: walk the members for Claim storm
+ * and Resolve all, retry one member for Retry all, and end the storm after its quiet window.
+ * Every member goes through actOnException, which re-checks its state and the actor's right,
+ * so a rerun finds the done ones refused as stale and changes nothing twice.
+ */
+import { eq } from "drizzle-orm";
+import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
+import {
+  type ActResult,
+  actOnException,
+  type HumanAction,
+} from "../exceptions/exceptions.service.js";
+import { storms } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import type { JobData } from "../platform/queue/catalog.js";
+import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+import { postStormNote, updateStormCard } from "./storm-cards.js";
+import { scheduleEndCheck } from "./storm-desk.js";
+import { lockKind } from "./storm-intake.js";
+import { quietCheck } from "./storm-policy.js";
+import { findStorm, type MemberFilter, memberPage, recordStormAudit } from "./storms.repo.js";
+
+const PAGE = 200;
+
+interface Tally {
+  done: number;
+  refused: Map<string, number>;
+}
+
+async function forEachMember(
+  deps: Deps,
+  input: { stormId: number; filter: MemberFilter; asOf: number },
+  act: (exceptionId: number) => Promise<ActResult>,
+): Promise<Tally> {
+  const tally: Tally = { done: 0, refused: new Map() };
+  let afterId = 0;
+  for (;;) {
+    const page = await memberPage(deps.db, {
+      stormId: input.stormId,
+      filter: input.filter,
+      asOf: new Date(input.asOf),
+      afterId,
+      limit: PAGE,
+    });
+    for (const { id } of page) {
+      const result = await act(id);
+      if (result.ok) tally.done++;
+      else tally.refused.set(result.code, (tally.refused.get(result.code) ?? 0) + 1);
+      afterId = id;
+    }
+    if (page.length < PAGE) return tally;
+  }
+}
+
+function memberAct(deps: Deps, channel: string, actor: JobData<"storms.claim-members">["actor"]) {
+  return (exceptionId: number, action: HumanAction) =>
+    actOnException(deps, { exceptionId, actor, action, expectedChannel: channel });
+}
+
+export async function claimStormMembers(
+  deps: Deps,
+  data: JobData<"storms.claim-members">,
+): Promise<number> {
+  const storm = await findStorm(deps.db, data.stormId);
+  // Someone else may hold the storm by now (a manager reassigned it): claim for the holder only.
+  if (!storm || storm.claimedBy !== data.actor.userId) return 0;
+  const act = memberAct(deps, storm.channel, data.actor);
+  const tally = await forEachMember(deps, { ...data, filter: "unclaimed" }, (id) =>
+    act(id, { kind: "claim" }),
+  );
+  await deps.storms?.memberChanged(storm.id);
+  return tally.done;
+}
+
+export async function retryStormMember(
+  deps: Deps,
+  data: JobData<"storms.retry-member">,
+): Promise<boolean> {
+  const storm = await findStorm(deps.db, data.stormId);
+  if (!storm) return false;
+  const result = await actOnException(deps, {
+    exceptionId: data.exceptionId,
+    actor: data.actor,
+    action: { kind: "retry" },
+    expectedChannel: storm.channel,
+  });
+  if (!result.ok) {
+    deps.logger.info(
+      { stormId: storm.id, exceptionId: data.exceptionId, code: result.code },
+      "storm member retry refused",
+    );
+  }
+  return result.ok;
+}
+
+export async function resolveStormMembers(
+  deps: Deps,
+  data: JobData<"storms.resolve-members">,
+): Promise<number> {
+  const storm = await findStorm(deps.db, data.stormId);
+  if (!storm) return 0;
+  const act = memberAct(deps, storm.channel, data.actor);
+  const tally = await forEachMember(deps, { ...data, filter: "unresolved" }, (id) =>
+    act(id, { kind: "resolve", note: data.note, rootCause: data.rootCause }),
+  );
+  await deps.storms?.memberChanged(storm.id);
+  if (tally.done > 0) {
+    const left = [...tally.refused.values()].reduce((sum, n) => sum + n, 0);
+    await postStormNote(
+      deps,
+      storm,
+      `:white_check_mark: *${escapeMrkdwn(data.actor.name)}* resolved ${tally.done} member${tally.done === 1 ? "" : "s"} of this storm · root cause: ${ROOT_CAUSE_LABELS[data.rootCause]}.${left ? ` ${left} held by someone else ${left === 1 ? "was" : "were"} left as they are.` : ""}`,
+    );
+  }
+  return tally.done;
+}
+
+/** Ends the storm when no member arrived for a whole window; otherwise checks again then. */
+export async function endStormIfQuiet(
+  deps: Deps,
+  data: JobData<"storms.end-check">,
+): Promise<"ended" | "later" | "gone"> {
+  const windowMs = deps.storms?.settings.windowMs ?? 5 * 60_000;
+  const found = await findStorm(deps.db, data.stormId);
+  if (!found || found.state === "ended") return "gone";
+  const now = deps.clock.now();
+  const outcome = await deps.db.transaction(async (tx) => {
+    // The intake joins under this lock: no member can slip in while the storm ends.
+    await lockKind(tx, found.key);
+    const [storm] = await tx.select().from(storms).where(eq(storms.id, found.id)).for("update");
+    if (!storm || storm.state === "ended") return "gone" as const;
+    const check = quietCheck({ lastMemberAt: storm.lastMemberAt, windowMs, now });
+    if (!check.quiet) {
+      // Ran early for this moment (clock skew): a new job id, or BullMQ would ignore the add.
+      const again = check.dueAt.getTime() === data.dueAt ? now.getTime() : 0;
+      await scheduleEndCheck(deps, storm.id, check.dueAt, again);
+      return "later" as const;
+    }
+    await tx
+      .update(storms)
+      .set({ state: "ended", endedAt: now, updatedAt: now })
+      .where(eq(storms.id, storm.id));
+    await recordStormAudit(tx, storm.id, {
+      source: "storm",
+      action: "storm_ended",
+      details: { lastMemberAt: storm.lastMemberAt.toISOString(), windowMs },
+      at: now,
+    });
+    return "ended" as const;
+  });
+  if (outcome === "ended") {
+    const storm = await findStorm(deps.db, found.id);
+    if (storm) {
+      await updateStormCard(deps, storm.id);
+      await postStormNote(
+        deps,
+        storm,
+        ":white_check_mark: Storm over: no new failure of this kind for the quiet window. New ones post their own cards again.",
+      );
+    }
+  }
+  return outcome;
+}

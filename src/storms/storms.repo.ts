@@ -1,0 +1,100 @@
+/** Reads of storms and their members. Writes live with the step that makes them. */
+import { and, asc, eq, gt, isNull, lte, ne, sql } from "drizzle-orm";
+import { type AuditEntry, recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import type { Queryable } from "../platform/db/db.js";
+import { exceptions, storms } from "../platform/db/schema.js";
+import type { StormRow, StormStats } from "./storm-card.js";
+
+export async function findStorm(db: Queryable, stormId: number): Promise<StormRow | undefined> {
+  const [row] = await db.select().from(storms).where(eq(storms.id, stormId));
+  return row;
+}
+
+/** Figures for the storm card, computed from the member rows as they are now. */
+export async function stormStats(db: Queryable, stormId: number): Promise<StormStats> {
+  const member = eq(exceptions.stormId, stormId);
+  const [totals] = await db
+    .select({
+      members: sql<number>`count(*)::int`,
+      events: sql<number>`coalesce(sum(${exceptions.occurrences}), 0)::int`,
+      open: sql<number>`(count(*) filter (where ${exceptions.state} = 'open'))::int`,
+      claimed: sql<number>`(count(*) filter (where ${exceptions.state} = 'claimed'))::int`,
+      retrying: sql<number>`(count(*) filter (where ${exceptions.state} = 'retrying'))::int`,
+      resolved: sql<number>`(count(*) filter (where ${exceptions.state} = 'resolved'))::int`,
+      retryable: sql<number>`(count(*) filter (where ${exceptions.state} in ('open', 'claimed') and ${exceptions.latestEvent}->'retry' is not null))::int`,
+      firstSeenAt: sql<string | null>`min(${exceptions.firstSeenAt})`,
+      lastSeenAt: sql<string | null>`max(${exceptions.lastSeenAt})`,
+    })
+    .from(exceptions)
+    .where(member);
+  const topSkus = await db
+    .select({ sku: exceptions.sku, occurrences: exceptions.occurrences })
+    .from(exceptions)
+    .where(member)
+    .orderBy(sql`${exceptions.occurrences} desc`, asc(exceptions.id))
+    .limit(5);
+  const message = sql<string>`coalesce(${exceptions.latestEvent}->'error'->>'message', '')`;
+  const samples = await db
+    .select({ message, members: sql<number>`count(*)::int` })
+    .from(exceptions)
+    .where(member)
+    .groupBy(message)
+    .orderBy(sql`count(*) desc`, message)
+    .limit(3);
+  return {
+    members: totals?.members ?? 0,
+    events: totals?.events ?? 0,
+    open: totals?.open ?? 0,
+    claimed: totals?.claimed ?? 0,
+    retrying: totals?.retrying ?? 0,
+    resolved: totals?.resolved ?? 0,
+    retryable: totals?.retryable ?? 0,
+    firstSeenAt: totals?.firstSeenAt ? new Date(totals.firstSeenAt) : null,
+    lastSeenAt: totals?.lastSeenAt ? new Date(totals.lastSeenAt) : null,
+    topSkus,
+    samples,
+  };
+}
+
+export type MemberFilter = "unclaimed" | "unresolved";
+
+/**
+ * Members that arrived by `asOf`, in id order, a page at a time: a long job walks them without
+ * holding thousands of rows, and a rerun of the job walks the same ground.
+ */
+export async function memberPage(
+  db: Queryable,
+  input: { stormId: number; filter: MemberFilter; asOf: Date; afterId: number; limit: number },
+): Promise<{ id: number }[]> {
+  return db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(
+      and(
+        eq(exceptions.stormId, input.stormId),
+        ne(exceptions.state, "resolved"),
+        input.filter === "unclaimed" ? isNull(exceptions.claimedBy) : undefined,
+        lte(exceptions.openedAt, input.asOf),
+        gt(exceptions.id, input.afterId),
+      ),
+    )
+    .orderBy(asc(exceptions.id))
+    .limit(input.limit);
+}
+
+/** Storm-wide events (formed, claimed, retry all, resolve all, ended) are audit rows too. */
+export async function recordStormAudit(
+  db: Queryable,
+  stormId: number,
+  entry: Omit<AuditEntry, "exceptionId" | "details" | "actor"> & {
+    actor?: string;
+    details?: Record<string, unknown>;
+  },
+): Promise<void> {
+  await recordAudit(db, {
+    ...entry,
+    actor: entry.actor ?? SYSTEM_ACTOR,
+    exceptionId: null,
+    details: { stormId, ...entry.details },
+  });
+}

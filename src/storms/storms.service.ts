@@ -1,0 +1,266 @@
+/**
+ * What a click on a storm card does. Each service checks who may act (the storm's role, as for
+ * its members' cards), records the storm-wide step with its audit row, and queues the member
+ * work; every member's own claim, retry and resolve then goes through the exception service,
+ * so members keep their own state rules and hand-off records.
+ */
+import { and, eq, ne, sql } from "drizzle-orm";
+import { type Standing, standingIn } from "../exceptions/authorization.js";
+import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
+import type { Actor } from "../exceptions/exceptions.service.js";
+import { type Refusal, transition } from "../exceptions/state-machine.js";
+import { exceptions, type RootCause, storms } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { defaultJobOptions, jobCatalog } from "../platform/queue/catalog.js";
+import { enqueue } from "../platform/queue/queues.js";
+import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
+import type { StormRow } from "./storm-card.js";
+import { postStormNote } from "./storm-cards.js";
+import { stormLabel } from "./storm-key.js";
+import { retryDelay } from "./storm-policy.js";
+import { findStorm, recordStormAudit } from "./storms.repo.js";
+
+export interface StormActInput {
+  stormId: number;
+  actor: Actor;
+  /** The channel the click came from: a button value is untrusted. */
+  expectedChannel?: string;
+}
+
+export type StormActResult =
+  | { ok: true; storm: StormRow }
+  | { ok: false; code: "not_found" | "forbidden" | "stale"; message: string };
+
+type Authorized = { ok: true; storm: StormRow; standing: Standing };
+
+/** The storm exists where it was clicked, and the actor is a member or manager of its role. */
+export async function authorizeStorm(
+  deps: Deps,
+  input: StormActInput,
+): Promise<Authorized | Extract<StormActResult, { ok: false }>> {
+  const label = stormLabel(input.stormId);
+  const storm = await findStorm(deps.db, input.stormId);
+  if (!storm || (input.expectedChannel && storm.channel !== input.expectedChannel)) {
+    return { ok: false, code: "not_found", message: `I can't find storm ${label} here.` };
+  }
+  const { standing } = await standingIn(deps, storm.role, input.actor.userId);
+  if (standing === "outsider") {
+    return {
+      ok: false,
+      code: "forbidden",
+      message: `Only members of *${escapeMrkdwn(storm.role)}* and its managers can act on storm ${label}. Nothing was changed.`,
+    };
+  }
+  return { ok: true, storm, standing };
+}
+
+/** Claim storm: the storm and its open members (and members yet to come) go to the actor. */
+export async function claimStorm(deps: Deps, input: StormActInput): Promise<StormActResult> {
+  const auth = await authorizeStorm(deps, input);
+  if (!auth.ok) return auth;
+  const label = stormLabel(input.stormId);
+  const { userId } = input.actor;
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
+    const [storm] = await tx
+      .select()
+      .from(storms)
+      .where(eq(storms.id, input.stormId))
+      .for("update");
+    if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
+    if (storm.claimedBy) {
+      const who = storm.claimedBy === userId ? "you" : mention(storm.claimedBy);
+      return {
+        ok: false,
+        code: "stale",
+        message: `Storm ${label} is already claimed by ${who}. Nothing was changed.`,
+      };
+    }
+    const [updated] = await tx
+      .update(storms)
+      .set({ claimedBy: userId, claimedAt: now, updatedAt: now })
+      .where(eq(storms.id, storm.id))
+      .returning();
+    await recordStormAudit(tx, storm.id, {
+      actor: userId,
+      source: "slack",
+      action: "storm_claim",
+      expectedOutcome: "every open member of the storm is claimed for the same person",
+      at: now,
+    });
+    // Queued inside the transaction: if Redis refuses, the claim does not happen either.
+    await enqueue(deps.queues, "storms.claim-members", {
+      stormId: storm.id,
+      actor: input.actor,
+      asOf: now.getTime(),
+    });
+    return { ok: true, storm: updated as StormRow };
+  });
+  if (result.ok) {
+    await postStormNote(
+      deps,
+      result.storm,
+      `:raising_hand: *${escapeMrkdwn(input.actor.name)}* claimed this storm: its open members, and new ones, go to them.`,
+    );
+    await deps.storms?.memberChanged(result.storm.id);
+  }
+  return result;
+}
+
+/** Retry all: every member that may be retried now gets its retry, one every interval. */
+export async function retryAllInStorm(deps: Deps, input: StormActInput): Promise<StormActResult> {
+  const auth = await authorizeStorm(deps, input);
+  if (!auth.ok) return auth;
+  const { storm, standing } = auth;
+  const label = stormLabel(storm.id);
+  const members = await deps.db
+    .select({
+      id: exceptions.id,
+      state: exceptions.state,
+      claimedBy: exceptions.claimedBy,
+      retryCount: exceptions.retryCount,
+      resolvedBy: exceptions.resolvedBy,
+      canRetry: sql<boolean>`${exceptions.latestEvent}->'retry' is not null`,
+    })
+    .from(exceptions)
+    .where(and(eq(exceptions.stormId, storm.id), ne(exceptions.state, "resolved")))
+    .orderBy(exceptions.id);
+  const eligible: { id: number; retryNumber: number }[] = [];
+  const skipped = new Map<Refusal["reason"], number>();
+  for (const member of members) {
+    const outcome = transition(member, {
+      kind: "retry",
+      actor: input.actor.userId,
+      isManager: standing === "manager",
+    });
+    if (outcome.ok) eligible.push({ id: member.id, retryNumber: outcome.change.retryCount });
+    else skipped.set(outcome.reason, (skipped.get(outcome.reason) ?? 0) + 1);
+  }
+  if (eligible.length === 0) {
+    return {
+      ok: false,
+      code: "stale",
+      message: `Nothing to retry in storm ${label}${skipText(skipped) ? `: ${skipText(skipped)}` : ""}. Nothing was changed.`,
+    };
+  }
+  const interval = deps.storms?.settings.retryIntervalMs ?? 200;
+  const now = deps.clock.now();
+  await deps.db.transaction(async (tx) => {
+    await recordStormAudit(tx, storm.id, {
+      actor: input.actor.userId,
+      source: "slack",
+      action: "storm_retry_all",
+      expectedOutcome: `${eligible.length} member retries queued, one every ${interval} ms`,
+      details: { queued: eligible.length, skipped: Object.fromEntries(skipped) },
+      at: now,
+    });
+    // Deterministic ids (member and retry number): a double click queues nothing twice. Queued
+    // inside the audit row's transaction, so the row never claims retries Redis refused.
+    const entry = jobCatalog["storms.retry-member"];
+    for (let start = 0; start < eligible.length; start += 500) {
+      await deps.queues.internal.addBulk(
+        eligible.slice(start, start + 500).map((member, offset) => ({
+          name: "storms.retry-member",
+          data: entry.schema.parse({
+            stormId: storm.id,
+            exceptionId: member.id,
+            actor: input.actor,
+          }),
+          opts: {
+            ...defaultJobOptions,
+            ...entry.options,
+            jobId: `storm-${storm.id}-retry-${member.id}-${member.retryNumber}`,
+            delay: retryDelay(start + offset, interval),
+          },
+        })),
+      );
+    }
+  });
+  const seconds = Math.ceil((eligible.length * interval) / 1000);
+  await postStormNote(
+    deps,
+    storm,
+    `:repeat: *${escapeMrkdwn(input.actor.name)}* queued retries of ${eligible.length} member${eligible.length === 1 ? "" : "s"}, one every ${interval} ms (about ${seconds}s).${skipText(skipped) ? ` Skipped: ${skipText(skipped)}.` : ""}`,
+  );
+  return { ok: true, storm };
+}
+
+export interface ResolveStormInput extends StormActInput {
+  note: string;
+  rootCause: RootCause;
+}
+
+/** Resolve all: one note and root cause for every unresolved member that arrived by now. */
+export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promise<StormActResult> {
+  const auth = await authorizeStorm(deps, input);
+  if (!auth.ok) return auth;
+  const label = stormLabel(input.stormId);
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
+    const [storm] = await tx
+      .select()
+      .from(storms)
+      .where(eq(storms.id, input.stormId))
+      .for("update");
+    if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
+    const [open] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(exceptions)
+      .where(and(eq(exceptions.stormId, storm.id), ne(exceptions.state, "resolved")));
+    if (!open?.n) {
+      return {
+        ok: false,
+        code: "stale",
+        message: `Every member of storm ${label} is already resolved. Nothing was changed.`,
+      };
+    }
+    const [updated] = await tx
+      .update(storms)
+      .set({
+        resolvedBy: input.actor.userId,
+        resolvedAt: now,
+        resolutionNote: input.note,
+        rootCause: input.rootCause,
+        updatedAt: now,
+      })
+      .where(eq(storms.id, storm.id))
+      .returning();
+    await recordStormAudit(tx, storm.id, {
+      actor: input.actor.userId,
+      source: "slack",
+      action: "storm_resolve_all",
+      note: input.note,
+      expectedOutcome: `the ${open.n} unresolved members are resolved with this note`,
+      details: { rootCause: input.rootCause, members: open.n },
+      at: now,
+    });
+    await enqueue(deps.queues, "storms.resolve-members", {
+      stormId: storm.id,
+      actor: input.actor,
+      asOf: now.getTime(),
+      note: input.note,
+      rootCause: input.rootCause,
+    });
+    return { ok: true, storm: updated as StormRow };
+  });
+  if (result.ok) await deps.storms?.memberChanged(result.storm.id);
+  return result;
+}
+
+const SKIP_WORDS: Record<Refusal["reason"], string> = {
+  already_claimed: "already claimed",
+  already_resolved: "already resolved",
+  not_claimed: "not claimed",
+  held_by_other: "held by someone else",
+  retry_unavailable: "without a retry job",
+  retry_in_progress: "already retrying",
+  not_retrying: "not retrying",
+};
+
+export function skipText(skipped: Map<Refusal["reason"], number>): string {
+  return [...skipped].map(([reason, n]) => `${n} ${SKIP_WORDS[reason]}`).join(", ");
+}
+
+export function rootCauseLabel(rootCause: RootCause): string {
+  return ROOT_CAUSE_LABELS[rootCause];
+}
