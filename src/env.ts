@@ -21,6 +21,8 @@ export const envSchema = z.object({
   FAILURE_QUEUE: withDefault(z.string().min(1), "inventory-sync-failures"),
   OUTCOME_QUEUE: withDefault(z.string().min(1), "inventory-sync-outcomes"),
   RETRY_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),
+  /** How often the SLA sweeper re-arms deadlines that passed with no live timer. */
+  SLA_SWEEP_MS: withDefault(z.coerce.number().int().min(100), 30_000),
   /** More than this many new fingerprints of one kind within STORM_WINDOW form a storm. */
   STORM_THRESHOLD: withDefault(z.coerce.number().int().min(1), 20),
   /** A duration (90s, 5m): how close new fingerprints must be, and the quiet that ends a storm. */

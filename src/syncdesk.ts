@@ -7,10 +7,12 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { App } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
 import { type Job, UnrecoverableError } from "bullmq";
 import type { Env } from "./env.js";
-import { cardOutboxHandlers, syncCard } from "./exceptions/cards.js";
+import { syncCard } from "./exceptions/cards.js";
 import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
+import { registerReassignListeners } from "./exceptions/reassign.slack.js";
 import { ingestFailure } from "./intake/intake.service.js";
 import { postRejectedCard, registerRejectedListeners } from "./intake/rejected.js";
 import { registerInventoryCommand } from "./inventory/inventory.slack.js";
@@ -31,11 +33,13 @@ import { createRedis } from "./platform/queue/redis.js";
 import { startWorker, type WorkerHandle } from "./platform/queue/worker.js";
 import { createSlackApp } from "./platform/slack/app.js";
 import { createDirectory } from "./platform/slack/directory.js";
-import { createSlackOutbound } from "./platform/slack/outbound.js";
-import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/outbox-relay.js";
-import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { loadRoutingFile } from "./routing/load.js";
+import { registerSlaListeners } from "./sla/sla.slack.js";
+import { slaCardDecorator } from "./sla/sla-messages.js";
+import { deliverSlaNotice } from "./sla/sla-notices.js";
+import { fireSlaStep } from "./sla/sla-step.job.js";
+import { armSla, sweepSla } from "./sla/sla-timers.js";
 import { DEFAULT_MAX_BODY_BYTES } from "./security/request-guard.js";
 import { registerEventDedupe, slackRequestGuard } from "./security/slack-edge.js";
 import { stormMemberLine } from "./storms/storm-card.js";
@@ -50,12 +54,8 @@ export interface StartOptions {
   logger?: Logger;
   clock?: Clock;
   routing?: RoutingSource;
-  /** Web API retries of 5xx/network errors within one call; tests that assert on failures set 0. */
+  /** Web API retries; tests that assert on failures set 0. */
   slackRetries?: number;
-  /** Slack rate limits (per method rules, backoff); tests make them fast. */
-  slackLimits?: Partial<SlackLimits>;
-  /** The Slack outbox relay (poll, backoff) and the card update window. */
-  slackOutbox?: Partial<OutboxRelaySettings> & { cardWindowMs?: number };
 }
 
 export interface Syncdesk {
@@ -94,20 +94,13 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       outcomes: env.OUTCOME_QUEUE,
     });
     closers.push({ name: "queues", close: queues.close });
-    // The one way out to Slack: paced per method and channel across replicas (Redis), 429s
-    // honoured per bucket, 5xx/network errors retried. Bolt's clients use it too.
-    const outbound = createSlackOutbound({
-      token: env.SLACK_BOT_TOKEN,
-      apiUrl: env.SLACK_API_URL,
-      redis,
-      prefix: env.QUEUE_PREFIX,
-      logger,
-      limits: withLimits({
-        ...options.slackLimits,
-        ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
-      }),
+    const slack = new WebClient(env.SLACK_BOT_TOKEN, {
+      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      ...(options.slackRetries !== undefined
+        ? { retryConfig: { retries: options.slackRetries } }
+        : {}),
+      logger: undefined,
     });
-    const slack = outbound.client;
     const deps: Deps = {
       db: database.db,
       queues,
@@ -117,6 +110,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       clock: options.clock ?? systemClock,
       routing,
     };
+    deps.cardDecorators = [slaCardDecorator(deps)];
 
     deps.storms = createStormDesk(deps, {
       threshold: env.STORM_THRESHOLD,
@@ -129,19 +123,11 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
     let app: App | null = null;
     let port: number | null = null;
     if (options.roles.includes("worker")) {
-      for (const handle of await startWorkers(deps, { retryPollMs: env.RETRY_POLL_MS }))
+      for (const handle of await startWorkers(deps, {
+        retryPollMs: env.RETRY_POLL_MS,
+        slaSweepMs: env.SLA_SWEEP_MS,
+      }))
         closers.push({ name: handle.name, close: () => handle.close() });
-      const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
-      const relay = await startOutboxRelay({
-        db: database.db,
-        sql: database.sql,
-        redis,
-        prefix: env.QUEUE_PREFIX,
-        logger,
-        handlers: cardOutboxHandlers(deps, { windowMs: cardWindowMs }),
-        settings: relaySettings,
-      });
-      closers.push({ name: "slack-outbox", close: () => relay.close() });
     }
     if (options.roles.includes("web")) {
       app = await createSlackApp({
@@ -149,7 +135,6 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         signingSecret: env.SLACK_SIGNING_SECRET,
         appToken: env.SLACK_APP_TOKEN,
         slackApiUrl: env.SLACK_API_URL,
-        clientOptions: outbound.clientOptions,
         logger,
         health: async () => {
           await database.sql`select 1`;
@@ -163,6 +148,8 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       registerRejectedListeners(app, deps);
       registerInventoryCommand(app, deps);
       registerStormListeners(app, deps);
+      registerReassignListeners(app, deps);
+      registerSlaListeners(app, deps);
       const started = (await app.start(env.PORT)) as Server | undefined;
       const address = started?.address?.();
       port = address && typeof address === "object" ? (address as AddressInfo).port : env.PORT;
@@ -179,7 +166,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
 
 async function startWorkers(
   deps: Deps,
-  settings: { retryPollMs: number },
+  settings: { retryPollMs: number; slaSweepMs: number },
 ): Promise<WorkerHandle[]> {
   const { queues, logger } = deps;
   const common = { connection: queues.connection, prefix: queues.prefix, logger };
@@ -192,7 +179,12 @@ async function startWorkers(
       });
       if (result.kind === "rejected")
         await postOrDefer(deps, "rejections.post", { rejectedId: result.rejectedId });
-      else await postOrDefer(deps, "cards.sync", { exceptionId: result.exceptionId });
+      else {
+        // The SLA clock starts at opening, card or no card.
+        if (result.kind === "opened" || result.kind === "reopened")
+          await armSla(deps, result.exceptionId);
+        await postOrDefer(deps, "cards.sync", { exceptionId: result.exceptionId });
+      }
       return result.kind;
     },
     common,
@@ -230,6 +222,11 @@ async function startWorkers(
     { every: settings.retryPollMs },
     { name: "retries.reconcile", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
   );
+  await queues.internal.upsertJobScheduler(
+    "sla-sweep",
+    { every: settings.slaSweepMs },
+    { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+  );
   return [failures, outcomes, internal];
 }
 
@@ -241,6 +238,9 @@ function internalJobHandlers(deps: Deps): {
     "retries.reconcile": () => reconcileRetries(deps),
     "cards.sync": (data) => syncCard(deps, data.exceptionId),
     "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
+    "sla.step": (data) => fireSlaStep(deps, data),
+    "sla.notice": (data) => deliverSlaNotice(deps, data),
+    "sla.sweep": () => sweepSla(deps),
     ...stormJobHandlers(deps),
   };
 }

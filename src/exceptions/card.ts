@@ -21,6 +21,7 @@ export const ACTIONS = {
   unclaim: "exception.unclaim",
   retry: "exception.retry",
   resolve: "exception.resolve",
+  reassign: "exception.reassign",
 } as const;
 
 export const ROOT_CAUSE_LABELS: Record<RootCause, string> = {
@@ -212,6 +213,8 @@ function actionButtons(row: ExceptionRow, event: FailureEvent): object[] {
   else buttons.push(button("Claim", ACTIONS.claim, value, "primary"));
   if (event.retry && row.state !== "retrying") buttons.push(button("Retry", ACTIONS.retry, value));
   buttons.push(button("Resolve…", ACTIONS.resolve, value));
+  // Shown to everyone (a card is shared); the handler lets only the holder or a manager use it.
+  if (row.claimedBy) buttons.push(button("Reassign…", ACTIONS.reassign, value));
   return buttons;
 }
 

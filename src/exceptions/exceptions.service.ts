@@ -11,9 +11,10 @@ import { exceptions, type RootCause } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
+import { armSla } from "../sla/sla-timers.js";
 import { standingIn } from "./authorization.js";
 import { type ExceptionRow, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
-import { cardChanged, queueCardSync, queueThreadNote } from "./cards.js";
+import { postThreadNote, syncCard } from "./cards.js";
 import { type Action, type Holding, type Refusal, transition } from "./state-machine.js";
 
 export type HumanAction =
@@ -48,21 +49,18 @@ export async function actOnException(deps: Deps, input: ActInput): Promise<ActRe
   return result;
 }
 
-/**
- * After the commit. The card refresh and the thread note were queued in the change's own
- * transaction (Slack outbox): they go out when Slack answers, in order, once each. What is
- * left here is telling a storm its member changed; a failure never undoes the change.
- */
+/** Slack hears of a change after it is committed; a failure here never undoes the change. */
 export async function announceChange(
   deps: Deps,
-  _input: ActInput,
+  input: ActInput,
   row: ExceptionRow,
 ): Promise<void> {
   try {
-    await cardChanged(deps, row);
+    await syncCard(deps, row.id);
   } catch (error) {
     deps.logger.error({ exceptionId: row.id, err: error }, "card update failed after a change");
   }
+  await postThreadNote(deps, row, humanNote(input.actor, input.action, row));
 }
 
 /** The checks and the transaction, without telling Slack (a modal acks in between). */
@@ -165,15 +163,10 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
       details: auditDetails(action, row),
       at: now,
     });
-    // Slack hears of it through the outbox, committed with the change or not at all.
-    await queueCardSync(tx, row.id);
-    await queueThreadNote(
-      tx,
-      updated as ExceptionRow,
-      humanNote(actor, action, updated as ExceptionRow),
-    );
     return { ok: true, row: updated as ExceptionRow };
   });
+  // SLA timers follow every committed change (claim cancels nudges, resolve cancels all).
+  if (result.ok) await armSla(deps, exceptionId);
   return result;
 }
 
@@ -227,19 +220,19 @@ export async function applySignal(
       },
       at: now,
     });
-    await queueCardSync(tx, row.id);
-    await queueThreadNote(tx, next as ExceptionRow, systemNote(signal, next as ExceptionRow));
     return next as ExceptionRow;
   });
   if (updated) {
+    await armSla(deps, updated.id);
     try {
-      await cardChanged(deps, updated);
+      await syncCard(deps, updated.id);
     } catch (error) {
       deps.logger.error(
         { exceptionId: updated.id, err: error },
         "card update failed after a signal",
       );
     }
+    await postThreadNote(deps, updated, systemNote(signal, updated));
   }
   return updated;
 }

@@ -84,7 +84,14 @@ export function transition(current: Holding, action: Action): Outcome {
         state: current.state === "claimed" ? "open" : current.state,
       });
     case "reassign":
-      if (!current.claimedBy) return refuse({ reason: "not_claimed" });
+      if (!current.claimedBy) {
+        // A manager may hand unclaimed work to a member (from a breach DM); others claim it.
+        if (!action.isManager) return refuse({ reason: "not_claimed" });
+        return change({
+          claimedBy: action.to,
+          state: current.state === "open" ? "claimed" : current.state,
+        });
+      }
       if (heldByOther(current, action))
         return refuse({ reason: "held_by_other", by: current.claimedBy });
       return change({ claimedBy: action.to });

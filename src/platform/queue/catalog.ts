@@ -5,6 +5,7 @@
  */
 import type { JobsOptions } from "bullmq";
 import { z } from "zod";
+import { SLA_STEP_KINDS } from "../../sla/policy.js";
 import {
   stormCardJob,
   stormClaimMembersJob,
@@ -37,6 +38,32 @@ export const jobCatalog = {
   "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
   /** Resolve all: resolves its members one by one through the exception service. */
   "storms.resolve-members": { schema: stormResolveMembersJob, options: { attempts: 5 } },
+  /** Wakes up at an SLA deadline; re-reads the exception and fires the step if it still applies. */
+  "sla.step": {
+    schema: z.object({
+      exceptionId: z.number().int().positive(),
+      kind: z.enum(SLA_STEP_KINDS),
+      index: z.number().int().min(0),
+      /** The deadline the timer was armed for (epoch ms); part of its job id. */
+      dueAt: z.number().int(),
+      /** > 0 when a timer that woke too early was armed again. */
+      rearm: z.number().int().min(0),
+    }),
+    options: { attempts: 5 },
+  },
+  /** Sends one Slack message of a fired SLA step: a nudge, a reminder, a breach DM. */
+  "sla.notice": {
+    schema: z.object({
+      exceptionId: z.number().int().positive(),
+      kind: z.enum(SLA_STEP_KINDS),
+      index: z.number().int().min(0),
+      /** "thread" (the card's thread), "holder" (whoever holds it then) or a manager's user ID. */
+      to: z.string().regex(/^(thread|holder|[UW][A-Z0-9]+)$/),
+    }),
+    options: { attempts: 12 },
+  },
+  /** Re-arms SLA deadlines that passed with no live timer (a lost Redis key, a failed job). */
+  "sla.sweep": { schema: z.object({}), options: { attempts: 1 } },
 } satisfies Record<string, { schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof jobCatalog;

@@ -1,0 +1,212 @@
+/**
+ * A timer fired. Lock the exception, ask the pure ladder whether this step still applies, and
+ * if so record it (sla_fired, breached_at, escalations, the next deadline and an audit row with
+ * the deadline enforced and when it fired) and queue its Slack notices, all in one
+ * transaction. A stale, early, late or repeated timer is harmless: it finds nothing to do and
+ * makes sure the right timer is armed instead.
+ */
+import { eq } from "drizzle-orm";
+import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import { exceptionLabel } from "../exceptions/card.js";
+import { syncCard } from "../exceptions/cards.js";
+import { exceptions } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { assertNever } from "../platform/errors.js";
+import type { JobData } from "../platform/queue/catalog.js";
+import { enqueue } from "../platform/queue/queues.js";
+import type { RoleConfig, SlaPolicy } from "../routing/routing-file.schema.js";
+import { noticeJobId, policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
+import { nextStep, pendingSteps, type SlaStep, type SlaStepKind, stepKey } from "./policy.js";
+import { ensureTimer, rearm } from "./sla-timers.js";
+
+/** A timer may wake this much before its deadline (clocks of two machines) and still act. */
+const EARLY_TOLERANCE_MS = 250;
+
+export const SLA_AUDIT_ACTIONS: Record<SlaStepKind, string> = {
+  claim_nudge: "sla_nudge",
+  claimer_reminder: "sla_reminder",
+  breach: "sla_breached",
+  escalation: "sla_escalated",
+};
+
+export type StepOutcome = "fired" | "skipped" | "stale" | "early" | "gone";
+
+export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promise<StepOutcome> {
+  const now = deps.clock.now();
+  const nowMs = now.getTime();
+  const firing = {
+    jobId: timerJobId(data.exceptionId, data, data.rearm),
+    rearm: data.rearm,
+  };
+  const result = await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(exceptions)
+      .where(eq(exceptions.id, data.exceptionId))
+      .for("update");
+    if (!row) return { outcome: "gone" as const };
+    const config = deps.routing.current().config;
+    const policy = policyFor(config, row);
+    const clock = slaClockOf(row);
+    const pending = pendingSteps(clock, policy);
+    const step = pending.find((candidate) => stepKey(candidate) === stepKey(data));
+    if (!step) return { outcome: "stale" as const };
+    if (step.dueAt > nowMs + EARLY_TOLERANCE_MS) return { outcome: "early" as const };
+
+    const skipped = skipReason(step, pending, row.breachedAt, nowMs);
+    const key = stepKey(step);
+    const after = {
+      ...row,
+      slaFired: [...clock.firedSteps, key],
+      breachedAt: step.kind === "breach" ? now : row.breachedAt,
+      escalations: step.kind === "escalation" ? row.escalations + 1 : row.escalations,
+    };
+    const next = nextStep(slaClockOf(after), policy);
+    await tx
+      .update(exceptions)
+      .set({
+        slaFired: after.slaFired,
+        breachedAt: after.breachedAt,
+        escalations: after.escalations,
+        nextDeadlineAt: next ? new Date(next.dueAt) : null,
+      })
+      .where(eq(exceptions.id, row.id));
+    const role = config.roles[row.role];
+    const recipients = skipped ? [] : noticeRecipients(step, role, policy);
+    await recordAudit(tx, {
+      exceptionId: row.id,
+      actor: SYSTEM_ACTOR,
+      source: "sla",
+      action: SLA_AUDIT_ACTIONS[step.kind],
+      stateBefore: row.state,
+      stateAfter: row.state,
+      note: skipped,
+      expectedOutcome: expectation(step, row.role, row.claimedBy, row.id),
+      details: {
+        step: key,
+        deadline: new Date(step.dueAt).toISOString(),
+        firedAt: now.toISOString(),
+        lateMs: nowMs - step.dueAt,
+        holder: row.claimedBy,
+        recipients,
+        ...(step.kind === "escalation"
+          ? {
+              escalation: step.index,
+              of: policy.maxEscalations,
+              final: step.index >= policy.maxEscalations,
+            }
+          : {}),
+        policy: {
+          claimMs: policy.claimMs,
+          resolveMs: policy.resolveMs,
+          hours: policy.hours?.text ?? "always",
+          timezone: policy.timezone,
+        },
+        timer: firing.jobId,
+      },
+      at: now,
+    });
+    // Queued inside the transaction: a notice job waits for this commit (FOR SHARE) and sends
+    // only if the step is recorded, so a rollback sends nothing and a commit loses nothing.
+    for (const to of recipients) {
+      await enqueue(
+        deps.queues,
+        "sla.notice",
+        { exceptionId: row.id, kind: step.kind, index: step.index, to },
+        { jobId: noticeJobId(row.id, step, to), removeOnComplete: true },
+      );
+    }
+    return { outcome: skipped ? ("skipped" as const) : ("fired" as const), step, next };
+  });
+
+  switch (result.outcome) {
+    case "gone":
+      return "gone";
+    case "stale":
+    case "early":
+      await rearm(deps, data.exceptionId, firing);
+      return result.outcome;
+    case "fired":
+    case "skipped":
+      if (result.next) await ensureTimer(deps, data.exceptionId, result.next);
+      if (result.step.kind === "breach" || result.step.kind === "escalation") {
+        await refreshCard(deps, data.exceptionId);
+      }
+      return result.outcome;
+    default:
+      return assertNever(result);
+  }
+}
+
+/**
+ * Why a due step is recorded without a message, or null to send it. After an outage several
+ * nudges can be due at once: only the latest is worth sending. A claimer reminder that comes
+ * due after the breach (claimed late) would only repeat what the breach DMs said.
+ */
+function skipReason(
+  step: SlaStep,
+  pending: SlaStep[],
+  breachedAt: Date | null,
+  nowMs: number,
+): string | null {
+  if (step.kind === "claim_nudge") {
+    const later = pending.some(
+      (other) =>
+        other.kind === "claim_nudge" &&
+        other.index !== step.index &&
+        other.dueAt >= step.dueAt &&
+        other.dueAt <= nowMs,
+    );
+    return later ? "skipped: a later nudge is due too (the timer fired late)" : null;
+  }
+  if (step.kind === "claimer_reminder" && breachedAt !== null) {
+    return "skipped: the SLA is already breached and the managers were paged";
+  }
+  return null;
+}
+
+/** Who hears of a step: the card's thread, the holder, each manager of the role. */
+function noticeRecipients(
+  step: SlaStep,
+  role: RoleConfig | undefined,
+  policy: SlaPolicy,
+): string[] {
+  const managers = role?.managers ?? [];
+  switch (step.kind) {
+    case "claim_nudge":
+      return ["thread"];
+    case "claimer_reminder":
+      return ["holder"];
+    case "breach":
+      return ["thread", ...managers];
+    case "escalation":
+      return step.index >= policy.maxEscalations ? [...managers, "thread"] : [...managers];
+    default:
+      return assertNever(step.kind);
+  }
+}
+
+function expectation(step: SlaStep, role: string, holder: string | null, id: number): string {
+  const label = exceptionLabel(id);
+  switch (step.kind) {
+    case "claim_nudge":
+      return `a member of ${role} claims ${label}`;
+    case "claimer_reminder":
+      return `${holder ?? "the holder"} resolves ${label} before the deadline`;
+    case "breach":
+    case "escalation":
+      return `a manager of ${role} gets ${label} resolved or handed to someone who will`;
+    default:
+      return assertNever(step.kind);
+  }
+}
+
+/** The card shows the breach; a failed update is retried by the cards.sync job. */
+async function refreshCard(deps: Deps, exceptionId: number): Promise<void> {
+  try {
+    await syncCard(deps, exceptionId);
+  } catch (error) {
+    deps.logger.warn({ exceptionId, err: error }, "card update after an SLA step failed; queued");
+    await enqueue(deps.queues, "cards.sync", { exceptionId });
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Durable SLA timers. Postgres is the truth: each exception stores the deadline of its next
+ * ladder step (`next_deadline_at`). A BullMQ delayed job on the internal queue is only the
+ * wake-up call for that deadline, with a deterministic id, so arming twice (two replicas, a
+ * repeat after a crash) is one timer. `armSla` runs after every state change; the sweeper
+ * re-arms any deadline that passed without a live timer (a lost Redis key, a failed job).
+ */
+import { and, asc, eq, isNull, lt, ne, or } from "drizzle-orm";
+import { exceptions } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { enqueue } from "../platform/queue/queues.js";
+import { policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
+import { ladderSteps, nextStep, type SlaStep } from "./policy.js";
+
+export type SlaDeps = Pick<Deps, "db" | "queues" | "routing" | "clock" | "logger">;
+
+/** A deadline this far in the past with no live timer is one the sweeper takes over. */
+export const SWEEP_GRACE_MS = 1000;
+const SWEEP_BATCH = 200;
+const LIVE_STATES = new Set(["waiting", "active", "prioritized", "waiting-children"]);
+
+/**
+ * After a state change is committed: store the next deadline, make sure its timer exists and
+ * cancel timers of steps that no longer apply. Never throws: a click or an intake must not fail
+ * because Redis hiccuped; the sweeper re-arms whatever this could not.
+ */
+export async function armSla(deps: SlaDeps, exceptionId: number): Promise<void> {
+  try {
+    await rearm(deps, exceptionId);
+  } catch (error) {
+    deps.logger.error(
+      { exceptionId, err: error },
+      "could not arm the SLA timer; the sweeper will retry",
+    );
+  }
+}
+
+/** The timer that is running this code, so a re-arm never collides with its own job id. */
+export interface FiringTimer {
+  jobId: string;
+  rearm: number;
+}
+
+/** `armSla` that throws, for job handlers that want BullMQ to retry. */
+export async function rearm(
+  deps: SlaDeps,
+  exceptionId: number,
+  firing?: FiringTimer,
+): Promise<SlaStep | null> {
+  const planned = await deps.db.transaction(async (tx) => {
+    // The row lock orders concurrent arms: each computes from the latest committed state.
+    const [row] = await tx
+      .select()
+      .from(exceptions)
+      .where(eq(exceptions.id, exceptionId))
+      .for("update");
+    if (!row) return null;
+    const policy = policyFor(deps.routing.current().config, row);
+    const clock = slaClockOf(row);
+    const next = nextStep(clock, policy);
+    const deadline = next ? new Date(next.dueAt) : null;
+    if (row.nextDeadlineAt?.getTime() !== deadline?.getTime()) {
+      await tx
+        .update(exceptions)
+        .set({ nextDeadlineAt: deadline })
+        .where(eq(exceptions.id, exceptionId));
+    }
+    return { next, ladder: ladderSteps(clock, policy) };
+  });
+  if (!planned) return null;
+  const { next, ladder } = planned;
+  const rearmCount =
+    next && firing && timerJobId(exceptionId, next) === firing.jobId ? firing.rearm + 1 : 0;
+  const keep = next ? timerJobId(exceptionId, next, rearmCount) : null;
+  const obsolete = ladder
+    .map((step) => timerJobId(exceptionId, step))
+    .filter((jobId) => jobId !== keep && jobId !== firing?.jobId);
+  // remove() answers 0 for an active job (one about to find itself stale): that is fine.
+  await Promise.all(obsolete.map((jobId) => deps.queues.internal.remove(jobId)));
+  if (next) await ensureTimer(deps, exceptionId, next, rearmCount);
+  return next;
+}
+
+/**
+ * Makes sure one timer for `step` is delayed, waiting or running. A delayed one whose deadline
+ * has come is promoted (the wall clock moved, or a worker was away); a finished or failed one
+ * is replaced, since BullMQ ignores an add while a job with that id exists in any state.
+ */
+export async function ensureTimer(
+  deps: SlaDeps,
+  exceptionId: number,
+  step: SlaStep,
+  rearmCount = 0,
+): Promise<void> {
+  const queue = deps.queues.internal;
+  const jobId = timerJobId(exceptionId, step, rearmCount);
+  const delay = Math.max(0, step.dueAt - deps.clock.now().getTime());
+  const existing = await queue.getJob(jobId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state === "delayed") {
+      if (delay === 0) {
+        await existing.promote().catch((error: unknown) => {
+          deps.logger.debug({ jobId, err: error }, "timer moved on before it could be promoted");
+        });
+      }
+      return;
+    }
+    if (LIVE_STATES.has(state)) return;
+    await queue.remove(jobId);
+  }
+  await enqueue(
+    deps.queues,
+    "sla.step",
+    {
+      exceptionId,
+      kind: step.kind,
+      index: step.index,
+      dueAt: step.dueAt,
+      rearm: rearmCount,
+    },
+    { jobId, delay, removeOnComplete: true },
+  );
+}
+
+/**
+ * Re-arms exceptions whose deadline passed with no timer acting on it, and new ones that were
+ * never armed (the process died between commit and arm). Runs as a BullMQ job scheduler, so
+ * one replica sweeps at a time; re-arming is idempotent, so an overlap is harmless.
+ */
+export async function sweepSla(deps: SlaDeps): Promise<number> {
+  const cutoff = new Date(deps.clock.now().getTime() - SWEEP_GRACE_MS);
+  const due = await deps.db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(
+      and(
+        ne(exceptions.state, "resolved"),
+        or(
+          lt(exceptions.nextDeadlineAt, cutoff),
+          // Unresolved and never breached always has a step ahead: null means never armed.
+          and(
+            isNull(exceptions.nextDeadlineAt),
+            isNull(exceptions.breachedAt),
+            lt(exceptions.openedAt, cutoff),
+          ),
+        ),
+      ),
+    )
+    .orderBy(asc(exceptions.nextDeadlineAt))
+    .limit(SWEEP_BATCH);
+  let rearmed = 0;
+  for (const { id } of due) {
+    try {
+      await rearm(deps, id);
+      rearmed++;
+    } catch (error) {
+      deps.logger.error({ exceptionId: id, err: error }, "sweeper could not re-arm an SLA timer");
+    }
+  }
+  if (rearmed > 0) deps.logger.info({ rearmed }, "SLA sweeper re-armed overdue timers");
+  return rearmed;
+}
