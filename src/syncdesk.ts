@@ -7,10 +7,9 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { App } from "@slack/bolt";
-import { WebClient } from "@slack/web-api";
 import { type Job, UnrecoverableError } from "bullmq";
 import type { Env } from "./env.js";
-import { syncCard } from "./exceptions/cards.js";
+import { cardOutboxHandlers, syncCard } from "./exceptions/cards.js";
 import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
 import { registerReassignListeners } from "./exceptions/reassign.slack.js";
 import { ingestFailure } from "./intake/intake.service.js";
@@ -33,6 +32,9 @@ import { createRedis } from "./platform/queue/redis.js";
 import { startWorker, type WorkerHandle } from "./platform/queue/worker.js";
 import { createSlackApp } from "./platform/slack/app.js";
 import { createDirectory } from "./platform/slack/directory.js";
+import { createSlackOutbound } from "./platform/slack/outbound.js";
+import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/outbox-relay.js";
+import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { loadRoutingFile } from "./routing/load.js";
 import { registerSlaListeners } from "./sla/sla.slack.js";
@@ -54,8 +56,12 @@ export interface StartOptions {
   logger?: Logger;
   clock?: Clock;
   routing?: RoutingSource;
-  /** Web API retries; tests that assert on failures set 0. */
+  /** Web API retries of 5xx/network errors within one call; tests that assert on failures set 0. */
   slackRetries?: number;
+  /** Slack rate limits (per method rules, backoff); tests make them fast. */
+  slackLimits?: Partial<SlackLimits>;
+  /** The Slack outbox relay (poll, backoff) and the card update window. */
+  slackOutbox?: Partial<OutboxRelaySettings> & { cardWindowMs?: number };
 }
 
 export interface Syncdesk {
@@ -94,13 +100,20 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       outcomes: env.OUTCOME_QUEUE,
     });
     closers.push({ name: "queues", close: queues.close });
-    const slack = new WebClient(env.SLACK_BOT_TOKEN, {
-      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
-      ...(options.slackRetries !== undefined
-        ? { retryConfig: { retries: options.slackRetries } }
-        : {}),
-      logger: undefined,
+    // The one way out to Slack: paced per method and channel across replicas (Redis), 429s
+    // honoured per bucket, 5xx/network errors retried. Bolt's clients use it too.
+    const outbound = createSlackOutbound({
+      token: env.SLACK_BOT_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+      redis,
+      prefix: env.QUEUE_PREFIX,
+      logger,
+      limits: withLimits({
+        ...options.slackLimits,
+        ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
+      }),
     });
+    const slack = outbound.client;
     const deps: Deps = {
       db: database.db,
       queues,
@@ -128,6 +141,17 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         slaSweepMs: env.SLA_SWEEP_MS,
       }))
         closers.push({ name: handle.name, close: () => handle.close() });
+      const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
+      const relay = await startOutboxRelay({
+        db: database.db,
+        sql: database.sql,
+        redis,
+        prefix: env.QUEUE_PREFIX,
+        logger,
+        handlers: cardOutboxHandlers(deps, { windowMs: cardWindowMs }),
+        settings: relaySettings,
+      });
+      closers.push({ name: "slack-outbox", close: () => relay.close() });
     }
     if (options.roles.includes("web")) {
       app = await createSlackApp({
@@ -135,6 +159,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         signingSecret: env.SLACK_SIGNING_SECRET,
         appToken: env.SLACK_APP_TOKEN,
         slackApiUrl: env.SLACK_API_URL,
+        clientOptions: outbound.clientOptions,
         logger,
         health: async () => {
           await database.sql`select 1`;

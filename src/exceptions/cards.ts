@@ -1,80 +1,224 @@
 /**
- * Keeps each exception's Slack card in step with its row. The card is always rendered from
- * the row as it is now, so posting or updating twice is harmless and the last update wins.
+ * Keeps each exception's Slack card in step with its row, through the Slack outbox: a change
+ * queues a card row (one pending row per card absorbs every later change), notes queue
+ * message rows in the card's lane, and the relay sends them in order. The card is always
+ * rendered from the row as it is when sent, so the last write shows the latest state; updates
+ * are coalesced to one `chat.update` per card per window (first one at once).
+ *
+ * Exactly one card per exception: the relay marks the row `sending` before the call, so an
+ * attempt that may have posted (crash, lost connection, our write after the post failed) is
+ * known; before posting again it looks for a message whose metadata carries the exception id
+ * and adopts its ts. If two posts still race, the loser deletes its own message.
  */
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
+import { and, eq, isNull } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import type { Queryable } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { enqueueOutbox, lastCardUpdate } from "../platform/slack/outbox.repo.js";
+import {
+  findByMetadata,
+  type MessagePayload,
+  messageHandler,
+  messagePayloadSchema,
+} from "../platform/slack/outbox-message.js";
+import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
+import { coalesceDelay } from "../platform/slack/rate-limits.js";
 import { type CardExtras, type ExceptionRow, renderCard } from "./card.js";
 
 export const CARD_METADATA_TYPE = "syncdesk_exception";
+/** At most one `chat.update` per card per this many milliseconds (the first one at once). */
+export const CARD_UPDATE_WINDOW_MS = 2000;
 
+/** The outbox lane of an exception: its card, its updates and its thread, in order. */
+export const cardLane = (exceptionId: number) => `exception-${exceptionId}`;
+
+/** Queues a post-or-refresh of the card; use inside the transaction of the change. */
+export async function queueCardSync(db: Queryable, exceptionId: number): Promise<void> {
+  await enqueueOutbox(db, [{ lane: cardLane(exceptionId), kind: "card", exceptionId }]);
+}
+
+/**
+ * Queues a reply in the card's thread; use inside the transaction of the change. The card is
+ * posted first if it is not there yet. `dedupeKey` makes a repeated call (a job run twice)
+ * one note; without it every call is a note of its own. A storm member without a card of its
+ * own has no thread: nothing is queued.
+ */
+export async function queueThreadNote(
+  db: Queryable,
+  row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">,
+  note: string | MessagePayload,
+  dedupeKey?: string,
+): Promise<void> {
+  if (row.stormId !== null && !row.cardTs) return;
+  const payload = messagePayloadSchema.parse(typeof note === "string" ? { text: note } : note);
+  await enqueueOutbox(db, [
+    {
+      lane: cardLane(row.id),
+      kind: "message",
+      exceptionId: row.id,
+      inCardThread: true,
+      dedupeKey: dedupeKey ?? `note-${row.id}-${randomUUID()}`,
+      payload,
+    },
+  ]);
+}
+
+/**
+ * Brings the card up to date (posting it if needed), once the change is committed. Prefer
+ * `queueCardSync(tx, id)` inside the change's transaction (nothing lost if the process dies
+ * right after the commit) plus `cardChanged` after it.
+ */
 export async function syncCard(deps: Deps, exceptionId: number): Promise<void> {
   const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, exceptionId));
   if (!row) return;
-  if (row.cardTs) {
-    await updateCard(deps, row);
-    return;
+  await cardChanged(deps, row);
+  if (row.stormId !== null && !row.cardTs) return;
+  await queueCardSync(deps.db, exceptionId);
+}
+
+/**
+ * What a committed change needs besides the outbox: a storm member's card is its storm's
+ * (src/storms), so each change of a member redraws the storm card (coalesced there).
+ */
+export async function cardChanged(deps: Deps, row: Pick<ExceptionRow, "stormId">): Promise<void> {
+  if (row.stormId !== null) await deps.storms?.memberChanged(row.stormId);
+}
+
+/**
+ * A note in the card's thread, delivered even if Slack is down now; never throws. Prefer
+ * `queueThreadNote(tx, …)` inside the change's transaction.
+ */
+export async function postThreadNote(deps: Deps, row: ExceptionRow, text: string): Promise<void> {
+  try {
+    await queueThreadNote(deps.db, row, text);
+  } catch (error) {
+    deps.logger.error({ exceptionId: row.id, err: error }, "could not queue thread note");
   }
-  await deps.db.transaction(async (tx) => {
-    // One poster per exception at a time: a second delivery of the same event waits here
-    // and then finds the card already posted.
-    await tx.execute(sql`select pg_advisory_xact_lock(42, ${row.id}::int)`);
-    const [current] = await tx.select().from(exceptions).where(eq(exceptions.id, row.id));
-    if (!current || current.cardTs) return;
-    const card = renderCard(current, extrasFor(deps, current));
-    const posted = await deps.slack.chat.postMessage({
-      channel: current.channel,
-      text: card.text,
-      blocks: card.blocks as never,
-      unfurl_links: false,
-      unfurl_media: false,
-      metadata: { event_type: CARD_METADATA_TYPE, event_payload: { exception_id: current.id } },
-    });
-    if (!posted.ts) throw new Error("chat.postMessage returned no ts");
-    await tx
+}
+
+/** The relay's handlers for card rows and messages (card-thread notes, DMs). */
+export function cardOutboxHandlers(
+  deps: Deps,
+  options: { windowMs?: number } = {},
+): { card: OutboxHandler; message: OutboxHandler } {
+  const windowMs = options.windowMs ?? CARD_UPDATE_WINDOW_MS;
+  const load = async (id: number | null) => {
+    if (id === null) return undefined;
+    const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, id));
+    return row;
+  };
+  return {
+    card: {
+      async holdFor(row) {
+        if (row.exceptionId === null) return 0;
+        const { last, now } = await lastCardUpdate(deps.db, row.exceptionId);
+        return coalesceDelay(last, now, windowMs);
+      },
+      async deliver(row, resumed) {
+        const exception = await load(row.exceptionId);
+        if (!exception) return { ok: false, reason: "exception not found" };
+        if (!exception.cardTs) {
+          if (exception.stormId !== null) return { ok: true };
+          return { ok: true, delivered: "post", ...(await postCardOnce(deps, exception, resumed)) };
+        }
+        const card = renderCard(exception, extrasFor(deps, exception));
+        await deps.slack.chat.update({
+          channel: exception.channel,
+          ts: exception.cardTs,
+          text: card.text,
+          blocks: card.blocks as never,
+        });
+        return { ok: true, delivered: "update", channel: exception.channel, ts: exception.cardTs };
+      },
+    },
+    message: messageHandler(deps.slack, async (row, resumed) => {
+      let exception = await load(row.exceptionId);
+      if (!exception) return "exception not found";
+      if (!exception.cardTs) {
+        if (exception.stormId !== null) return "a storm member has no card of its own";
+        await postCardOnce(deps, exception, resumed);
+        exception = await load(exception.id);
+        if (!exception?.cardTs) return "the card could not be posted";
+      }
+      return { channel: exception.channel, threadTs: exception.cardTs };
+    }),
+  };
+}
+
+/**
+ * Posts the card unless an earlier attempt already did (`resumed`: look for it first), and
+ * records its ts with the audit row. Returns where the card is.
+ */
+async function postCardOnce(
+  deps: Deps,
+  exception: ExceptionRow,
+  resumed: boolean,
+): Promise<{ channel: string; ts: string }> {
+  if (resumed) {
+    const found = await findByMetadata(
+      deps.slack,
+      { channel: exception.channel },
+      (payload, type) =>
+        type === CARD_METADATA_TYPE && Number(payload.exception_id) === exception.id,
+    );
+    if (found) return adoptCard(deps, exception, found, "reconciled");
+  }
+  const card = renderCard(exception, extrasFor(deps, exception));
+  const posted = await deps.slack.chat.postMessage({
+    channel: exception.channel,
+    text: card.text,
+    blocks: card.blocks as never,
+    unfurl_links: false,
+    unfurl_media: false,
+    metadata: { event_type: CARD_METADATA_TYPE, event_payload: { exception_id: exception.id } },
+  });
+  if (!posted.ts) throw new Error("chat.postMessage returned no ts");
+  return adoptCard(
+    deps,
+    exception,
+    { channel: posted.channel ?? exception.channel, ts: posted.ts },
+    "posted",
+  );
+}
+
+async function adoptCard(
+  deps: Deps,
+  exception: ExceptionRow,
+  card: { channel: string; ts: string },
+  how: "posted" | "reconciled",
+): Promise<{ channel: string; ts: string }> {
+  const adopted = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx
       .update(exceptions)
-      .set({ cardTs: posted.ts, channel: posted.channel ?? current.channel })
-      .where(and(eq(exceptions.id, current.id), isNull(exceptions.cardTs)));
+      .set({ cardTs: card.ts, channel: card.channel })
+      .where(and(eq(exceptions.id, exception.id), isNull(exceptions.cardTs)))
+      .returning({ id: exceptions.id });
+    if (!updated) return false;
     await recordAudit(tx, {
-      exceptionId: current.id,
+      exceptionId: exception.id,
       actor: SYSTEM_ACTOR,
       source: "slack",
       action: "card_posted",
-      stateBefore: current.state,
-      stateAfter: current.state,
-      details: { channel: current.channel, ts: posted.ts },
+      stateBefore: exception.state,
+      stateAfter: exception.state,
+      details: { channel: card.channel, ts: card.ts, ...(how === "reconciled" ? { how } : {}) },
     });
+    return true;
   });
-}
-
-async function updateCard(deps: Deps, row: ExceptionRow): Promise<void> {
-  if (!row.cardTs) return;
-  const card = renderCard(row, extrasFor(deps, row));
-  await deps.slack.chat.update({
-    channel: row.channel,
-    ts: row.cardTs,
-    text: card.text,
-    blocks: card.blocks as never,
-  });
+  if (adopted) return card;
+  // Another sender recorded a card first (a lease lost mid-call): keep theirs, remove ours.
+  const current = await deps.db.select().from(exceptions).where(eq(exceptions.id, exception.id));
+  const theirs = current[0];
+  if (!theirs?.cardTs) throw new Error("card ts vanished while adopting");
+  if (theirs.cardTs !== card.ts) {
+    deps.logger.warn({ exceptionId: exception.id, ts: card.ts }, "deleting a duplicate card");
+    await deps.slack.chat.delete({ channel: card.channel, ts: card.ts });
+  }
+  return { channel: theirs.channel, ts: theirs.cardTs };
 }
 
 function extrasFor(deps: Deps, row: ExceptionRow): CardExtras {
   return { context: (deps.cardDecorators ?? []).flatMap((decorate) => decorate(row) ?? []) };
-}
-
-/** A one-line note in the card's thread; failures are logged, the state change stands. */
-export async function postThreadNote(deps: Deps, row: ExceptionRow, text: string): Promise<void> {
-  if (!row.cardTs) return;
-  try {
-    await deps.slack.chat.postMessage({
-      channel: row.channel,
-      thread_ts: row.cardTs,
-      text,
-      unfurl_links: false,
-    });
-  } catch (error) {
-    deps.logger.warn({ exceptionId: row.id, err: error }, "could not post thread note");
-  }
 }

@@ -14,7 +14,7 @@ import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import { armSla } from "../sla/sla-timers.js";
 import { standingIn } from "./authorization.js";
 import { type ExceptionRow, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
-import { postThreadNote, syncCard } from "./cards.js";
+import { cardChanged, queueCardSync, queueThreadNote } from "./cards.js";
 import { type Action, type Holding, type Refusal, transition } from "./state-machine.js";
 
 export type HumanAction =
@@ -49,18 +49,21 @@ export async function actOnException(deps: Deps, input: ActInput): Promise<ActRe
   return result;
 }
 
-/** Slack hears of a change after it is committed; a failure here never undoes the change. */
+/**
+ * After the commit. The card refresh and the thread note were queued in the change's own
+ * transaction (Slack outbox): they go out when Slack answers, in order, once each. What is
+ * left here is telling a storm its member changed; a failure never undoes the change.
+ */
 export async function announceChange(
   deps: Deps,
-  input: ActInput,
+  _input: ActInput,
   row: ExceptionRow,
 ): Promise<void> {
   try {
-    await syncCard(deps, row.id);
+    await cardChanged(deps, row);
   } catch (error) {
     deps.logger.error({ exceptionId: row.id, err: error }, "card update failed after a change");
   }
-  await postThreadNote(deps, row, humanNote(input.actor, input.action, row));
 }
 
 /** The checks and the transaction, without telling Slack (a modal acks in between). */
@@ -163,6 +166,13 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
       details: auditDetails(action, row),
       at: now,
     });
+    // Slack hears of it through the outbox, committed with the change or not at all.
+    await queueCardSync(tx, row.id);
+    await queueThreadNote(
+      tx,
+      updated as ExceptionRow,
+      humanNote(actor, action, updated as ExceptionRow),
+    );
     return { ok: true, row: updated as ExceptionRow };
   });
   // SLA timers follow every committed change (claim cancels nudges, resolve cancels all).
@@ -220,19 +230,20 @@ export async function applySignal(
       },
       at: now,
     });
+    await queueCardSync(tx, row.id);
+    await queueThreadNote(tx, next as ExceptionRow, systemNote(signal, next as ExceptionRow));
     return next as ExceptionRow;
   });
   if (updated) {
     await armSla(deps, updated.id);
     try {
-      await syncCard(deps, updated.id);
+      await cardChanged(deps, updated);
     } catch (error) {
       deps.logger.error(
         { exceptionId: updated.id, err: error },
         "card update failed after a signal",
       );
     }
-    await postThreadNote(deps, updated, systemNote(signal, updated));
   }
   return updated;
 }

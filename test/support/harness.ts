@@ -29,6 +29,7 @@ import {
   type Syncdesk,
   startSyncdesk,
 } from "../../src/syncdesk.js";
+import { FAST_OUTBOX, FAST_SLACK_LIMITS } from "./fast-slack.js";
 
 export const SIGNING_SECRET = "test-signing-secret-0123456789";
 export const ROUTING_FIXTURE = fileURLToPath(
@@ -97,6 +98,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     startSyncdesk(env, {
       roles,
       slackRetries: 0,
+      slackLimits: FAST_SLACK_LIMITS,
+      slackOutbox: FAST_OUTBOX,
       logger: createLogger(env.LOG_LEVEL),
       ...options.start,
     });

@@ -1,0 +1,135 @@
+/**
+ * Outbox messages: thread replies and DMs that must go out exactly once. Each carries its
+ * dedupe key in Slack message metadata; an attempt that may already have reached Slack looks
+ * for that key in the thread (conversations.replies) or conversation (conversations.history)
+ * before posting again.
+ */
+import type { WebClient } from "@slack/web-api";
+import { z } from "zod";
+import type { Queryable } from "../db/db.js";
+import { enqueueOutbox, type OutboxRow } from "./outbox.repo.js";
+import type { OutboxHandler } from "./outbox-relay.js";
+
+export const OUTBOX_METADATA_TYPE = "syncdesk_message";
+
+/** The stored payload of a message row. */
+export const messagePayloadSchema = z.object({
+  text: z.string().min(1),
+  blocks: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** A reply in this thread of `channel` (card-thread replies resolve theirs at send time). */
+  threadTs: z.string().optional(),
+});
+export type MessagePayload = z.infer<typeof messagePayloadSchema>;
+
+export interface Target {
+  channel: string;
+  threadTs?: string;
+}
+
+/** Where a card-thread reply goes, posting the card first if it is not there yet. */
+export type ThreadResolver = (row: OutboxRow, resumed: boolean) => Promise<Target | string>;
+
+/** Queues a DM to a user, in order with the other DMs to that user. */
+export async function queueDirectMessage(
+  db: Queryable,
+  message: { user: string; dedupeKey: string } & MessagePayload,
+): Promise<void> {
+  const { user, dedupeKey, ...payload } = message;
+  await enqueueOutbox(db, [
+    {
+      lane: `dm-${user}`,
+      kind: "message",
+      dedupeKey,
+      channel: user,
+      payload: messagePayloadSchema.parse(payload),
+    },
+  ]);
+}
+
+export function messageHandler(slack: WebClient, resolveThread: ThreadResolver): OutboxHandler {
+  return {
+    async deliver(row, resumed) {
+      const parsed = messagePayloadSchema.safeParse(row.payload);
+      if (!parsed.success) return { ok: false, reason: `bad payload: ${parsed.error.message}` };
+      const payload = parsed.data;
+      let target: Target;
+      if (row.inCardThread) {
+        const resolved = await resolveThread(row, resumed);
+        if (typeof resolved === "string") return { ok: false, reason: resolved };
+        target = resolved;
+      } else if (row.channel) {
+        target = { channel: row.channel, threadTs: payload.threadTs };
+      } else {
+        return { ok: false, reason: "message without a channel" };
+      }
+      const key = row.dedupeKey ?? `outbox-${row.id}`;
+      if (resumed) {
+        const found = await findByMetadata(
+          slack,
+          target,
+          (m, type) => type === OUTBOX_METADATA_TYPE && m.dedupe_key === key,
+        );
+        if (found) return { ok: true, ...found };
+      }
+      const posted = await slack.chat.postMessage({
+        channel: target.channel,
+        ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
+        text: payload.text,
+        ...(payload.blocks ? { blocks: payload.blocks as never } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+        metadata: { event_type: OUTBOX_METADATA_TYPE, event_payload: { dedupe_key: key } },
+      });
+      return { ok: true, channel: posted.channel ?? target.channel, ts: posted.ts };
+    },
+  };
+}
+
+type Metadata = Record<string, unknown>;
+
+/**
+ * A message of ours whose metadata payload matches, in a thread or (newest first, up to
+ * `maxPages` pages) in a conversation. A user id is resolved to its DM channel first.
+ */
+export async function findByMetadata(
+  slack: WebClient,
+  target: Target,
+  match: (payload: Metadata, eventType: string) => boolean,
+  maxPages = 5,
+): Promise<{ channel: string; ts: string } | undefined> {
+  let channel = target.channel;
+  if (/^[UW]/.test(channel)) {
+    const opened = await slack.conversations.open({ users: channel });
+    if (!opened.channel?.id) return undefined;
+    channel = opened.channel.id;
+  }
+  let cursor: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const result = target.threadTs
+      ? await slack.conversations.replies({
+          channel,
+          ts: target.threadTs,
+          include_all_metadata: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        })
+      : await slack.conversations.history({
+          channel,
+          include_all_metadata: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        });
+    for (const message of result.messages ?? []) {
+      const metadata = (message as { metadata?: { event_type?: string; event_payload?: Metadata } })
+        .metadata;
+      if (metadata?.event_payload && message.ts) {
+        if (match(metadata.event_payload, metadata.event_type ?? "")) {
+          return { channel, ts: message.ts };
+        }
+      }
+    }
+    cursor = result.response_metadata?.next_cursor || undefined;
+    if (!cursor) return undefined;
+  }
+  return undefined;
+}

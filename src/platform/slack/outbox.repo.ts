@@ -1,0 +1,196 @@
+/**
+ * The Slack outbox table: rows are added in the transaction of the change they announce
+ * (`enqueueOutbox(tx, …)`), which also wakes every relay at commit (`pg_notify`), and are
+ * moved through pending -> sending -> sent | failed by the relay, one lane at a time.
+ */
+import { and, asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import type { Queryable } from "../db/db.js";
+import { type SlackOutboxKind, slackOutbox } from "../db/schema.js";
+import { pgErrorCode } from "../errors.js";
+
+export type OutboxRow = typeof slackOutbox.$inferSelect;
+
+/** The Postgres NOTIFY channel relays listen on; the payload is the lane. */
+export const OUTBOX_NOTIFY = "syncdesk_slack_outbox";
+
+const OPEN = ["pending", "sending"] as const;
+
+export interface OutboxEntry {
+  lane: string;
+  kind: SlackOutboxKind;
+  /** Unique per message: enqueueing the same key twice is one message. */
+  dedupeKey?: string;
+  exceptionId?: number;
+  /** Channel or user id; unset for card rows and card-thread replies. */
+  channel?: string;
+  inCardThread?: boolean;
+  payload?: Record<string, unknown>;
+}
+
+/**
+ * Adds outbox rows; a duplicate dedupe key, or a second pending card row for an exception
+ * (the pending one will render the latest state anyway), is skipped. Relays wake at commit.
+ */
+export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insert(slackOutbox)
+    .values(
+      entries.map((entry) => ({
+        lane: entry.lane,
+        kind: entry.kind,
+        dedupeKey: entry.dedupeKey ?? null,
+        exceptionId: entry.exceptionId ?? null,
+        channel: entry.channel ?? null,
+        inCardThread: entry.inCardThread ?? false,
+        payload: entry.payload ?? {},
+      })),
+    )
+    .onConflictDoNothing();
+  for (const lane of new Set(entries.map((entry) => entry.lane))) {
+    await db.execute(sql`select pg_notify(${OUTBOX_NOTIFY}, ${lane})`);
+  }
+}
+
+/** Lanes whose oldest open row is due, oldest first, skipping the ones named. */
+export async function readyLanes(db: Queryable, limit: number, skip: string[]): Promise<string[]> {
+  const rows = await db.execute<{ lane: string }>(sql`
+    select lane from (
+      select distinct on (lane) lane, id, not_before
+      from ${slackOutbox}
+      where state in ('pending', 'sending')
+      order by lane, id
+    ) head
+    where not_before <= now()
+      and not (lane = any(${sql.param(skip)}::text[]))
+    order by id
+    limit ${limit}`);
+  return rows.map((row) => row.lane);
+}
+
+/** The oldest open row of a lane and how many milliseconds until it is due (0 = due). */
+export async function laneHead(
+  db: Queryable,
+  lane: string,
+): Promise<{ row: OutboxRow; dueInMs: number } | undefined> {
+  const [found] = await db
+    .select({
+      ...getTableColumns(slackOutbox),
+      dueInMs: sql<number>`greatest(0, ceil(extract(epoch from (${slackOutbox.notBefore} - now())) * 1000))::int`,
+    })
+    .from(slackOutbox)
+    .where(and(eq(slackOutbox.lane, lane), inArray(slackOutbox.state, [...OPEN])))
+    .orderBy(asc(slackOutbox.id))
+    .limit(1);
+  if (!found) return undefined;
+  const { dueInMs, ...row } = found;
+  return { row, dueInMs: Number(dueInMs) };
+}
+
+/** Records the intent before the call: the row is `sending` until Slack's answer is stored. */
+export async function beginAttempt(db: Queryable, id: number): Promise<OutboxRow | undefined> {
+  const [row] = await db
+    .update(slackOutbox)
+    .set({
+      state: "sending",
+      attemptStartedAt: sql`now()`,
+      attempts: sql`${slackOutbox.attempts} + 1`,
+    })
+    .where(and(eq(slackOutbox.id, id), inArray(slackOutbox.state, [...OPEN])))
+    .returning();
+  return row;
+}
+
+export async function markSent(
+  db: Queryable,
+  id: number,
+  result: { channel?: string; ts?: string; delivered?: string },
+): Promise<void> {
+  await db
+    .update(slackOutbox)
+    .set({
+      state: "sent",
+      ...(result.delivered
+        ? {
+            payload: sql`${slackOutbox.payload} || jsonb_build_object('delivered', ${result.delivered}::text)`,
+          }
+        : {}),
+      sentAt: sql`now()`,
+      attemptStartedAt: null,
+      lastError: null,
+      resultChannel: result.channel ?? null,
+      resultTs: result.ts ?? null,
+    })
+    .where(eq(slackOutbox.id, id));
+}
+
+export async function markFailed(db: Queryable, id: number, reason: string): Promise<void> {
+  await db
+    .update(slackOutbox)
+    .set({ state: "failed", sentAt: sql`now()`, lastError: reason.slice(0, 2000) })
+    .where(eq(slackOutbox.id, id));
+}
+
+/** Holds a row back (coalescing) without counting an attempt. */
+export async function holdUntil(db: Queryable, id: number, delayMs: number): Promise<void> {
+  await db
+    .update(slackOutbox)
+    .set({ notBefore: sql`now() + make_interval(secs => ${delayMs / 1000})` })
+    .where(eq(slackOutbox.id, id));
+}
+
+/**
+ * Schedules another attempt. When Slack answered (nothing was posted) the row goes back to
+ * pending; if a newer pending card row exists it takes over and this one is superseded. When
+ * the outcome is unknown the row stays `sending`, so the next attempt reconciles first.
+ */
+export async function retryLater(
+  db: Queryable,
+  row: OutboxRow,
+  options: { delayMs: number; error: string; outcomeKnown: boolean },
+): Promise<void> {
+  const common = {
+    notBefore: sql`now() + make_interval(secs => ${options.delayMs / 1000})`,
+    lastError: options.error.slice(0, 2000),
+  };
+  if (!options.outcomeKnown) {
+    await db.update(slackOutbox).set(common).where(eq(slackOutbox.id, row.id));
+    return;
+  }
+  try {
+    await db
+      .update(slackOutbox)
+      .set({ ...common, state: "pending", attemptStartedAt: null })
+      .where(eq(slackOutbox.id, row.id));
+  } catch (error) {
+    if (pgErrorCode(error) !== "23505") throw error;
+    await db
+      .update(slackOutbox)
+      .set({ state: "superseded", sentAt: sql`now()`, attemptStartedAt: null })
+      .where(eq(slackOutbox.id, row.id));
+  }
+}
+
+/** When the exception's card was last updated (not posted), by the database clock. */
+export async function lastCardUpdate(
+  db: Queryable,
+  exceptionId: number,
+): Promise<{ last: Date | null; now: Date }> {
+  const [found] = await db.execute<{ last: string | null; now: string }>(sql`
+    select max(sent_at) as last, now() as now from ${slackOutbox}
+    where exception_id = ${exceptionId} and kind = 'card' and state = 'sent'
+      and payload->>'delivered' = 'update'`);
+  return {
+    last: found?.last ? new Date(found.last) : null,
+    now: found ? new Date(found.now) : new Date(),
+  };
+}
+
+/** Forgets delivered rows after `days`; failed rows stay for an operator to look at. */
+export async function pruneOutbox(db: Queryable, days: number): Promise<number> {
+  const rows = await db.execute(sql`
+    delete from ${slackOutbox}
+    where state in ('sent', 'superseded') and sent_at < now() - make_interval(days => ${days})
+    returning id`);
+  return rows.length;
+}
