@@ -11,7 +11,6 @@ import { exceptions, type RootCause } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
-import { armSla } from "../sla/sla-timers.js";
 import { standingIn } from "./authorization.js";
 import { type ExceptionRow, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
 import { cardChanged, queueCardSync, queueThreadNote } from "./cards.js";
@@ -175,8 +174,6 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
     );
     return { ok: true, row: updated as ExceptionRow };
   });
-  // SLA timers follow every committed change (claim cancels nudges, resolve cancels all).
-  if (result.ok) await armSla(deps, exceptionId);
   return result;
 }
 
@@ -235,7 +232,6 @@ export async function applySignal(
     return next as ExceptionRow;
   });
   if (updated) {
-    await armSla(deps, updated.id);
     try {
       await cardChanged(deps, updated);
     } catch (error) {
@@ -252,8 +248,18 @@ export function retryJobId(exceptionId: number, retryNumber: number): string {
   return `syncdesk-retry-${exceptionId}-${retryNumber}`;
 }
 
+/**
+ * `FOR NO KEY UPDATE`, not `FOR UPDATE`: it still serializes changes of one exception, but lets
+ * another transaction's foreign-key check (an outbox or audit row naming this exception, which
+ * takes KEY SHARE) through. With `FOR UPDATE` a click and a concurrent outbox insert for the
+ * same card deadlocked, and the click was lost.
+ */
 async function lockException(tx: Tx, id: number): Promise<ExceptionRow | undefined> {
-  const [row] = await tx.select().from(exceptions).where(eq(exceptions.id, id)).for("update");
+  const [row] = await tx
+    .select()
+    .from(exceptions)
+    .where(eq(exceptions.id, id))
+    .for("no key update");
   return row;
 }
 
