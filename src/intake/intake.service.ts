@@ -2,6 +2,7 @@
  * Intake: a dead-lettered failure becomes an exception occurrence or a rejected-event row,
  * never nothing. Runs at least once per job, so every step tolerates having run before.
  */
+import { createHash } from "node:crypto";
 import { and, desc, eq, sql } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Tx } from "../platform/db/db.js";
@@ -173,25 +174,42 @@ export async function recordRejection(
 ): Promise<Extract<IntakeResult, { kind: "rejected" }>> {
   const channel = defaultChannel(deps);
   const now = deps.clock.now();
+  const raw = rawText(job.data);
   return deps.db.transaction(async (tx) => {
-    const [inserted] = await tx
-      .insert(rejectedEvents)
-      .values({
-        sourceJobId: job.id,
-        eventId: claimedEventId(job.data),
-        rawText: rawText(job.data),
-        errors: problems,
-        channel,
-        receivedAt: now,
-      })
-      .onConflictDoNothing()
-      .returning({ id: rejectedEvents.id });
+    const insert = (sourceJobId: string) =>
+      tx
+        .insert(rejectedEvents)
+        .values({
+          sourceJobId,
+          eventId: claimedEventId(job.data),
+          rawText: raw,
+          errors: problems,
+          channel,
+          receivedAt: now,
+        })
+        .onConflictDoNothing()
+        .returning({ id: rejectedEvents.id });
+    const existing = async (sourceJobId: string) =>
+      (
+        await tx
+          .select({ id: rejectedEvents.id, rawText: rejectedEvents.rawText })
+          .from(rejectedEvents)
+          .where(eq(rejectedEvents.sourceJobId, sourceJobId))
+      )[0];
+    let [inserted] = await insert(job.id);
     if (!inserted) {
-      const [existing] = await tx
-        .select({ id: rejectedEvents.id })
-        .from(rejectedEvents)
-        .where(eq(rejectedEvents.sourceJobId, job.id));
-      return { kind: "rejected" as const, rejectedId: existing?.id ?? 0, problems };
+      const earlier = await existing(job.id);
+      if (earlier?.rawText === raw)
+        return { kind: "rejected" as const, rejectedId: earlier.id, problems };
+      // Same job id, other data: BullMQ's id counter restarted (Redis flushed, queue
+      // obliterated). This is a new event, not a redelivery; keep it under an id that names
+      // its content, so its own redeliveries still land on one row.
+      const alias = `${job.id}~${createHash("sha256").update(raw).digest("hex").slice(0, 16)}`;
+      [inserted] = await insert(alias);
+      if (!inserted) {
+        const again = await existing(alias);
+        return { kind: "rejected" as const, rejectedId: again?.id ?? 0, problems };
+      }
     }
     await recordAudit(tx, {
       rejectedEventId: inserted.id,

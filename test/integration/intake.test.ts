@@ -352,6 +352,34 @@ describe("events that break the contract", () => {
     expect(textOf(await cardOf(h, row!.id))).toContain("\\u0000");
   });
 
+  it("keeps a new bad event whose job id was used before (the id counter restarted)", async () => {
+    await h.reportRaw({ eventId: "evt-reuse-1" }, "reused-id");
+    const first = await rejected("reused-id");
+    // Redis flushed or the queue obliterated: BullMQ hands out the same ids again.
+    await (await h.bot.deps.queues.failures.getJob("reused-id"))?.remove();
+    await h.reportRaw({ eventId: "evt-reuse-2", sku: 7 }, "reused-id");
+    const second = await eventually(async () => {
+      const [row] = await db()
+        .select()
+        .from(rejectedEvents)
+        .where(eq(rejectedEvents.eventId, "evt-reuse-2"));
+      return row?.cardTs ? row : null;
+    });
+    expect(second.id).not.toBe(first.id);
+    expect(textOf(rejectedCard(second))).toContain("`evt-reuse-2`");
+
+    // The same job delivered again is still one rejection.
+    await (await h.bot.deps.queues.failures.getJob("reused-id"))?.remove();
+    await h.reportRaw({ eventId: "evt-reuse-2", sku: 7 }, "reused-id");
+    const job = await eventually(() => h.bot.deps.queues.failures.getJob("reused-id"));
+    await eventually(async () => (await job.getState()) === "completed");
+    const copies = await db()
+      .select()
+      .from(rejectedEvents)
+      .where(eq(rejectedEvents.eventId, "evt-reuse-2"));
+    expect(copies).toHaveLength(1);
+  });
+
   it("lets a member mark a rejected event reviewed, once, and refuses outsiders", async () => {
     await h.reportRaw({ eventId: "evt-review" }, "bad-review");
     const row = await rejected("bad-review");
