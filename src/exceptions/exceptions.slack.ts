@@ -24,6 +24,10 @@ import { transition } from "./state-machine.js";
 
 export const RESOLVE_CALLBACK = "exception.resolve.submit";
 
+/** What a person hears when Postgres or Redis failed mid-click (the change was rolled back). */
+const COULD_NOT =
+  "I could not do that just now (our database or queue did not answer). Nothing was changed; try again in a minute.";
+
 const exceptionIdValue = z
   .string()
   .regex(/^[1-9][0-9]{0,14}$/)
@@ -75,7 +79,15 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
           actor: actorOf(body),
           action,
           expectedChannel: cardChannel(body),
+        }).catch((error: unknown) => {
+          deps.logger.error(
+            { err: error, exceptionId: id.data, action: action.kind },
+            "click failed",
+          );
+          return null;
         });
+        // The change and its audit row share a transaction, so a failure left nothing behind.
+        if (!result) return tell(respond, COULD_NOT);
         if (!result.ok) await tell(respond, result.message);
       },
     );
@@ -144,7 +156,10 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       action: { kind: "resolve", note: submitted.data.note, rootCause: submitted.data.rootCause },
       expectedChannel: meta.channel,
     };
-    const result = await changeException(deps, input);
+    const result = await changeException(deps, input).catch((error: unknown) => {
+      deps.logger.error({ err: error, exceptionId: meta.exceptionId }, "resolve failed");
+      return { ok: false as const, message: COULD_NOT };
+    });
     if (!result.ok) {
       await ack({ response_action: "errors", errors: { note: stripMrkdwn(result.message) } });
       return;

@@ -74,7 +74,8 @@ export const failureEventSchema = z.strictObject({
     .optional(),
   retry: z
     .strictObject({
-      queue: text(200),
+      // BullMQ refuses a queue name with ':', so such a Retry button could never work.
+      queue: text(200).refine((name) => !name.includes(":"), "must not contain ':'"),
       name: text(200),
       data: z.record(z.string(), z.unknown()),
     })

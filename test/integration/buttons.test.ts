@@ -4,8 +4,10 @@
  * not ping the person who clicked, and leaves an audit row; a refused or stale click changes
  * nothing and tells the clicker why.
  */
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
+import { exceptions } from "../../src/platform/db/schema.js";
 import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
 import {
   auditOf,
@@ -303,6 +305,21 @@ describe("Retry", () => {
     expect(await h.producerQueue(RETRY.queue).getJob(`syncdesk-retry-${withSpec.id}-1`)).toBe(
       undefined,
     );
+  });
+});
+
+describe("when Postgres or Redis fails mid-click", () => {
+  it("tells the clicker nothing was changed, and nothing was", async () => {
+    const row = await openException({ retry: RETRY });
+    // Stored before the contract refused such names: BullMQ throws when queueing to it.
+    await h.bot.deps.db
+      .update(exceptions)
+      .set({
+        latestEvent: sql`jsonb_set(${exceptions.latestEvent}, '{retry,queue}', '"storefront:sync"')`,
+      })
+      .where(eq(exceptions.id, row.id));
+    await expectRefused(USERS.alice, row.id, "retry", "Nothing was changed; try again");
+    expect(await h.exception(row.id)).toMatchObject({ state: "open", retryCount: 0 });
   });
 });
 

@@ -176,6 +176,12 @@ describe("rejected events", () => {
     expect(problem).toEqual({ path: "links.0.url", message: "must be an http or https URL" });
   });
 
+  it("refuses a retry queue name that BullMQ cannot use", () => {
+    expect(
+      problems({ ...minimal, retry: { queue: "storefront:sync", name: "n", data: {} } }),
+    ).toEqual([{ path: "retry.queue", message: "must not contain ':'" }]);
+  });
+
   it("refuses more than ten links and a link without a label", () => {
     const link = { label: "x", url: "https://x.example" };
     expect(paths({ ...minimal, links: Array(11).fill(link) })).toEqual(["links"]);
