@@ -39,7 +39,6 @@ import { reconcileRetries } from "./retries/retry-tracker.js";
 import { loadRoutingFile } from "./routing/load.js";
 import { registerSlaListeners } from "./sla/sla.slack.js";
 import { slaCardDecorator } from "./sla/sla-messages.js";
-import { deliverSlaNotice } from "./sla/sla-notices.js";
 import { fireSlaStep } from "./sla/sla-step.job.js";
 import { armSla, sweepSla } from "./sla/sla-timers.js";
 import { DEFAULT_MAX_BODY_BYTES } from "./security/request-guard.js";
@@ -264,7 +263,6 @@ function internalJobHandlers(deps: Deps): {
     "cards.sync": (data) => syncCard(deps, data.exceptionId),
     "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
     "sla.step": (data) => fireSlaStep(deps, data),
-    "sla.notice": (data) => deliverSlaNotice(deps, data),
     "sla.sweep": () => sweepSla(deps),
     ...stormJobHandlers(deps),
   };

@@ -50,12 +50,3 @@ export function timerJobId(
   const base = `sla-${exceptionId}-${stepKey(step)}-${step.dueAt}`;
   return rearm > 0 ? `${base}-r${rearm}` : base;
 }
-
-/** Notices are one job per step and recipient: a re-delivered step cannot send twice. */
-export function noticeJobId(
-  exceptionId: number,
-  step: Pick<SlaStep, "kind" | "index">,
-  to: string,
-) {
-  return `sla-notice-${exceptionId}-${stepKey(step)}-${to}`;
-}

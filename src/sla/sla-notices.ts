@@ -1,17 +1,18 @@
 /**
- * Sends the Slack side of a fired SLA step, one message per job so each is retried on its own
- * (a manager whose DM failed does not make the others' repeat). Rendered from the row as it is
- * when sent: a nudge for an exception claimed a moment ago, or anything once it is resolved,
- * is dropped.
+ * The Slack side of a fired SLA step: nudges and notes in the card's thread, DMs to the holder
+ * and the managers, and the card refresh. All are queued in the Slack outbox inside the
+ * transaction that records the step, so they go out only if the step is committed, once each
+ * (a dedupe key per step and recipient), in order with the card they refer to, and paced like
+ * every other Slack call.
  */
-import { eq } from "drizzle-orm";
 import type { ExceptionRow } from "../exceptions/card.js";
-import { exceptions } from "../platform/db/schema.js";
+import { queueCardSync, queueThreadNote } from "../exceptions/cards.js";
+import type { Queryable } from "../platform/db/db.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
-import type { JobData } from "../platform/queue/catalog.js";
-import { policyFor } from "./exception-sla.js";
-import { stepKey } from "./policy.js";
+import { queueDirectMessage } from "../platform/slack/outbox-message.js";
+import type { RoleConfig, SlaPolicy } from "../routing/routing-file.schema.js";
+import { type SlaStep, stepKey } from "./policy.js";
 import {
   breachMessage,
   breachThreadNote,
@@ -21,98 +22,121 @@ import {
   reminderMessage,
 } from "./sla-messages.js";
 
-export type NoticeOutcome = "sent" | "not_fired" | "moot";
+/** A card-thread reply; any other recipient is a user ID (a DM). */
+export const THREAD = "thread";
 
-export async function deliverSlaNotice(
-  deps: Deps,
-  data: JobData<"sla.notice">,
-): Promise<NoticeOutcome> {
-  // FOR SHARE waits for the transaction that fired the step (and queued this job) to end.
-  const row = await deps.db.transaction(async (tx) => {
-    const [found] = await tx
-      .select()
-      .from(exceptions)
-      .where(eq(exceptions.id, data.exceptionId))
-      .for("share");
-    return found;
-  });
-  if (!row || !(row.slaFired ?? []).includes(stepKey(data))) return "not_fired";
-  if (row.state === "resolved") return "moot";
-  const config = deps.routing.current().config;
-  const policy = policyFor(config, row);
-  const role = config.roles[row.role];
-  const nowMs = deps.clock.now().getTime();
+export interface NoticeContext {
+  policy: SlaPolicy;
+  role: RoleConfig | undefined;
+  nowMs: number;
+  permalink: string | null;
+}
 
-  switch (data.kind) {
+/** Who hears of a step: the card's thread, the holder, each manager of the role. */
+export function noticeRecipients(
+  step: SlaStep,
+  row: Pick<ExceptionRow, "claimedBy">,
+  role: RoleConfig | undefined,
+  policy: SlaPolicy,
+): string[] {
+  const managers = role?.managers ?? [];
+  switch (step.kind) {
     case "claim_nudge":
-      if (row.claimedBy) return "moot";
-      await postInThread(deps, row, nudgeText(row, role, policy, data));
-      return "sent";
-    case "claimer_reminder": {
-      if (!row.claimedBy) return "moot";
-      const message = reminderMessage(row, policy, nowMs, await permalinkOf(deps, row));
-      await sendDm(deps, row.claimedBy, message);
-      return "sent";
-    }
+      return [THREAD];
+    case "claimer_reminder":
+      return row.claimedBy ? [row.claimedBy] : [];
     case "breach":
-    case "escalation": {
-      if (data.to === "thread") {
-        const managers = role?.managers ?? [];
-        const text =
-          data.kind === "breach"
-            ? breachThreadNote(row, policy, managers)
-            : escalationsStoppedNote(row, policy);
-        await postInThread(deps, row, text);
-        return "sent";
-      }
-      const message = breachMessage(row, policy, {
-        nowMs,
-        escalation: data.kind === "breach" ? 0 : data.index,
-        recipient: data.to,
-        permalink: await permalinkOf(deps, row),
-      });
-      await sendDm(deps, data.to, message);
-      return "sent";
-    }
+      return [THREAD, ...managers];
+    case "escalation":
+      return step.index >= policy.maxEscalations ? [...managers, THREAD] : [...managers];
     default:
-      return assertNever(data.kind);
+      return assertNever(step.kind);
   }
 }
 
-async function postInThread(deps: Deps, row: ExceptionRow, text: string): Promise<void> {
-  // Thrown, so BullMQ retries until the card (itself retried by cards.sync) is posted.
-  if (!row.cardTs) throw new Error(`card of exception ${row.id} is not posted yet`);
-  await deps.slack.chat.postMessage({
-    channel: row.channel,
-    thread_ts: row.cardTs,
-    text,
-    unfurl_links: false,
-  });
+/**
+ * Queues what `recipients` should hear of `step`, rendered from the row as the step leaves it
+ * (breached, escalated). Use inside the transaction that records the step.
+ */
+export async function queueNotices(
+  tx: Queryable,
+  row: ExceptionRow,
+  step: SlaStep,
+  recipients: string[],
+  ctx: NoticeContext,
+): Promise<void> {
+  for (const to of recipients) {
+    const dedupeKey = `sla-${row.id}-${stepKey(step)}-${to}`;
+    if (to === THREAD) await queueThreadNote(tx, row, threadText(row, step, ctx), dedupeKey);
+    else {
+      const { text, blocks } = directMessage(row, step, to, ctx);
+      await queueDirectMessage(tx, {
+        user: to,
+        dedupeKey,
+        text,
+        blocks: blocks as Record<string, unknown>[],
+      });
+    }
+  }
+  // The card shows the breach and, later, how many times managers were paged.
+  if (step.kind === "breach" || step.kind === "escalation") await queueCardSync(tx, row.id);
 }
 
-async function sendDm(deps: Deps, userId: string, message: Message): Promise<void> {
-  const opened = await deps.slack.conversations.open({ users: userId });
-  const channel = opened.channel?.id;
-  if (!channel) throw new Error(`conversations.open gave no channel for ${userId}`);
-  await deps.slack.chat.postMessage({
-    channel,
-    text: message.text,
-    blocks: message.blocks as never,
-    unfurl_links: false,
-  });
+function threadText(row: ExceptionRow, step: SlaStep, ctx: NoticeContext): string {
+  switch (step.kind) {
+    case "claim_nudge":
+      return nudgeText(row, ctx.role, ctx.policy, step);
+    case "breach":
+      return breachThreadNote(row, ctx.policy, ctx.role?.managers ?? []);
+    case "escalation":
+      return escalationsStoppedNote(row, ctx.policy);
+    case "claimer_reminder":
+      throw new Error("a claimer reminder is a DM, not a thread note");
+    default:
+      return assertNever(step.kind);
+  }
 }
 
-/** A link to the card, or null: a DM without the link is better than no DM. */
-async function permalinkOf(deps: Deps, row: ExceptionRow): Promise<string | null> {
+function directMessage(row: ExceptionRow, step: SlaStep, to: string, ctx: NoticeContext): Message {
+  switch (step.kind) {
+    case "claimer_reminder":
+      return reminderMessage(row, ctx.policy, ctx.nowMs, ctx.permalink);
+    case "breach":
+    case "escalation":
+      return breachMessage(row, ctx.policy, {
+        nowMs: ctx.nowMs,
+        escalation: step.kind === "breach" ? 0 : step.index,
+        recipient: to,
+        permalink: ctx.permalink,
+      });
+    case "claim_nudge":
+      throw new Error("a claim nudge is a thread note, not a DM");
+    default:
+      return assertNever(step.kind);
+  }
+}
+
+const PERMALINK_TIMEOUT_MS = 2000;
+
+/**
+ * A link to the card for DMs, fetched before the step's transaction (no Slack call while a
+ * row is locked). Null when the card is not posted yet or Slack is slow: a DM without the link
+ * is better than a late DM.
+ */
+export async function cardPermalink(
+  deps: Pick<Deps, "slack" | "logger">,
+  row: Pick<ExceptionRow, "id" | "channel" | "cardTs">,
+): Promise<string | null> {
   if (!row.cardTs) return null;
-  try {
-    const answer = await deps.slack.chat.getPermalink({
-      channel: row.channel,
-      message_ts: row.cardTs,
+  const lookup = deps.slack.chat
+    .getPermalink({ channel: row.channel, message_ts: row.cardTs })
+    .then((answer) => answer.permalink ?? null)
+    .catch((error: unknown) => {
+      deps.logger.warn({ exceptionId: row.id, err: error }, "could not get the card's permalink");
+      return null;
     });
-    return answer.permalink ?? null;
-  } catch (error) {
-    deps.logger.warn({ exceptionId: row.id, err: error }, "could not get the card's permalink");
-    return null;
-  }
+  const timeout = new Promise<null>((resolve) =>
+    setTimeout(resolve, PERMALINK_TIMEOUT_MS, null).unref(),
+  );
+  return Promise.race([lookup, timeout]);
 }

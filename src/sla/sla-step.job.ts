@@ -1,22 +1,21 @@
 /**
  * A timer fired. Lock the exception, ask the pure ladder whether this step still applies, and
  * if so record it (sla_fired, breached_at, escalations, the next deadline and an audit row with
- * the deadline enforced and when it fired) and queue its Slack notices, all in one
- * transaction. A stale, early, late or repeated timer is harmless: it finds nothing to do and
- * makes sure the right timer is armed instead.
+ * the deadline enforced and when it fired) and queue its Slack notices in the outbox, all in
+ * one transaction. A stale, early, late or repeated timer is harmless: it finds nothing to do
+ * and makes sure the right timer is armed instead.
  */
 import { eq } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import { exceptionLabel } from "../exceptions/card.js";
-import { syncCard } from "../exceptions/cards.js";
+import { cardChanged } from "../exceptions/cards.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
 import type { JobData } from "../platform/queue/catalog.js";
-import { enqueue } from "../platform/queue/queues.js";
-import type { RoleConfig, SlaPolicy } from "../routing/routing-file.schema.js";
-import { noticeJobId, policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
+import { policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
 import { nextStep, pendingSteps, type SlaStep, type SlaStepKind, stepKey } from "./policy.js";
+import { cardPermalink, noticeRecipients, queueNotices } from "./sla-notices.js";
 import { ensureTimer, rearm } from "./sla-timers.js";
 
 /** A timer may wake this much before its deadline (clocks of two machines) and still act. */
@@ -38,12 +37,17 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
     jobId: timerJobId(data.exceptionId, data, data.rearm),
     rearm: data.rearm,
   };
+  // DMs link to the card; Slack is asked before the row is locked.
+  const [peek] = await deps.db.select().from(exceptions).where(eq(exceptions.id, data.exceptionId));
+  if (!peek) return "gone";
+  const wantsLink = data.kind !== "claim_nudge" && peek.state !== "resolved";
+  const permalink = wantsLink ? await cardPermalink(deps, peek) : null;
   const result = await deps.db.transaction(async (tx) => {
     const [row] = await tx
       .select()
       .from(exceptions)
       .where(eq(exceptions.id, data.exceptionId))
-      .for("update");
+      .for("no key update");
     if (!row) return { outcome: "gone" as const };
     const config = deps.routing.current().config;
     const policy = policyFor(config, row);
@@ -72,7 +76,7 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
       })
       .where(eq(exceptions.id, row.id));
     const role = config.roles[row.role];
-    const recipients = skipped ? [] : noticeRecipients(step, role, policy);
+    const recipients = skipped ? [] : noticeRecipients(step, row, role, policy);
     await recordAudit(tx, {
       exceptionId: row.id,
       actor: SYSTEM_ACTOR,
@@ -106,16 +110,12 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
       },
       at: now,
     });
-    // Queued inside the transaction: a notice job waits for this commit (FOR SHARE) and sends
-    // only if the step is recorded, so a rollback sends nothing and a commit loses nothing.
-    for (const to of recipients) {
-      await enqueue(
-        deps.queues,
-        "sla.notice",
-        { exceptionId: row.id, kind: step.kind, index: step.index, to },
-        { jobId: noticeJobId(row.id, step, to), removeOnComplete: true },
-      );
-    }
+    await queueNotices(tx, after, step, recipients, {
+      policy,
+      role,
+      nowMs,
+      permalink,
+    });
     return { outcome: skipped ? ("skipped" as const) : ("fired" as const), step, next };
   });
 
@@ -130,7 +130,7 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
     case "skipped":
       if (result.next) await ensureTimer(deps, data.exceptionId, result.next);
       if (result.step.kind === "breach" || result.step.kind === "escalation") {
-        await refreshCard(deps, data.exceptionId);
+        await cardChanged(deps, peek);
       }
       return result.outcome;
     default:
@@ -165,27 +165,6 @@ function skipReason(
   return null;
 }
 
-/** Who hears of a step: the card's thread, the holder, each manager of the role. */
-function noticeRecipients(
-  step: SlaStep,
-  role: RoleConfig | undefined,
-  policy: SlaPolicy,
-): string[] {
-  const managers = role?.managers ?? [];
-  switch (step.kind) {
-    case "claim_nudge":
-      return ["thread"];
-    case "claimer_reminder":
-      return ["holder"];
-    case "breach":
-      return ["thread", ...managers];
-    case "escalation":
-      return step.index >= policy.maxEscalations ? [...managers, "thread"] : [...managers];
-    default:
-      return assertNever(step.kind);
-  }
-}
-
 function expectation(step: SlaStep, role: string, holder: string | null, id: number): string {
   const label = exceptionLabel(id);
   switch (step.kind) {
@@ -198,15 +177,5 @@ function expectation(step: SlaStep, role: string, holder: string | null, id: num
       return `a manager of ${role} gets ${label} resolved or handed to someone who will`;
     default:
       return assertNever(step.kind);
-  }
-}
-
-/** The card shows the breach; a failed update is retried by the cards.sync job. */
-async function refreshCard(deps: Deps, exceptionId: number): Promise<void> {
-  try {
-    await syncCard(deps, exceptionId);
-  } catch (error) {
-    deps.logger.warn({ exceptionId, err: error }, "card update after an SLA step failed; queued");
-    await enqueue(deps.queues, "cards.sync", { exceptionId });
   }
 }

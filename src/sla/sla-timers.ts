@@ -53,7 +53,7 @@ export async function rearm(
       .select()
       .from(exceptions)
       .where(eq(exceptions.id, exceptionId))
-      .for("update");
+      .for("no key update");
     if (!row) return null;
     const policy = policyFor(deps.routing.current().config, row);
     const clock = slaClockOf(row);

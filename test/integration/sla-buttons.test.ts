@@ -219,7 +219,7 @@ describe("card Reassign", () => {
     );
     expect(reminder?.step).toBe("claimer_reminder-0");
     expect(reminder?.lateMs).toBeLessThan(1000);
-    expect((await slaSteps(h, row.id))[0]?.recipients).toEqual(["holder"]);
+    expect((await slaSteps(h, row.id))[0]?.recipients).toEqual(["U0BOB"]);
     const [dm] = await eventually(async () => {
       const dms = dmsTo(h, "U0BOB");
       return dms.length ? dms : null;

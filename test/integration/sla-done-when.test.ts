@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
 import {
+  cardShowing,
   dmsTo,
   liveTimers,
   openedCard,
@@ -89,7 +90,6 @@ it("nudges twice, pages every manager, repeats, and stops once resolved", {
       expect.stringMatching(/^Still unresolved: reminder 2 of 3/),
     ]);
   }
-  const card = h.fake.messages("C0FULFILL").find((message) => message.ts === row.cardTs);
-  expect(JSON.stringify(card?.blocks)).toMatch(/SLA breached · resolved \d+s after the deadline/);
+  await cardShowing(h, row, /SLA breached · resolved \d+s after the deadline/);
   await resolveByModal(h, "U0BOB", twin);
 });

@@ -36,6 +36,7 @@ afterAll(async () => {
 
 describe("support hours", () => {
   it("pause the clock at closing and resume it at the next opening; `hours: always` does not pause", async () => {
+    clock.jumpTo(MONDAY_EVENING);
     await h.report(failureEvent({ client: "office", sku: "SKU-OFFICE" }));
     await h.report(failureEvent({ client: "urgent", sku: "SKU-URGENT" }));
     const office = await openedCard(h, "SKU-OFFICE");

@@ -73,6 +73,26 @@ export async function openedCard(h: Harness, sku: string) {
   );
 }
 
+/**
+ * The card's blocks (as JSON text) once they match: card updates are coalesced, so the latest
+ * state can trail the change by the update window.
+ */
+export function cardShowing(
+  h: Harness,
+  row: { channel: string; cardTs: string | null },
+  pattern: RegExp,
+): Promise<string> {
+  return eventually(
+    async () => {
+      const card = h.fake.messages(row.channel).find((message) => message.ts === row.cardTs);
+      const blocks = JSON.stringify(card?.blocks ?? []);
+      return pattern.test(blocks) ? blocks : null;
+    },
+    5000,
+    `the card to show ${pattern}`,
+  );
+}
+
 /** Replies in the card's thread, as people in the channel see them. */
 export function threadOf(h: Harness, row: { channel: string; cardTs: string | null }) {
   return h.fake.threadReplies(row.channel, row.cardTs ?? "");

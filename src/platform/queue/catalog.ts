@@ -51,17 +51,6 @@ export const jobCatalog = {
     }),
     options: { attempts: 5 },
   },
-  /** Sends one Slack message of a fired SLA step: a nudge, a reminder, a breach DM. */
-  "sla.notice": {
-    schema: z.object({
-      exceptionId: z.number().int().positive(),
-      kind: z.enum(SLA_STEP_KINDS),
-      index: z.number().int().min(0),
-      /** "thread" (the card's thread), "holder" (whoever holds it then) or a manager's user ID. */
-      to: z.string().regex(/^(thread|holder|[UW][A-Z0-9]+)$/),
-    }),
-    options: { attempts: 12 },
-  },
   /** Re-arms SLA deadlines that passed with no live timer (a lost Redis key, a failed job). */
   "sla.sweep": { schema: z.object({}), options: { attempts: 1 } },
 } satisfies Record<string, { schema: z.ZodType; options: JobsOptions }>;

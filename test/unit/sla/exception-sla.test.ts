@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseRoutingText } from "../../../src/routing/load.js";
 import { DEFAULT_SLA } from "../../../src/routing/routing-file.schema.js";
-import { noticeJobId, policyFor, slaClockOf, timerJobId } from "../../../src/sla/exception-sla.js";
+import { policyFor, slaClockOf, timerJobId } from "../../../src/sla/exception-sla.js";
 import { ladderSteps, pendingSteps, type SlaClock, stepKey } from "../../../src/sla/policy.js";
 
 const config = parseRoutingText(
@@ -88,13 +88,6 @@ describe("timer job ids", () => {
     expect(Number.isNaN(Number(id))).toBe(true);
     expect(timerJobId(12, { ...step, dueAt: step.dueAt + 1 })).not.toBe(id);
     expect(timerJobId(12, step, 2)).toBe(`${id}-r2`);
-  });
-
-  it("give one notice job per step and recipient", () => {
-    expect(noticeJobId(12, { kind: "breach", index: 0 }, "U0MGR")).toBe(
-      "sla-notice-12-breach-0-U0MGR",
-    );
-    expect(noticeJobId(12, { kind: "breach", index: 0 }, "thread")).not.toContain(":");
   });
 });
 
