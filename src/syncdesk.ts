@@ -35,6 +35,7 @@ import { createDirectory } from "./platform/slack/directory.js";
 import { createSlackOutbound } from "./platform/slack/outbound.js";
 import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/outbox-relay.js";
 import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
+import type { SlackStats } from "./platform/slack/slack-metrics.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { loadRoutingFile } from "./routing/load.js";
 import { registerSlaListeners } from "./sla/sla.slack.js";
@@ -68,6 +69,8 @@ export interface Syncdesk {
   app: App | null;
   /** The HTTP port Bolt listens on (web role, HTTP mode). */
   port: number | null;
+  /** This process's Slack Web API calls and waits, as the outbound path counted them. */
+  slackStats: SlackStats;
   stop(): Promise<void>;
 }
 
@@ -181,7 +184,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       closers.push({ name: "bolt", close: () => running.stop() });
     }
     logger.info({ roles: options.roles, port }, "syncdesk started");
-    return { deps, app, port, stop };
+    return { deps, app, port, slackStats: outbound.stats, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -18,8 +18,8 @@ import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { enqueueOutbox, lastCardUpdate } from "../platform/slack/outbox.repo.js";
 import {
-  findByMetadata,
-  type MessagePayload,
+  findEarlierPost,
+  type MessageInput,
   messageHandler,
   messagePayloadSchema,
 } from "../platform/slack/outbox-message.js";
@@ -48,7 +48,7 @@ export async function queueCardSync(db: Queryable, exceptionId: number): Promise
 export async function queueThreadNote(
   db: Queryable,
   row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">,
-  note: string | MessagePayload,
+  note: string | MessageInput,
   dedupeKey?: string,
 ): Promise<void> {
   if (row.stormId !== null && !row.cardTs) return;
@@ -133,7 +133,7 @@ export function cardOutboxHandlers(
         return { ok: true, delivered: "update", channel: exception.channel, ts: exception.cardTs };
       },
     },
-    message: messageHandler(deps.slack, async (row, resumed) => {
+    message: messageHandler(deps.slack, deps.logger, async (row, resumed) => {
       let exception = await load(row.exceptionId);
       if (!exception) return "exception not found";
       if (!exception.cardTs) {
@@ -157,8 +157,9 @@ async function postCardOnce(
   resumed: boolean,
 ): Promise<{ channel: string; ts: string }> {
   if (resumed) {
-    const found = await findByMetadata(
+    const found = await findEarlierPost(
       deps.slack,
+      deps.logger,
       { channel: exception.channel },
       (payload, type) =>
         type === CARD_METADATA_TYPE && Number(payload.exception_id) === exception.id,

@@ -4,7 +4,13 @@
  * and so are the clients Bolt gives listeners (`createSlackApp({ clientOptions })`), so there
  * is no second way out to Slack.
  */
-import { WebClient, type WebClientOptions } from "@slack/web-api";
+import {
+  type FetchFunction,
+  LogLevel,
+  WebClient,
+  type Logger as WebClientLogger,
+  type WebClientOptions,
+} from "@slack/web-api";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { createRedisRateLimiter } from "./rate-limiter.js";
@@ -33,6 +39,8 @@ export interface SlackOutboundOptions {
   limits?: SlackLimits;
   /** Extra sink for the counts (e.g. prom-client through promSlackMetrics). */
   metrics?: SlackMetrics;
+  /** The HTTP fetch underneath (tests inject connection failures). */
+  fetch?: FetchFunction;
 }
 
 export function createSlackOutbound(options: SlackOutboundOptions): SlackOutbound {
@@ -48,6 +56,7 @@ export function createSlackOutbound(options: SlackOutboundOptions): SlackOutboun
     }),
     logger: options.logger,
     metrics: options.metrics ? fanOut(stats, options.metrics) : stats,
+    fetch: options.fetch,
   });
   const clientOptions: WebClientOptions = {
     slackApiUrl: apiUrl,
@@ -60,7 +69,28 @@ export function createSlackOutbound(options: SlackOutboundOptions): SlackOutboun
     // hold back calls to the others.
     maxRequestConcurrency: 1000,
   };
-  return { client: new WebClient(options.token, clientOptions), clientOptions, stats };
+  const client = new WebClient(options.token, {
+    ...clientOptions,
+    logger: quietLogger(options.logger.child({ component: "web-api" })),
+  });
+  return { client, clientOptions, stats };
+}
+
+/** WebClient's own log lines repeat what the transport logs with more context: keep them at debug. */
+function quietLogger(logger: Logger): WebClientLogger {
+  const join = (parts: unknown[]) => parts.map(String).join(" ");
+  let level = LogLevel.INFO;
+  return {
+    debug: (...msg) => logger.debug(join(msg)),
+    info: (...msg) => logger.debug(join(msg)),
+    warn: (...msg) => logger.debug(join(msg)),
+    error: (...msg) => logger.error(join(msg)),
+    setLevel: (next) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
 }
 
 function withSlash(url: string): string {

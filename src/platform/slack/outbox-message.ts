@@ -7,8 +7,10 @@
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
 import type { Queryable } from "../db/db.js";
+import type { Logger } from "../logger.js";
 import { enqueueOutbox, type OutboxRow } from "./outbox.repo.js";
 import type { OutboxHandler } from "./outbox-relay.js";
+import { classifySlackError } from "./slack-errors.js";
 
 export const OUTBOX_METADATA_TYPE = "syncdesk_message";
 
@@ -20,6 +22,12 @@ export const messagePayloadSchema = z.object({
   threadTs: z.string().optional(),
 });
 export type MessagePayload = z.infer<typeof messagePayloadSchema>;
+/** What callers hand in (Block Kit builders return plain objects); checked on the way in. */
+export interface MessageInput {
+  text: string;
+  blocks?: object[];
+  threadTs?: string;
+}
 
 export interface Target {
   channel: string;
@@ -32,7 +40,7 @@ export type ThreadResolver = (row: OutboxRow, resumed: boolean) => Promise<Targe
 /** Queues a DM to a user, in order with the other DMs to that user. */
 export async function queueDirectMessage(
   db: Queryable,
-  message: { user: string; dedupeKey: string } & MessagePayload,
+  message: { user: string; dedupeKey: string } & MessageInput,
 ): Promise<void> {
   const { user, dedupeKey, ...payload } = message;
   await enqueueOutbox(db, [
@@ -46,7 +54,11 @@ export async function queueDirectMessage(
   ]);
 }
 
-export function messageHandler(slack: WebClient, resolveThread: ThreadResolver): OutboxHandler {
+export function messageHandler(
+  slack: WebClient,
+  logger: Logger,
+  resolveThread: ThreadResolver,
+): OutboxHandler {
   return {
     async deliver(row, resumed) {
       const parsed = messagePayloadSchema.safeParse(row.payload);
@@ -64,8 +76,9 @@ export function messageHandler(slack: WebClient, resolveThread: ThreadResolver):
       }
       const key = row.dedupeKey ?? `outbox-${row.id}`;
       if (resumed) {
-        const found = await findByMetadata(
+        const found = await findEarlierPost(
           slack,
+          logger,
           target,
           (m, type) => type === OUTBOX_METADATA_TYPE && m.dedupe_key === key,
         );
@@ -86,6 +99,30 @@ export function messageHandler(slack: WebClient, resolveThread: ThreadResolver):
 }
 
 type Metadata = Record<string, unknown>;
+
+/**
+ * `findByMetadata` for a resumed attempt. If Slack will not let us look (a missing
+ * `*:history` scope, a channel we cannot read), waiting would block the lane for good, so
+ * the row is posted (at least once) and the reason logged; other failures are retried.
+ */
+export async function findEarlierPost(
+  slack: WebClient,
+  logger: Logger,
+  target: Target,
+  match: (payload: Metadata, eventType: string) => boolean,
+): Promise<{ channel: string; ts: string } | undefined> {
+  try {
+    return await findByMetadata(slack, target, match);
+  } catch (error) {
+    const failure = classifySlackError(error);
+    if (failure.kind !== "config" && failure.kind !== "permanent") throw error;
+    logger.error(
+      { channel: target.channel, code: failure.code },
+      "cannot look for an earlier post before posting again; a duplicate is possible",
+    );
+    return undefined;
+  }
+}
 
 /**
  * A message of ours whose metadata payload matches, in a thread or (newest first, up to

@@ -89,6 +89,8 @@ export function withLimits(overrides: Partial<SlackLimits> = {}): SlackLimits {
 export interface Bucket {
   /** Redis key suffix, e.g. `chat.postMessage:C0FULFILL` or `chat.update:*`. */
   key: string;
+  /** A channel bucket of a channel-scoped rule, or a method-wide one. */
+  scope: RateScope;
   /** Milliseconds between calls at the sustained rate. */
   intervalMs: number;
   /** GCRA tolerance: how far ahead of the sustained pace a call may run (burst - 1 intervals). */
@@ -104,10 +106,21 @@ export function bucketsFor(limits: SlackLimits, method: string, channel?: string
     const rulesKey = limits.methods[method] ? method : "fallback";
     return {
       key: `${rulesKey}:${target}`,
+      scope: target === "*" ? "workspace" : "channel",
       intervalMs,
       toleranceMs: intervalMs * (Math.max(1, Math.floor(rule.burst)) - 1),
     };
   });
+}
+
+/**
+ * The buckets a 429 pauses. Slack does not say which limit was hit; the narrowest one is the
+ * likely one (posting too fast into one channel), so a call that has a channel bucket pauses
+ * only that channel and the rest of the method keeps going. Otherwise the method pauses.
+ */
+export function bucketsToPause(buckets: Bucket[]): Bucket[] {
+  const perChannel = buckets.filter((bucket) => bucket.scope === "channel");
+  return perChannel.length > 0 ? perChannel : buckets;
 }
 
 /** Exponential backoff with equal jitter: attempt n waits between half and all of base·2^(n-1). */

@@ -19,6 +19,7 @@ import type { RateLimiter } from "./rate-limiter.js";
 import {
   backoffDelay,
   bucketsFor,
+  bucketsToPause,
   isIdempotent,
   parseRetryAfter,
   type SlackLimits,
@@ -69,7 +70,7 @@ export function createSlackTransport(options: SlackTransportOptions): FetchFunct
         if (wait <= 0) break;
         metrics.waited(method, "pace", wait);
         await delay(wait, undefined, { signal });
-        const paused = await limiter.pausedFor(buckets);
+        const paused = await limiter.pausedFor(bucketsToPause(buckets));
         if (paused <= 0) break;
         metrics.waited(method, "retry_after", paused);
         await delay(paused, undefined, { signal });
@@ -94,7 +95,7 @@ export function createSlackTransport(options: SlackTransportOptions): FetchFunct
       if (response.status === 429) {
         metrics.called(method, "rate_limited");
         const retryAfterMs = (parseRetryAfter(response.headers.get("retry-after")) ?? 1) * 1000;
-        await limiter.pause(buckets, retryAfterMs);
+        await limiter.pause(bucketsToPause(buckets), retryAfterMs);
         limited += 1;
         if (limited > limits.rateLimitedRetries) return response;
         await discard(response);
