@@ -18,6 +18,10 @@ export const envSchema = z.object({
   REDIS_URL: withDefault(z.url(), "redis://127.0.0.1:6379"),
   QUEUE_PREFIX: withDefault(z.string().regex(/^[A-Za-z0-9_-]+$/), "bull"),
   ROUTING_FILE: withDefault(z.string(), "./routing.yml"),
+  /** Channel where routing proposals are posted for review; unset = listed by `/inventory routes`. */
+  APPROVALS_CHANNEL: optional(z.string().regex(/^[CG][A-Z0-9]{2,}$/, "must be a Slack channel ID")),
+  /** How often each replica checks the active routing version, besides LISTEN/NOTIFY. */
+  ROUTING_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),
   FAILURE_QUEUE: withDefault(z.string().min(1), "inventory-sync-failures"),
   OUTCOME_QUEUE: withDefault(z.string().min(1), "inventory-sync-outcomes"),
   RETRY_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),

@@ -19,7 +19,6 @@ import { applyOutcome } from "./outcomes/outcome.service.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import { connectDatabase, ensureDatabase, migrateDatabase } from "./platform/db/db.js";
 import type { Deps, RoutingSource } from "./platform/deps.js";
-import { staticRouting } from "./platform/deps.js";
 import { createLogger, type Logger } from "./platform/logger.js";
 import {
   INTERNAL_QUEUE,
@@ -37,7 +36,8 @@ import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/out
 import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
 import type { SlackStats } from "./platform/slack/slack-metrics.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
-import { loadRoutingFile } from "./routing/load.js";
+import { registerRoutingListeners } from "./routing/routes.slack.js";
+import { readCheckedRoutingFile, startVersionedRouting } from "./routing/routing-source.js";
 import { registerSlaListeners } from "./sla/sla.slack.js";
 import { slaCardDecorator } from "./sla/sla-messages.js";
 import { fireSlaStep } from "./sla/sla-step.job.js";
@@ -55,7 +55,10 @@ export interface StartOptions {
   roles: ProcessRole[];
   logger?: Logger;
   clock?: Clock;
+  /** Fixed routing instead of the versions in Postgres (no review gate, no hot reload). */
   routing?: RoutingSource;
+  /** false: leave ROUTING_FILE alone and serve the active version (tools such as the CLI). */
+  routingFile?: boolean;
   /** Web API retries of 5xx/network errors within one call; tests that assert on failures set 0. */
   slackRetries?: number;
   /** Slack rate limits (per method rules, backoff); tests make them fast. */
@@ -89,11 +92,25 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
   };
 
   try {
-    const routing = options.routing ?? staticRouting(await loadRoutingFile(env.ROUTING_FILE));
+    const routingText =
+      options.routing || options.routingFile === false
+        ? null
+        : await readCheckedRoutingFile(env.ROUTING_FILE);
     await ensureDatabase(env.DATABASE_URL);
     await migrateDatabase(env.DATABASE_URL);
     const database = connectDatabase(env.DATABASE_URL);
     closers.push({ name: "postgres", close: database.close });
+    // Version 1 from the file on first start; a changed file becomes a proposal (watch below).
+    const versioned = options.routing
+      ? null
+      : await startVersionedRouting({
+          database,
+          logger,
+          now: (options.clock ?? systemClock).now(),
+          pollMs: env.ROUTING_POLL_MS,
+          file: routingText === null ? null : { path: env.ROUTING_FILE, text: routingText },
+        });
+    const routing = options.routing ?? (versioned?.source as RoutingSource);
     const redis = createRedis(env.REDIS_URL);
     closers.push({ name: "redis", close: () => redis.quit() });
     const queues = createQueues(redis, {
@@ -102,6 +119,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       outcomes: env.OUTCOME_QUEUE,
     });
     closers.push({ name: "queues", close: queues.close });
+    if (versioned) closers.push({ name: "routing", close: versioned.close });
     // The one way out to Slack: paced per method and channel across replicas (Redis), 429s
     // honoured per bucket, 5xx/network errors retried. Bolt's clients use it too.
     const outbound = createSlackOutbound({
@@ -124,6 +142,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       logger,
       clock: options.clock ?? systemClock,
       routing,
+      approvalsChannel: env.APPROVALS_CHANNEL,
     };
     deps.cardDecorators = [slaCardDecorator(deps)];
 
@@ -135,6 +154,8 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
     // Cards posted before their storm formed say they belong to it.
     deps.cardDecorators = [...(deps.cardDecorators ?? []), stormMemberLine];
 
+    // Sweeps orphaned exceptions and proposes a changed routing file, once deps are complete.
+    versioned?.watch(deps);
     let app: App | null = null;
     let port: number | null = null;
     if (options.roles.includes("worker")) {
@@ -174,6 +195,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       registerExceptionListeners(app, deps);
       registerRejectedListeners(app, deps);
       registerInventoryCommand(app, deps);
+      registerRoutingListeners(app, deps);
       registerStormListeners(app, deps);
       registerReassignListeners(app, deps);
       registerSlaListeners(app, deps);

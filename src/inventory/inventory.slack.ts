@@ -3,19 +3,31 @@ import type { App } from "@slack/bolt";
 import { exceptionLabel } from "../exceptions/card.js";
 import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn, mrkdwnLink, slackDate } from "../platform/slack/mrkdwn.js";
+import { handleRoutesCommand } from "../routing/routes.slack.js";
 import { openByRole, rejectedSince } from "./status.repo.js";
 
 export const HELP_TEXT = [
   "*syncdesk* keeps inventory sync failures from being ignored.",
   "• `/inventory status` — open exceptions per role and state, and the oldest unclaimed one",
+  "• `/inventory routes` — routing versions, review and rollback (`/inventory routes help`)",
   "• `/inventory help` — this message",
   "Cards arrive in each role's channel; use their buttons to claim, retry or resolve.",
 ].join("\n");
 
 export function registerInventoryCommand(app: App, deps: Deps): void {
-  app.command("/inventory", async ({ ack, command, respond }) => {
+  app.command("/inventory", async ({ ack, command, respond, client }) => {
     await ack();
     const [sub = "help", ...rest] = command.text.trim().split(/\s+/).filter(Boolean);
+    if (sub === "routes") {
+      await handleRoutesCommand(deps, {
+        userId: command.user_id,
+        text: command.text.trim().slice("routes".length),
+        triggerId: command.trigger_id,
+        respond,
+        client,
+      });
+      return;
+    }
     let text: string;
     if (sub === "help") text = HELP_TEXT;
     else if (sub === "status" && rest.length === 0) text = await statusText(deps);

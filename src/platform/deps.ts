@@ -17,6 +17,8 @@ export interface ActiveRouting {
 
 export interface RoutingSource {
   current(): ActiveRouting;
+  /** Re-reads the active version now (versioned routing); others learn of it by NOTIFY or poll. */
+  refresh?(): Promise<ActiveRouting>;
 }
 
 export interface Deps {
@@ -27,6 +29,8 @@ export interface Deps {
   logger: Logger;
   clock: Clock;
   routing: RoutingSource;
+  /** Where routing proposals are posted for review (APPROVALS_CHANNEL); unset = listed only. */
+  approvalsChannel?: string;
   /** Lines other features (SLA, storms) add to every exception card. */
   cardDecorators?: CardDecorator[];
   /** Storm grouping (src/storms); absent means every new fingerprint posts its own card. */

@@ -53,16 +53,19 @@ export function formatIssue(fileName: string, issue: RoutingFileIssue): string {
 }
 
 export async function loadRoutingFile(path: string): Promise<RoutingConfig> {
-  let text: string;
+  return parseRoutingText(await readRoutingText(path), path);
+}
+
+/** The file's text; a missing or unreadable file is a RoutingFileError like any other problem. */
+export async function readRoutingText(path: string): Promise<string> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === "ENOENT" ? "file not found" : `cannot read the file: ${(error as Error).message}`;
     throw new RoutingFileError(path, [{ line: null, path: "", message }]);
   }
-  return parseRoutingText(text, path);
 }
 
 export function parseRoutingText(text: string, fileName = "routing.yml"): RoutingConfig {
@@ -92,6 +95,15 @@ export function parseRoutingText(text: string, fileName = "routing.yml"): Routin
  */
 export function checkYaml(text: string): RoutingFileIssue[] {
   return parseYaml(text).issues;
+}
+
+/**
+ * Lines of places in a routing text, e.g. `["roles", "ads-ops", "members", 1]`, for problems
+ * found after parsing (a channel Slack does not know). Null when the path is not in the text.
+ */
+export function lineLocator(text: string): (path: (string | number)[]) => number | null {
+  const { doc, lineAt } = parseYaml(text);
+  return (path) => locate(doc, path, lineAt).line;
 }
 
 function parseYaml(text: string) {
@@ -264,5 +276,6 @@ function buildConfig(file: RoutingFile, lineOfRoute: (index: number) => number):
     clients: file.clients,
     admins: [...new Set(file.admins)],
     defaultRole: defaultRoute.role,
+    reassign: file.reassign,
   };
 }

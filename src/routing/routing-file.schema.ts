@@ -71,6 +71,11 @@ export interface RoutingConfig {
   clients: Record<string, { sourceOfTruth: string; owner: string }>;
   admins: string[];
   defaultRole: string;
+  /**
+   * Where open exceptions of a role this version removes go when it is activated:
+   * removed role -> role of this version. Read only by the routing review gate.
+   */
+  reassign: Record<string, string>;
 }
 
 export const DEFAULT_SLA: SlaPolicy = {
@@ -297,6 +302,11 @@ export const routingFileSchema = strictObject({
   // role, and every route pointing at it would then report a second, misleading problem.
   roles: z.record(z.string(), roleSchema, { error: "expected a map of role name -> role" }),
   routes: z.array(routeSchema, { error: "expected a list of routes" }),
+  reassign: z
+    .record(z.string().min(1), z.string({ error: "expected a role name" }), {
+      error: "expected a map of removed role -> new role",
+    })
+    .default({}),
 }).superRefine(checkReferences, { when: () => true });
 
 export type RoutingFile = z.output<typeof routingFileSchema>;
@@ -349,6 +359,19 @@ function checkReferences(file: unknown, ctx: z.RefinementCtx): void {
     for (const [client, settings] of Object.entries(file.clients)) {
       const problem = isRecord(settings) && undefinedRole(settings.owner);
       if (problem) add(["clients", client, "owner"], problem);
+    }
+  }
+
+  if (isRecord(file.reassign)) {
+    for (const [removed, target] of Object.entries(file.reassign)) {
+      const problem = undefinedRole(target);
+      if (problem) add(["reassign", removed], problem);
+      else if (roles?.includes(removed)) {
+        add(
+          ["reassign", removed],
+          `role ${JSON.stringify(removed)} is still defined: only removed roles are reassigned`,
+        );
+      }
     }
   }
 }

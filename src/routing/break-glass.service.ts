@@ -1,0 +1,95 @@
+/** The admins' emergency exit: an earlier version, active at once, flagged for everyone. */
+import { recordAudit } from "../audit/audit.js";
+import { routingVersions } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
+import { contentHash } from "./proposal-check.js";
+import { mayBreakGlass, planReassignments } from "./review-policy.js";
+import {
+  activeVersion,
+  lockRouting,
+  nextVersionNumber,
+  openByRole,
+  type VersionRow,
+  versionByNumber,
+} from "./versions.repo.js";
+import { configOf, rollbackRefusal, type Via } from "./versions.service.js";
+
+/**
+ * Emergency: an admin activates an earlier version at once, skipping review (and the Slack
+ * checks, which may be what is broken). Flagged `break_glass` for the audit and the checklist.
+ */
+export async function breakGlassRollback(
+  deps: Deps,
+  input: { toVersion: number; actor: string; reason: string; via: Via },
+): Promise<DecisionResult> {
+  const active = await activeVersion(deps.db);
+  if (!active) return fail("stale", "There is no active routing version.");
+  const verdict = mayBreakGlass({
+    actor: input.actor,
+    active: configOf(active),
+    activeVersion: active.version,
+  });
+  if (!verdict.ok) {
+    await recordAudit(deps.db, {
+      actor: input.actor,
+      source: "routing",
+      action: "routing.break_glass_denied",
+      note: input.reason,
+      details: { rollbackOf: input.toVersion, via: input.via, reason: verdict.reason },
+      at: deps.clock.now(),
+    });
+    return fail("forbidden", verdict.reason);
+  }
+  const target = await versionByNumber(deps.db, input.toVersion);
+  const refusal = rollbackRefusal(target, input.toVersion);
+  if (refusal || !target) return fail("not_found", refusal ?? "");
+  const restored = configOf(target);
+  const now = deps.clock.now();
+  const reason = input.reason.trim() || `Break-glass rollback to v${target.version}`;
+  const result = await deps.db.transaction(async (tx): Promise<DecisionResult> => {
+    await lockRouting(tx);
+    const current = await activeVersion(tx);
+    if (!current) return fail("stale", "There is no active routing version.");
+    const version = await nextVersionNumber(tx);
+    const [row] = await tx
+      .insert(routingVersions)
+      .values({
+        version,
+        text: target.text,
+        contentHash: contentHash(target.text),
+        status: "proposed",
+        source: input.via,
+        author: input.actor,
+        reason,
+        rollbackOf: target.version,
+        baseVersion: current.version,
+        breakGlass: true,
+        createdAt: now,
+      })
+      .returning();
+    const plan = planReassignments(await openByRole(tx), restored, { fallbackToDefault: true });
+    await recordAudit(tx, {
+      actor: input.actor,
+      source: "routing",
+      action: "routing.break_glass",
+      note: reason,
+      details: {
+        version,
+        rollbackOf: target.version,
+        previous: current.version,
+        via: input.via,
+        breakGlass: true,
+      },
+      at: now,
+    });
+    return activate(tx, {
+      row: row as VersionRow,
+      actor: input.actor,
+      now,
+      plan: plan.moves,
+      note: reason,
+    });
+  });
+  return afterDecision(deps, result);
+}

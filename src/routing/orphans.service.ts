@@ -1,0 +1,130 @@
+/**
+ * Open exceptions whose role a routing version no longer defines get the new role its review
+ * approved, in the activation's transaction, one audit row each. The sweep catches any that a
+ * replica opened under the old version in the seconds before it heard of the new one.
+ */
+import { and, eq, ne, notInArray } from "drizzle-orm";
+import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import type { Tx } from "../platform/db/db.js";
+import { exceptions } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { announceMoves } from "./approval-card.service.js";
+import { type OrphanMove, planReassignments } from "./review-policy.js";
+import type { RoutingConfig } from "./routing-file.schema.js";
+import { activeVersion, lockRouting, openByRole } from "./versions.repo.js";
+import { configOf } from "./versions.service.js";
+
+export interface MovedException {
+  id: number;
+  fromRole: string;
+  toRole: string;
+  fromChannel: string;
+  toChannel: string;
+  /** The card in the old channel, to be marked as moved; null when the card stays put. */
+  oldCardTs: string | null;
+}
+
+export async function moveOrphans(
+  tx: Tx,
+  input: { moves: OrphanMove[]; config: RoutingConfig; version: number; actor: string; now: Date },
+): Promise<MovedException[]> {
+  const moved: MovedException[] = [];
+  for (const move of input.moves) {
+    const target = input.config.roles[move.to];
+    if (!target) throw new Error(`reassign target ${move.to} is not a role of v${input.version}`);
+    const rows = await tx
+      .select({
+        id: exceptions.id,
+        state: exceptions.state,
+        channel: exceptions.channel,
+        cardTs: exceptions.cardTs,
+      })
+      .from(exceptions)
+      .where(and(eq(exceptions.role, move.from), ne(exceptions.state, "resolved")))
+      .for("update");
+    for (const row of rows) {
+      const newChannel = row.channel !== target.channel;
+      await tx
+        .update(exceptions)
+        .set({
+          role: move.to,
+          channel: target.channel,
+          // A card cannot move between channels: a new one is posted, the old one says where.
+          ...(newChannel ? { cardTs: null } : {}),
+          updatedAt: input.now,
+        })
+        .where(eq(exceptions.id, row.id));
+      await recordAudit(tx, {
+        exceptionId: row.id,
+        actor: input.actor,
+        source: "routing",
+        action: "rerouted",
+        stateBefore: row.state,
+        stateAfter: row.state,
+        note: `role ${move.from} was removed by routing v${input.version}`,
+        details: {
+          version: input.version,
+          fromRole: move.from,
+          toRole: move.to,
+          how: move.how,
+          fromChannel: row.channel,
+          toChannel: target.channel,
+          oldCardTs: row.cardTs,
+        },
+        at: input.now,
+      });
+      moved.push({
+        id: row.id,
+        fromRole: move.from,
+        toRole: move.to,
+        fromChannel: row.channel,
+        toChannel: target.channel,
+        oldCardTs: newChannel ? row.cardTs : null,
+      });
+    }
+  }
+  return moved;
+}
+
+/**
+ * Gives a role to open exceptions whose role the active version does not define (the active
+ * version's `reassign:` entry, else its default role). Idempotent; safe on every replica.
+ */
+export async function sweepOrphans(deps: Deps): Promise<MovedException[]> {
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    await lockRouting(tx);
+    const active = await activeVersion(tx);
+    if (!active) return { moved: [], version: 0 };
+    const config = configOf(active);
+    const plan = planReassignments(await openByRole(tx), config, { fallbackToDefault: true });
+    if (plan.moves.length === 0) return { moved: [], version: active.version };
+    const moved = await moveOrphans(tx, {
+      moves: plan.moves,
+      config,
+      version: active.version,
+      actor: SYSTEM_ACTOR,
+      now,
+    });
+    return { moved, version: active.version };
+  });
+  if (result.moved.length > 0) {
+    deps.logger.warn(
+      { version: result.version, moved: result.moved.length },
+      "open exceptions of a removed role were given the active version's role",
+    );
+    await announceMoves(deps, result.moved, result.version);
+  }
+  return result.moved;
+}
+
+/** Cheap check for the poll: does any open exception name a role the config lacks? */
+export async function hasOrphans(deps: Pick<Deps, "db">, config: RoutingConfig): Promise<boolean> {
+  const roles = Object.keys(config.roles);
+  const [row] = await deps.db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(and(ne(exceptions.state, "resolved"), notInArray(exceptions.role, roles)))
+    .limit(1);
+  return row !== undefined;
+}

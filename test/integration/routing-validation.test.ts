@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatProposalIssue } from "../../src/routing/proposal-check.js";
+import { proposeChange } from "../../src/routing/versions.service.js";
+import type { Harness } from "../support/harness.js";
+import {
+  GOVERNED_CHANNELS,
+  routingAudit,
+  startGovernedHarness,
+  versions,
+} from "../support/routing-helpers.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startGovernedHarness({
+    fake: {
+      channels: [
+        ...GOVERNED_CHANNELS,
+        { id: "C0SECRET", name: "secret", is_private: true, is_member: false },
+        { id: "C0OLD", name: "old", is_archived: true },
+        { id: "C0PUBLIC", name: "public", is_member: false },
+      ],
+      users: [{ id: "U0GONE", name: "gone", deleted: true }],
+      usergroups: { S0FULFILL: ["U0DAVE"], S0EMPTY: [] },
+    },
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const propose = (text: string) =>
+  proposeChange(h.bot.deps, { text, author: "U0ALICE", reason: "check", via: "cli" });
+
+async function refusal(text: string) {
+  const result = await propose(text);
+  if (result.ok || result.kind !== "invalid")
+    throw new Error(`expected a refusal: ${JSON.stringify(result)}`);
+  return {
+    errors: result.errors.map(formatProposalIssue),
+    warnings: result.warnings.map(formatProposalIssue),
+  };
+}
+
+describe("checks that ask Slack", () => {
+  it("refuses unknown, private and archived channels, deactivated people and unknown user groups, all at once, by line", async () => {
+    const text = [
+      "admins: [U0ADMIN, U0GONE]", // 1
+      "roles:", // 2
+      "  ops:", // 3
+      "    channel: C0NOPE", // 4
+      "    members: [U0ALICE]", // 5
+      "  secret:", // 6
+      "    channel: C0SECRET", // 7
+      "    members: [U0BOB]", // 8
+      "    usergroup: S0NOPE", // 9
+      "  old:", // 10
+      "    channel: C0OLD", // 11
+      "    usergroup: S0EMPTY", // 12
+      "  public:", // 13
+      "    channel: C0PUBLIC", // 14
+      "    members: [U0CAROL]", // 15
+      "routes:", // 16
+      "  - role: ops", // 17
+    ].join("\n");
+    const { errors, warnings } = await refusal(text);
+    expect(errors).toEqual([
+      "line 1: admins[1]: user U0GONE (gone) is deactivated",
+      "line 4: roles.ops.channel: channel C0NOPE does not exist, or the bot cannot see it (invite the bot to private channels)",
+      "line 7: roles.secret.channel: the bot is not in private channel #secret (C0SECRET): invite it first",
+      "line 9: roles.secret.usergroup: user group S0NOPE does not exist",
+      "line 11: roles.old.channel: channel #old (C0OLD) is archived",
+      "line 12: roles.old.usergroup: user group S0EMPTY is empty and role old lists no members: nobody could claim its cards",
+    ]);
+    expect(warnings).toEqual([
+      "line 14: roles.public.channel: the bot is not in #public (C0PUBLIC); it can post there only with the chat:write.public scope",
+    ]);
+    expect(await versions(h)).toHaveLength(1);
+    const refused = (await routingAudit(h)).filter((a) => a.action === "routing.refused");
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({
+      actor: "U0ALICE",
+      details: expect.objectContaining({ errorCount: 6, via: "cli" }),
+    });
+  });
+
+  it("refuses a person Slack does not know", async () => {
+    h.fake.failNext("users.info", { error: "user_not_found" });
+    const { errors } = await refusal(
+      "roles:\n  ops:\n    channel: C0FULFILL\n    members: [U0GHOST]\nroutes:\n  - role: ops\n",
+    );
+    expect(errors).toEqual([
+      "line 4: roles.ops.members[0]: user U0GHOST does not exist in this workspace",
+    ]);
+  });
+
+  it("refuses when Slack cannot answer, rather than waving the proposal through", async () => {
+    h.fake.failNext("conversations.info", { error: "fatal_error" });
+    const { errors } = await refusal(
+      "roles:\n  ops:\n    channel: C0FULFILL\n    members: [U0ALICE]\nroutes:\n  - role: ops\n",
+    );
+    expect(errors).toEqual([
+      "line 3: roles.ops.channel: could not check channel C0FULFILL: fatal_error",
+    ]);
+  });
+
+  it("on a plan without user groups, warns when listed members remain and refuses when nobody could claim", async () => {
+    h.fake.setFreePlan(true);
+    try {
+      const warned = await propose(
+        "roles:\n  ops:\n    channel: C0FULFILL\n    members: [U0ALICE]\n    usergroup: S0FULFILL\nroutes:\n  - role: ops\n",
+      );
+      expect(warned.ok).toBe(true);
+      if (!warned.ok) return;
+      expect(warned.review.warnings.map(formatProposalIssue)).toEqual([
+        "line 5: roles.ops.usergroup: this workspace's plan has no user groups: S0FULFILL adds nobody; only the listed members count",
+      ]);
+      const { errors } = await refusal(
+        "roles:\n  ops:\n    channel: C0FULFILL\n    members: [U0ALICE]\n  shop:\n    channel: C0SHOP\n    usergroup: S0FULFILL\nroutes:\n  - role: ops\n",
+      );
+      expect(errors).toEqual([
+        "line 7: roles.shop.usergroup: this workspace's plan has no user groups, and role shop lists no members: nobody could claim its cards",
+      ]);
+    } finally {
+      h.fake.setFreePlan(false);
+    }
+  });
+
+  it("shows Slack's refusals in the propose modal", async () => {
+    const res = await h.slack.viewSubmission({
+      id: "VBADCHANNEL",
+      userId: "U0ALICE",
+      callbackId: "routing.propose",
+      values: {
+        yaml: {
+          text: {
+            type: "plain_text_input",
+            value:
+              "roles:\n  ops:\n    channel: C0NOPE\n    members: [U0ALICE]\nroutes:\n  - role: ops\n",
+          },
+        },
+        reason: { text: { type: "plain_text_input", value: "new channel" } },
+      },
+    });
+    expect(res.json).toMatchObject({ response_action: "update" });
+    const update = await h.fake.waitForCall(
+      "views.update",
+      (c) => c.body.view_id === "VBADCHANNEL",
+    );
+    const shown = JSON.stringify(update.body.view);
+    expect(shown).toContain("Not proposed");
+    expect(shown).toContain("line 3: roles.ops.channel: channel C0NOPE does not exist");
+  });
+
+  it("tells the proposer when nothing would change, or the same text is already pending", async () => {
+    const active = (await versions(h)).find((v) => v.status === "active");
+    expect(await propose(active?.text as string)).toMatchObject({ ok: false, kind: "unchanged" });
+    const pending = (await versions(h)).find((v) => v.status === "proposed");
+    expect(await propose(pending?.text as string)).toEqual({
+      ok: false,
+      kind: "duplicate",
+      message: `The same text is already proposed as v${pending?.version}.`,
+    });
+  });
+});
