@@ -8,8 +8,10 @@
  * BullMQ worker on the retry queue.
  */
 import { type Job, UnrecoverableError } from "bullmq";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
+import { exceptions } from "../../src/platform/db/schema.js";
 import type { Syncdesk } from "../../src/syncdesk.js";
 import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
 import {
@@ -26,13 +28,19 @@ import {
 
 const SUCCEEDS = "storefront-sync";
 const FAILS = "ads-feed-sync";
+/** No producer works this queue: its jobs wait until a test removes them. */
+const PARKED = "wms-sync";
+
+/** The bot's clock runs this far ahead of the wall clock (for the grace of a vanished job). */
+let skewMs = 0;
+const clock = { now: () => new Date(Date.now() + skewMs) };
 
 let h: Harness;
 let worker: Syncdesk;
 const received: Job[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({ ...DESK, roles: ["web"] });
+  h = await startHarness({ ...DESK, roles: ["web"], start: { ...DESK.start, clock } });
   worker = await h.startAnother(["worker"]);
   h.producerWorker(SUCCEEDS, async (job) => {
     received.push(job);
@@ -197,6 +205,47 @@ describe("while no syncdesk worker is running", () => {
       claimedBy: USERS.alice,
       lastRetryError: "Google Merchant answered 503: try again later",
     });
+    expect(await auditOf(h, row.id, "retry_failed")).toHaveLength(1);
+  });
+});
+
+describe("a retry that cannot be followed", () => {
+  it("does not hold up the others", async () => {
+    const broken = await openException(PARKED);
+    await clickAndWait(USERS.alice, broken.id, "retry");
+    // A queue BullMQ refuses (stored before the contract refused it): reading it throws.
+    await h.bot.deps.db
+      .update(exceptions)
+      .set({ retryQueue: "wms:sync" })
+      .where(eq(exceptions.id, broken.id));
+    const healthy = await openException(SUCCEEDS);
+    await clickAndWait(USERS.bob, healthy.id, "retry");
+    await eventually(async () => (await h.exception(healthy.id)).state === "resolved");
+    expect((await h.exception(broken.id)).state).toBe("retrying");
+  });
+});
+
+describe("a retry job that vanished from its queue", () => {
+  it("is reported as failed ten minutes after the retry, even while failures keep coming", async () => {
+    const row = await openException(PARKED);
+    await clickAndWait(USERS.alice, row.id, "claim");
+    await clickAndWait(USERS.alice, row.id, "retry");
+    await (await retryJob(PARKED, row.id)).remove();
+    try {
+      // Nine minutes on, the same failure is reported again (an occurrence updates the row).
+      skewMs = 9 * 60_000;
+      await h.report(failureEvent({ sku: row.sku, retry: { queue: PARKED, name: "x", data: {} } }));
+      await eventually(async () => (await h.exception(row.id)).occurrences === 2);
+      expect((await h.exception(row.id)).state).toBe("retrying");
+      // Eleven minutes after the retry was queued, its result is declared unknown.
+      skewMs = 11 * 60_000;
+      await eventually(async () => (await h.exception(row.id)).state === "claimed");
+    } finally {
+      skewMs = 0;
+    }
+    expect((await h.exception(row.id)).lastRetryError).toBe(
+      `retry job syncdesk-retry-${row.id}-1 is no longer on queue ${PARKED}; its result is unknown`,
+    );
     expect(await auditOf(h, row.id, "retry_failed")).toHaveLength(1);
   });
 });
