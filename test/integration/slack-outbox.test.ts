@@ -264,3 +264,45 @@ describe("direct messages", () => {
     expect(refused).toMatchObject({ state: "failed", lastError: "user_not_found" });
   });
 });
+
+describe("Slack coming back after a long outage", () => {
+  let slow: Harness;
+  beforeAll(async () => {
+    // Backoff as after many failed attempts: the next try is 10-20 s away.
+    slow = await startHarness({
+      env: { STORM_THRESHOLD: "1000" },
+      start: { slackOutbox: { pollMs: 200, backoffMs: 20_000, maxBackoffMs: 60_000 } },
+    });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it("sends what waited as soon as one call gets through, not at the end of each backoff", async () => {
+    slow.fake.setDown(true);
+    for (let i = 0; i < 3; i++) await slow.report(failureEvent({ sku: `SKU-BACK-${i}` }));
+    await eventually(
+      async () => {
+        const rows = await slow.bot.deps.db
+          .select()
+          .from(slackOutbox)
+          .where(sql`${slackOutbox.lastError} = 'http_503'`);
+        return rows.length === 3;
+      },
+      10_000,
+      "three cards backing off",
+    );
+    slow.fake.setDown(false);
+    await slow.report(failureEvent({ sku: "SKU-BACK-NEW" }));
+    await eventually(
+      async () => {
+        const skus = ["SKU-BACK-0", "SKU-BACK-1", "SKU-BACK-2", "SKU-BACK-NEW"];
+        const rows = await Promise.all(skus.map((sku) => slow.exceptionsFor(sku)));
+        return rows.every(([row]) => row?.cardTs);
+      },
+      5000,
+      "every card, well before the 10 s backoff ends",
+    );
+    expect(slow.fake.messages("C0FULFILL").filter((m) => m.metadata !== undefined)).toHaveLength(4);
+  });
+});

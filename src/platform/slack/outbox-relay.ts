@@ -18,10 +18,12 @@ import {
   laneHead,
   markFailed,
   markSent,
+  OUTAGE_ERRORS,
   OUTBOX_NOTIFY,
   type OutboxRow,
   pruneOutbox,
   readyLanes,
+  releaseAfterOutage,
   retryLater,
 } from "./outbox.repo.js";
 import { backoffDelay } from "./rate-limits.js";
@@ -95,6 +97,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   let scanning = false;
   let again = false;
   let closed = false;
+  /** This process saw Slack unavailable; the next success releases every row backing off. */
+  let outage = false;
 
   const later = (ms: number, fn: () => void) => {
     const timer = setTimeout(() => {
@@ -194,6 +198,12 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       const result = await handler.deliver(started, resumed);
       if (result.ok) {
         await markSent(db, row.id, result);
+        if (outage) {
+          outage = false;
+          const released = await releaseAfterOutage(db);
+          if (released > 0) log.info({ released }, "Slack answers again; sending what waited");
+          wake();
+        }
       } else {
         log.error({ reason: result.reason }, "Slack refused an outbox message for good");
         await markFailed(db, row.id, result.reason);
@@ -201,6 +211,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       return true;
     } catch (error) {
       const failure = classifySlackError(error);
+      if (UNAVAILABLE.test(failure.code)) outage = true;
       const giveUp =
         failure.kind === "permanent" ||
         (failure.kind === "retry" &&
@@ -263,6 +274,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     },
   };
 }
+
+/** Slack (or the way to it) is down: backoffs end as soon as one call gets through. */
+const UNAVAILABLE = new RegExp(`^(${OUTAGE_ERRORS.join("|")})$`);
 
 /** Error codes that are Slack being unavailable or busy, retried without limit. */
 const KNOWN_TRANSIENT =

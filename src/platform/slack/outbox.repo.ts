@@ -186,6 +186,28 @@ export async function lastCardUpdate(
   };
 }
 
+/** `last_error` codes that mean Slack, or the way to it, was down. */
+export const OUTAGE_ERRORS = [
+  "http_5\\d\\d",
+  "request_error",
+  "service_unavailable",
+  "fatal_error",
+  "internal_error",
+];
+
+/**
+ * Slack answers again: rows backing off because it was down become due now (instead of at
+ * the end of a backoff of up to a minute). Coalescing holds are left alone.
+ */
+export async function releaseAfterOutage(db: Queryable): Promise<number> {
+  const pattern = `^(${OUTAGE_ERRORS.join("|")})$`;
+  const rows = await db.execute(sql`
+    update ${slackOutbox} set not_before = now()
+    where state in ('pending', 'sending') and not_before > now() and last_error ~ ${pattern}
+    returning id`);
+  return rows.length;
+}
+
 /** Forgets delivered rows after `days`; failed rows stay for an operator to look at. */
 export async function pruneOutbox(db: Queryable, days: number): Promise<number> {
   const rows = await db.execute(sql`
