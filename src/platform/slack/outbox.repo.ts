@@ -28,15 +28,21 @@ export interface OutboxEntry {
 }
 
 /**
- * Adds outbox rows; a duplicate dedupe key, or a second pending card row for an exception
- * (the pending one will render the latest state anyway), is skipped. Relays wake at commit.
+ * Adds outbox rows; a duplicate dedupe key is skipped, and so is a second pending card row
+ * for an exception (the pending one renders the latest state when it is sent). Relays wake
+ * at commit.
+ *
+ * A card row that is already pending is locked (a no-op DO UPDATE) until this transaction
+ * ends: the relay cannot start sending it, and render the card, before our change is
+ * committed. Otherwise it could render the state before our change, and our change, having
+ * found a pending row, would never be shown.
  */
 export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await db
-    .insert(slackOutbox)
-    .values(
-      entries.map((entry) => ({
+  const values = (kind: SlackOutboxKind) =>
+    entries
+      .filter((entry) => entry.kind === kind)
+      .map((entry) => ({
         lane: entry.lane,
         kind: entry.kind,
         dedupeKey: entry.dedupeKey ?? null,
@@ -44,9 +50,20 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         channel: entry.channel ?? null,
         inCardThread: entry.inCardThread ?? false,
         payload: entry.payload ?? {},
-      })),
-    )
-    .onConflictDoNothing();
+      }));
+  const cards = values("card");
+  const messages = values("message");
+  if (cards.length > 0) {
+    await db
+      .insert(slackOutbox)
+      .values(cards)
+      .onConflictDoUpdate({
+        target: slackOutbox.exceptionId,
+        targetWhere: sql`kind = 'card' and state = 'pending'`,
+        set: { notBefore: sql`${slackOutbox.notBefore}` },
+      });
+  }
+  if (messages.length > 0) await db.insert(slackOutbox).values(messages).onConflictDoNothing();
   for (const lane of new Set(entries.map((entry) => entry.lane))) {
     await db.execute(sql`select pg_notify(${OUTBOX_NOTIFY}, ${lane})`);
   }
