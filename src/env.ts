@@ -1,6 +1,7 @@
 /** The one schema of process.env: every setting syncdesk reads, validated at start-up. */
 import { z } from "zod";
 import { parseDuration } from "./routing/duration.js";
+import { isValidTimeZone } from "./routing/routing-file.schema.js";
 
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -47,6 +48,22 @@ export const envSchema = z.object({
   ),
   /** Retry all paces the members' retries: one every this many milliseconds. */
   STORM_RETRY_INTERVAL_MS: withDefault(z.coerce.number().int().min(0), 200),
+  /** When the weekly digest goes out: a cron pattern (5 fields, or 6 with seconds), or "off". */
+  DIGEST_CRON: withDefault(
+    z
+      .string()
+      .trim()
+      .regex(
+        /^(off|[0-9*/,?LW#A-Za-z-]+( [0-9*/,?LW#A-Za-z-]+){4,5})$/,
+        'must be a cron pattern like "0 9 * * 1" or "off"',
+      ),
+    "0 9 * * 1",
+  ),
+  /** The IANA time zone DIGEST_CRON is read in. */
+  DIGEST_TZ: withDefault(
+    z.string().refine(isValidTimeZone, "must be an IANA time zone like Europe/Berlin"),
+    "UTC",
+  ),
   LOG_LEVEL: withDefault(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     "info",

@@ -14,12 +14,15 @@ import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
 import { registerReassignListeners } from "./exceptions/reassign.slack.js";
 import { ingestFailure } from "./intake/intake.service.js";
 import { postRejectedCard, registerRejectedListeners } from "./intake/rejected.js";
+import { digestKey, scheduleDigest, sendDigest } from "./inventory/digest.job.js";
+import { publishHome } from "./inventory/home.service.js";
 import { registerInventoryCommand } from "./inventory/inventory.slack.js";
 import { applyOutcome } from "./outcomes/outcome.service.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import { connectDatabase, ensureDatabase, migrateDatabase } from "./platform/db/db.js";
 import type { Deps, RoutingSource } from "./platform/deps.js";
-import { createLogger, type Logger } from "./platform/logger.js";
+import { createLogger, exceptionLogger, type Logger } from "./platform/logger.js";
+import { countIntake, registry, serveMetrics, watchQueueDepth } from "./platform/metrics.js";
 import {
   INTERNAL_QUEUE,
   type JobData,
@@ -35,6 +38,7 @@ import { createSlackOutbound } from "./platform/slack/outbound.js";
 import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/outbox-relay.js";
 import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
 import type { SlackStats } from "./platform/slack/slack-metrics.js";
+import { promSlackMetrics } from "./platform/slack/slack-metrics.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { registerRoutingListeners } from "./routing/routes.slack.js";
 import { readCheckedRoutingFile, startVersionedRouting } from "./routing/routing-source.js";
@@ -119,6 +123,12 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       outcomes: env.OUTCOME_QUEUE,
     });
     closers.push({ name: "queues", close: queues.close });
+    const unwatchQueues = watchQueueDepth(() => [
+      queues.failures,
+      queues.outcomes,
+      queues.internal,
+    ]);
+    closers.push({ name: "metrics", close: async () => unwatchQueues() });
     if (versioned) closers.push({ name: "routing", close: versioned.close });
     // The one way out to Slack: paced per method and channel across replicas (Redis), 429s
     // honoured per bucket, 5xx/network errors retried. Bolt's clients use it too.
@@ -128,6 +138,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       redis,
       prefix: env.QUEUE_PREFIX,
       logger,
+      metrics: promSlackMetrics(registry),
       limits: withLimits({
         ...options.slackLimits,
         ...(options.slackRetries !== undefined ? { retries: options.slackRetries } : {}),
@@ -162,6 +173,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       for (const handle of await startWorkers(deps, {
         retryPollMs: env.RETRY_POLL_MS,
         slaSweepMs: env.SLA_SWEEP_MS,
+        digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
       }))
         closers.push({ name: handle.name, close: () => handle.close() });
       const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
@@ -188,6 +200,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           await database.sql`select 1`;
           return (await redis.ping()) === "PONG";
         },
+        extraRoutes: [{ path: "/metrics", handler: serveMetrics }],
         guardRequests: slackRequestGuard(deps, { signingSecret: env.SLACK_SIGNING_SECRET }),
         maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       });
@@ -215,7 +228,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
 
 async function startWorkers(
   deps: Deps,
-  settings: { retryPollMs: number; slaSweepMs: number },
+  settings: { retryPollMs: number; slaSweepMs: number; digest: { cron: string; tz: string } },
 ): Promise<WorkerHandle[]> {
   const { queues, logger } = deps;
   const common = { connection: queues.connection, prefix: queues.prefix, logger };
@@ -226,6 +239,13 @@ async function startWorkers(
         id: job.id ?? `${job.name}-${job.timestamp}`,
         data: job.data,
       });
+      countIntake("failures", result.kind);
+      if (result.kind !== "rejected") {
+        exceptionLogger(logger, result.exceptionId, job.data).info(
+          { jobId: job.id, result: result.kind },
+          "failure event taken in",
+        );
+      }
       if (result.kind === "rejected")
         await postOrDefer(deps, "rejections.post", { rejectedId: result.rejectedId });
       else {
@@ -245,6 +265,7 @@ async function startWorkers(
         id: job.id ?? `${job.name}-${job.timestamp}`,
         data: job.data,
       });
+      countIntake("outcomes", result.kind);
       if (result.kind === "rejected")
         await postOrDefer(deps, "rejections.post", { rejectedId: result.rejectedId });
       return result.kind;
@@ -261,8 +282,8 @@ async function startWorkers(
       const parsed = entry.schema.safeParse(job.data);
       if (!parsed.success)
         throw new UnrecoverableError(`bad payload for ${job.name}: ${parsed.error.message}`);
-      const handle = handlers[name] as (data: unknown) => Promise<unknown>;
-      return handle(parsed.data);
+      const handle = handlers[name] as (data: unknown, job: Job) => Promise<unknown>;
+      return handle(parsed.data, job);
     },
     common,
   );
@@ -276,12 +297,13 @@ async function startWorkers(
     { every: settings.slaSweepMs },
     { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
   );
+  await scheduleDigest(queues, settings.digest);
   return [failures, outcomes, internal];
 }
 
 /** What each catalogued internal job does. */
 function internalJobHandlers(deps: Deps): {
-  [N in JobName]: (data: JobData<N>) => Promise<unknown>;
+  [N in JobName]: (data: JobData<N>, job: Job) => Promise<unknown>;
 } {
   return {
     "retries.reconcile": () => reconcileRetries(deps),
@@ -289,6 +311,8 @@ function internalJobHandlers(deps: Deps): {
     "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
     "sla.step": (data) => fireSlaStep(deps, data),
     "sla.sweep": () => sweepSla(deps),
+    "home.refresh": (data) => publishHome(deps, data.userId),
+    "digest.send": (_data, job) => sendDigest(deps, digestKey(job)),
     ...stormJobHandlers(deps),
   };
 }

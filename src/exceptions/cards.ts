@@ -16,6 +16,7 @@ import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Queryable } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { metrics } from "../platform/metrics.js";
 import { enqueueOutbox, lastCardUpdate } from "../platform/slack/outbox.repo.js";
 import {
   findEarlierPost,
@@ -176,6 +177,7 @@ async function postCardOnce(
     metadata: { event_type: CARD_METADATA_TYPE, event_payload: { exception_id: exception.id } },
   });
   if (!posted.ts) throw new Error("chat.postMessage returned no ts");
+  metrics.cardsPosted.inc();
   return adoptCard(
     deps,
     exception,

@@ -6,10 +6,13 @@
 import { eq } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { FailureEvent } from "../intake/failure-event.schema.js";
+import { refreshHome } from "../inventory/home.service.js";
 import type { Tx } from "../platform/db/db.js";
 import { exceptions, type RootCause } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
+import { exceptionLogger } from "../platform/logger.js";
+import { metrics } from "../platform/metrics.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import { standingIn } from "./authorization.js";
 import { type ExceptionRow, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
@@ -61,7 +64,10 @@ export async function announceChange(
   try {
     await cardChanged(deps, row);
   } catch (error) {
-    deps.logger.error({ exceptionId: row.id, err: error }, "card update failed after a change");
+    exceptionLogger(deps.logger, row.id, row.latestEvent).error(
+      { err: error },
+      "card update failed after a change",
+    );
   }
 }
 
@@ -112,6 +118,7 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
       updatedAt: now,
     };
     if (change.claimedBy !== row.claimedBy) patch.claimedAt = change.claimedBy ? now : null;
+    if (change.claimedBy && !row.firstClaimedAt) patch.firstClaimedAt = now;
     let expectedOutcome: string | null = null;
     if (action.kind === "retry") {
       const event = row.latestEvent as FailureEvent;
@@ -174,6 +181,12 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
     );
     return { ok: true, row: updated as ExceptionRow };
   });
+  if (result.ok) {
+    metrics.actions.inc({ kind: action.kind, actor: "human" });
+    if (action.kind === "retry") metrics.retries.inc({ outcome: "queued" });
+    // The Home tabs of whoever acted, held it before, and holds it now.
+    await refreshHome(deps, [actor.userId, found.claimedBy, result.row.claimedBy]);
+  }
   return result;
 }
 
@@ -232,11 +245,15 @@ export async function applySignal(
     return next as ExceptionRow;
   });
   if (updated) {
+    metrics.actions.inc({ kind: signal.kind, actor: "system" });
+    if (signal.kind === "retry_succeeded") metrics.retries.inc({ outcome: "succeeded" });
+    if (signal.kind === "retry_failed") metrics.retries.inc({ outcome: "failed" });
+    await refreshHome(deps, [updated.claimedBy, updated.retryRequestedBy]);
     try {
       await cardChanged(deps, updated);
     } catch (error) {
-      deps.logger.error(
-        { exceptionId: updated.id, err: error },
+      exceptionLogger(deps.logger, updated.id, updated.latestEvent).error(
+        { err: error },
         "card update failed after a signal",
       );
     }

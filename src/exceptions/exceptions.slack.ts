@@ -50,14 +50,36 @@ export function actorOf(body: { user: { id: string; name?: string; username?: st
   return { userId: body.user.id, name: body.user.username ?? body.user.name ?? body.user.id };
 }
 
-/** The channel of the card that was clicked; DMs and App Home carry their own context. */
+/**
+ * The channel of the card that was clicked; DMs, App Home and ephemeral lists (`/inventory
+ * mine`, shown in whatever channel it was run in) are not a card and carry no channel to check.
+ */
 export function cardChannel(body: BlockAction): string | undefined {
+  if (body.container?.is_ephemeral) return undefined;
   const id = body.channel?.id ?? body.container?.channel_id;
   return id && /^[CG]/.test(id) ? id : undefined;
 }
 
 export async function tell(respond: RespondFn, text: string): Promise<void> {
   await respond({ response_type: "ephemeral", replace_original: false, text });
+}
+
+/**
+ * Clicks on the App Home tab come without a response_url, so Bolt gives no respond(): answer
+ * the clicker in their DM with the app instead.
+ */
+export function respondOrDm(
+  deps: Pick<Deps, "slack">,
+  body: { user: { id: string } },
+  respond: RespondFn | undefined,
+): RespondFn {
+  if (respond) return respond;
+  const dm = async (message: string | { text?: string }) => {
+    const text = typeof message === "string" ? message : (message.text ?? "");
+    await deps.slack.chat.postMessage({ channel: body.user.id, text, unfurl_links: false });
+    return undefined as never;
+  };
+  return dm as RespondFn;
 }
 
 export function registerExceptionListeners(app: App, deps: Deps): void {
@@ -69,8 +91,9 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
   for (const [actionId, action] of simple) {
     app.action<BlockAction<ButtonAction>>(
       actionId,
-      async ({ ack, body, action: button, respond }) => {
+      async ({ ack, body, action: button, respond: slackRespond }) => {
         await ack();
+        const respond = respondOrDm(deps, body, slackRespond);
         const id = exceptionIdValue.safeParse(button.value);
         if (!id.success)
           return tell(respond, "That button is not one of mine. Nothing was changed.");
@@ -89,14 +112,21 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
         // The change and its audit row share a transaction, so a failure left nothing behind.
         if (!result) return tell(respond, COULD_NOT);
         if (!result.ok) await tell(respond, result.message);
+        // Clicked in a list, not on the card: say it worked, since the list itself stays as it was.
+        else if (body.container?.is_ephemeral)
+          await tell(
+            respond,
+            `:white_check_mark: ${exceptionLabel(id.data)}: done. Its card is up to date.`,
+          );
       },
     );
   }
 
   app.action<BlockAction<ButtonAction>>(
     ACTIONS.resolve,
-    async ({ ack, body, action, respond, client }) => {
+    async ({ ack, body, action, respond: slackRespond, client }) => {
       await ack();
+      const respond = respondOrDm(deps, body, slackRespond);
       const id = exceptionIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
       const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, id.data));

@@ -1,76 +1,98 @@
-/** `/inventory`: status for owners and help; every answer is ephemeral to the person asking. */
+/**
+ * `/inventory` and the App Home tab. The command acks at once (Slack's 3 seconds), then reads
+ * and answers through `response_url`, ephemeral to the person asking. Arguments are parsed
+ * strictly; anything unknown gets what was wrong and how to ask.
+ */
 import type { App } from "@slack/bolt";
-import { exceptionLabel } from "../exceptions/card.js";
 import type { Deps } from "../platform/deps.js";
-import { escapeMrkdwn, mrkdwnLink, slackDate } from "../platform/slack/mrkdwn.js";
 import { handleRoutesCommand } from "../routing/routes.slack.js";
-import { openByRole, rejectedSince } from "./status.repo.js";
+import { renderChecklist } from "./checklist.view.js";
+import { type InventoryCommand, parseInventoryCommand } from "./command-args.js";
+import { publishHome } from "./home.service.js";
+import { checklistLines, mineReport, statusReport } from "./inventory.service.js";
+import { linkerFor } from "./links.js";
+import { renderMine } from "./queue.view.js";
+import { type Message, renderStatus } from "./status.view.js";
 
 export const HELP_TEXT = [
   "*syncdesk* keeps inventory sync failures from being ignored.",
-  "• `/inventory status` — open exceptions per role and state, and the oldest unclaimed one",
+  "• `/inventory status [client] [role] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 90d).",
+  "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status client=ads-ops`",
+  "• `/inventory mine` — what you hold and what is about to breach in your roles, with the card buttons",
+  "• `/inventory checklist` — the Monday checklist, checked against live data",
   "• `/inventory routes` — routing versions, review and rollback (`/inventory routes help`)",
   "• `/inventory help` — this message",
-  "Cards arrive in each role's channel; use their buttons to claim, retry or resolve.",
+  "Cards arrive in each role's channel; your Home tab lists what you hold.",
 ].join("\n");
+
+const USAGE = "Try `/inventory help` for what I can do.";
 
 export function registerInventoryCommand(app: App, deps: Deps): void {
   app.command("/inventory", async ({ ack, command, respond, client }) => {
     await ack();
-    const [sub = "help", ...rest] = command.text.trim().split(/\s+/).filter(Boolean);
-    if (sub === "routes") {
+    const roles = Object.keys(deps.routing.current().config.roles);
+    const parsed = parseInventoryCommand(command.text, { roles });
+    const reply = (message: Message | string) =>
+      respond({
+        response_type: "ephemeral",
+        ...(typeof message === "string"
+          ? { text: message }
+          : { text: message.text, blocks: message.blocks as never }),
+      });
+    if (!parsed.ok) {
+      await reply(`${parsed.error}\n${USAGE}`);
+      return;
+    }
+    if (parsed.command.kind === "routes") {
       await handleRoutesCommand(deps, {
         userId: command.user_id,
-        text: command.text.trim().slice("routes".length),
+        text: parsed.command.text,
         triggerId: command.trigger_id,
         respond,
         client,
       });
       return;
     }
-    let text: string;
-    if (sub === "help") text = HELP_TEXT;
-    else if (sub === "status" && rest.length === 0) text = await statusText(deps);
-    else
-      text = `I don't know \`${escapeMrkdwn(command.text.trim().slice(0, 100))}\`.\n${HELP_TEXT}`;
-    await respond({ response_type: "ephemeral", text });
+    const logger = deps.logger.child({ command: parsed.command.kind, userId: command.user_id });
+    const started = Date.now();
+    try {
+      await reply(await answer(deps, parsed.command, command.user_id));
+      logger.info({ ms: Date.now() - started }, "/inventory answered");
+    } catch (error) {
+      logger.error({ err: error }, "/inventory failed");
+      await reply("I could not read the figures just now. Nothing is lost; try again in a minute.");
+    }
+  });
+
+  app.event("app_home_opened", async ({ event }) => {
+    if (event.tab !== "home") return;
+    try {
+      await publishHome(deps, event.user);
+    } catch (error) {
+      deps.logger.error({ userId: event.user, err: error }, "could not publish the Home tab");
+    }
   });
 }
 
-export async function statusText(deps: Deps): Promise<string> {
-  const roles = await openByRole(deps.db);
-  const rejected = await rejectedSince(
-    deps.db,
-    new Date(deps.clock.now().getTime() - 24 * 3600_000),
-  );
-  const lines = ["*Inventory sync exceptions*"];
-  if (roles.length === 0)
-    lines.push(":white_check_mark: Nothing open. Every sync failure is resolved.");
-  for (const role of roles) {
-    lines.push(
-      `*${escapeMrkdwn(role.role)}*: ${role.open} open · ${role.claimed} claimed · ${role.retrying} retrying`,
-    );
-    const oldest = role.oldestUnclaimed;
-    if (oldest) {
-      const label = `${exceptionLabel(oldest.id)} ${oldest.client} ${oldest.sku}`;
-      const link = await permalink(deps, oldest.channel, oldest.cardTs);
-      lines.push(
-        `   oldest unclaimed: ${link ? mrkdwnLink(link, label) : escapeMrkdwn(label)} since ${slackDate(oldest.openedAt)}`,
-      );
+async function answer(
+  deps: Deps,
+  command: Exclude<InventoryCommand, { kind: "routes" }>,
+  userId: string,
+): Promise<Message | string> {
+  switch (command.kind) {
+    case "help":
+      return HELP_TEXT;
+    case "status": {
+      const [report, link] = await Promise.all([statusReport(deps, command.args), linkerFor(deps)]);
+      return renderStatus(report, link);
     }
-  }
-  lines.push(
-    `Rejected events in the last 24 h: ${rejected.total} (${rejected.unreviewed} not reviewed)`,
-  );
-  return lines.join("\n");
-}
-
-async function permalink(deps: Deps, channel: string, ts: string | null): Promise<string | null> {
-  if (!ts) return null;
-  try {
-    const result = await deps.slack.chat.getPermalink({ channel, message_ts: ts });
-    return result.permalink ?? null;
-  } catch {
-    return null;
+    case "mine": {
+      const [report, link] = await Promise.all([mineReport(deps, userId), linkerFor(deps)]);
+      return renderMine(report, link);
+    }
+    case "checklist": {
+      const [lines, link] = await Promise.all([checklistLines(deps), linkerFor(deps)]);
+      return renderChecklist(lines, deps.clock.now(), link);
+    }
   }
 }

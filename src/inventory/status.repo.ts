@@ -1,70 +1,216 @@
-/** Figures for `/inventory status`: what is open, per role and state, and what waits longest. */
-import { sql } from "drizzle-orm";
+/**
+ * The queries behind `/inventory status`, the Home tab and the digest. Each is one SQL
+ * statement chosen for a history of a million exceptions (see `npm run bench:status`): window
+ * figures read the `exceptions_window` index alone; live figures read the partial
+ * `exceptions_live_role` index of unresolved rows.
+ */
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/db.js";
+import type {
+  CardRef,
+  DurationStats,
+  Failing,
+  LiveRole,
+  RejectedFigures,
+  WindowFigures,
+} from "./figures.js";
 
-export interface RoleStatus {
-  role: string;
-  open: number;
-  claimed: number;
-  retrying: number;
-  oldestUnclaimed: {
-    id: number;
-    channel: string;
-    cardTs: string | null;
-    openedAt: Date;
-    client: string;
-    sku: string;
-  } | null;
+/** Which exceptions a figure covers: a client, a set of roles, or everything. */
+export interface Scope {
+  client?: string;
+  roles?: readonly string[];
 }
 
-export async function openByRole(db: Db): Promise<RoleStatus[]> {
-  const counts = await db.execute<{ role: string; state: string; n: number }>(sql`
-    select role, state, count(*)::int as n from exceptions
-    where state <> 'resolved' group by role, state`);
-  const oldest = await db.execute<{
-    role: string;
-    id: number;
-    channel: string;
-    card_ts: string | null;
-    opened_at: string;
-    client: string;
-    sku: string;
-  }>(sql`
-    select distinct on (role) role, id::int as id, channel, card_ts, opened_at, client, sku
-    from exceptions where state = 'open' order by role, opened_at asc`);
-  const byRole = new Map<string, RoleStatus>();
-  const entry = (role: string) => {
-    let status = byRole.get(role);
-    if (!status) {
-      status = { role, open: 0, claimed: 0, retrying: 0, oldestUnclaimed: null };
-      byRole.set(role, status);
-    }
-    return status;
-  };
-  for (const row of counts) {
-    const status = entry(row.role);
-    if (row.state === "open" || row.state === "claimed" || row.state === "retrying")
-      status[row.state] = row.n;
-  }
-  for (const row of oldest) {
-    entry(row.role).oldestUnclaimed = {
-      id: row.id,
-      channel: row.channel,
-      cardTs: row.card_ts,
-      openedAt: new Date(row.opened_at),
-      client: row.client,
-      sku: row.sku,
-    };
-  }
-  return [...byRole.values()].sort((a, b) => a.role.localeCompare(b.role));
+export interface Window {
+  now: Date;
+  ms: number;
 }
 
-export async function rejectedSince(
+/** Sorting and hashing tens of thousands of rows wants more than the default 4 MB. */
+const WORK_MEM = "32MB";
+const TOP_N = 5;
+
+function scopeSql(scope: Scope): SQL[] {
+  const parts: SQL[] = [];
+  if (scope.client !== undefined) parts.push(sql`client = ${scope.client}`);
+  if (scope.roles !== undefined) {
+    // An empty role list covers nothing (a user in no role), not everything.
+    parts.push(scope.roles.length > 0 ? sql`role in ${[...scope.roles]}` : sql`false`);
+  }
+  return parts;
+}
+
+function cohortWhere(scope: Scope, window: Window): SQL {
+  const since = new Date(window.now.getTime() - window.ms).toISOString();
+  const parts = [
+    sql`opened_at > ${since}`,
+    sql`opened_at <= ${window.now.toISOString()}`,
+    ...scopeSql(scope),
+  ];
+  return sql.join(parts, sql` and `);
+}
+
+async function withWorkMem<T>(db: Db, run: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('work_mem', ${WORK_MEM}, true)`);
+    return run(tx as unknown as Db);
+  });
+}
+
+const asStats = (count: number, values: number[] | null): DurationStats => ({
+  count,
+  medianMs: values?.[0] ?? null,
+  p95Ms: values?.[1] ?? null,
+});
+
+/** Counts, breach and resolution figures and the two duration distributions of the cohort. */
+export async function cohortTotals(
   db: Db,
-  since: Date,
-): Promise<{ total: number; unreviewed: number }> {
+  scope: Scope,
+  window: Window,
+): Promise<Omit<WindowFigures, "perDay" | "topTargets" | "topSkus">> {
+  const [row] = await withWorkMem(db, (tx) =>
+    tx.execute<{
+      opened: number;
+      breached: number;
+      resolved: number;
+      by_retry: number;
+      by_recovery: number;
+      by_hand: number;
+      claimed: number;
+      claim_ms: number[] | null;
+      resolve_ms: number[] | null;
+    }>(sql`
+      select count(*)::int as opened,
+        count(breached_at)::int as breached,
+        count(resolved_at)::int as resolved,
+        count(*) filter (where resolution = 'retry')::int as by_retry,
+        count(*) filter (where resolution = 'recovered')::int as by_recovery,
+        count(*) filter (where resolution = 'manual')::int as by_hand,
+        count(first_claimed_at)::int as claimed,
+        percentile_cont(array[0.5, 0.95]) within group (
+          order by (date_part('epoch', first_claimed_at) - date_part('epoch', opened_at)) * 1000
+        ) filter (where first_claimed_at is not null) as claim_ms,
+        percentile_cont(array[0.5, 0.95]) within group (
+          order by (date_part('epoch', resolved_at) - date_part('epoch', opened_at)) * 1000
+        ) filter (where resolved_at is not null) as resolve_ms
+      from exceptions where ${cohortWhere(scope, window)}`),
+  );
+  return {
+    opened: row?.opened ?? 0,
+    breached: row?.breached ?? 0,
+    resolved: row?.resolved ?? 0,
+    byRetry: row?.by_retry ?? 0,
+    byRecovery: row?.by_recovery ?? 0,
+    byHand: row?.by_hand ?? 0,
+    toClaim: asStats(row?.claimed ?? 0, row?.claim_ms ?? null),
+    toResolve: asStats(row?.resolved ?? 0, row?.resolve_ms ?? null),
+  };
+}
+
+/** Exceptions opened per UTC day of the window (days with none are left out). */
+export async function openedPerDay(
+  db: Db,
+  scope: Scope,
+  window: Window,
+): Promise<WindowFigures["perDay"]> {
+  // Grouped by date, formatted after: to_char on every row would cost more than the scan.
+  const rows = await db.execute<{ day: string; opened: number }>(sql`
+    select to_char(day, 'YYYY-MM-DD') as day, opened from (
+      select (opened_at at time zone 'UTC')::date as day, count(*)::int as opened
+      from exceptions where ${cohortWhere(scope, window)} group by 1
+    ) days order by 1`);
+  return [...rows];
+}
+
+export async function topFailingTargets(db: Db, scope: Scope, window: Window): Promise<Failing[]> {
+  const rows = await db.execute<{ name: string; failures: number; exceptions: number }>(sql`
+    select target_system as name, sum(occurrences)::int as failures, count(*)::int as exceptions
+    from exceptions where ${cohortWhere(scope, window)}
+    group by target_system order by failures desc, name limit ${TOP_N}`);
+  return [...rows];
+}
+
+export async function topFailingSkus(db: Db, scope: Scope, window: Window): Promise<Failing[]> {
+  const rows = await withWorkMem(db, (tx) =>
+    tx.execute<{ client: string; sku: string; failures: number; exceptions: number }>(sql`
+      select client, sku, sum(occurrences)::int as failures, count(*)::int as exceptions
+      from exceptions where ${cohortWhere(scope, window)}
+      group by client, sku order by failures desc, client, sku limit ${TOP_N}`),
+  );
+  return rows.map((row) => ({
+    name: `${row.client} · ${row.sku}`,
+    failures: row.failures,
+    exceptions: row.exceptions,
+  }));
+}
+
+/** Everything the window says, its four queries run side by side. */
+export async function windowFigures(db: Db, scope: Scope, window: Window): Promise<WindowFigures> {
+  const [totals, perDay, topTargets, topSkus] = await Promise.all([
+    cohortTotals(db, scope, window),
+    openedPerDay(db, scope, window),
+    topFailingTargets(db, scope, window),
+    topFailingSkus(db, scope, window),
+  ]);
+  return { ...totals, perDay, topTargets, topSkus };
+}
+
+/** What is open right now per role, and the role's oldest unclaimed exception. */
+export async function liveByRole(db: Db, scope: Scope): Promise<LiveRole[]> {
+  const where = sql.join([sql`state <> 'resolved'`, ...scopeSql(scope)], sql` and `);
+  const openWhere = sql.join([sql`state = 'open'`, ...scopeSql(scope)], sql` and `);
+  const [counts, oldest] = await Promise.all([
+    db.execute<{
+      role: string;
+      open: number;
+      claimed: number;
+      retrying: number;
+      breached: number;
+    }>(sql`
+      select role,
+        count(*) filter (where state = 'open')::int as open,
+        count(*) filter (where state = 'claimed')::int as claimed,
+        count(*) filter (where state = 'retrying')::int as retrying,
+        count(breached_at)::int as breached
+      from exceptions where ${where} group by role order by role`),
+    db.execute<CardRow>(sql`
+      select distinct on (role) role, ${cardRefColumns}
+      from exceptions where ${openWhere} order by role, opened_at, id`),
+  ]);
+  const oldestByRole = new Map(oldest.map((row) => [row.role, toCardRef(row)]));
+  return counts.map((row) => ({ ...row, oldestUnclaimed: oldestByRole.get(row.role) ?? null }));
+}
+
+export async function rejectedSince(db: Db, since: Date): Promise<RejectedFigures> {
   const [row] = await db.execute<{ total: number; unreviewed: number }>(sql`
     select count(*)::int as total, count(*) filter (where reviewed_by is null)::int as unreviewed
     from rejected_events where received_at >= ${since.toISOString()}`);
   return row ?? { total: 0, unreviewed: 0 };
+}
+
+// ---- shared row shapes -----------------------------------------------------------------------
+
+export type CardRow = {
+  role: string;
+  id: number;
+  client: string;
+  sku: string;
+  channel: string;
+  card_ts: string | null;
+  opened_ms: number;
+};
+
+export const cardRefColumns = sql`id::float8 as id, client, sku, channel, card_ts,
+  date_part('epoch', opened_at) * 1000 as opened_ms`;
+
+export function toCardRef(row: CardRow): CardRef {
+  return {
+    id: Number(row.id),
+    client: row.client,
+    sku: row.sku,
+    channel: row.channel,
+    cardTs: row.card_ts,
+    openedAt: new Date(Number(row.opened_ms)),
+  };
 }

@@ -22,3 +22,20 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     destination as pino.DestinationStream | undefined,
   );
 }
+
+/**
+ * The logger for lines about one exception: every line carries `exceptionId`, and `traceId`
+ * when the failure event (or the row's latest event) gave one, so a producer's trace can be
+ * followed through syncdesk.
+ */
+export function exceptionLogger(logger: Logger, exceptionId: number, event?: unknown): Logger {
+  const traceId =
+    typeof event === "object" && event !== null && "traceId" in event
+      ? (event as { traceId?: unknown }).traceId
+      : undefined;
+  return logger.child(
+    typeof traceId === "string" && traceId !== ""
+      ? { exceptionId, traceId: traceId.slice(0, 200) }
+      : { exceptionId },
+  );
+}

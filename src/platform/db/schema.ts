@@ -12,6 +12,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -62,6 +63,8 @@ export const exceptions = pgTable(
     reopenOf: bigint("reopen_of", { mode: "number" }),
     claimedBy: text("claimed_by"),
     claimedAt: ts("claimed_at"),
+    /** The first claim of this episode; kept through unclaim and reassign (time-to-claim figures). */
+    firstClaimedAt: ts("first_claimed_at"),
     retryCount: integer("retry_count").notNull().default(0),
     retryJobId: text("retry_job_id"),
     retryQueue: text("retry_queue"),
@@ -93,6 +96,25 @@ export const exceptions = pgTable(
     index("exceptions_claimed_by").on(t.claimedBy).where(sql`state <> 'resolved'`),
     index("exceptions_next_deadline").on(t.nextDeadlineAt).where(sql`state <> 'resolved'`),
     index("exceptions_card").on(t.channel, t.cardTs),
+    // /inventory figures over a window of a million rows: an index-only scan of the window.
+    // (Trailing key columns stand in for INCLUDE, which drizzle 0.45 cannot express.)
+    index("exceptions_window").on(
+      t.openedAt,
+      t.role,
+      t.client,
+      t.state,
+      t.firstClaimedAt,
+      t.resolvedAt,
+      t.breachedAt,
+      t.resolution,
+      t.targetSystem,
+      t.sku,
+      t.occurrences,
+    ),
+    index("exceptions_live_role").on(t.role, t.state, t.openedAt).where(sql`state <> 'resolved'`),
+    index("exceptions_manual_no_cause")
+      .on(t.resolvedAt)
+      .where(sql`resolution = 'manual' and root_cause is null`),
     index("exceptions_storm").on(t.stormId).where(sql`storm_id is not null`),
     index("exceptions_storm_key").on(t.client, t.targetSystem, t.failureMode, t.role, t.openedAt),
   ],
@@ -276,4 +298,19 @@ export const slackOutbox = pgTable(
       .where(sql`kind = 'card' and state = 'pending'`),
     index("slack_outbox_sent_at").on(t.sentAt).where(sql`state = 'sent'`),
   ],
+);
+
+/** One row per weekly-digest message: a redelivered digest job skips what already went out. */
+export const digestDeliveries = pgTable(
+  "digest_deliveries",
+  {
+    /** The scheduled run (ISO time of the cron tick). */
+    digestKey: text("digest_key").notNull(),
+    /** A role's channel or a manager's user id. */
+    target: text("target").notNull(),
+    role: text("role").notNull(),
+    ts: text("ts"),
+    sentAt: ts("sent_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.digestKey, t.target, t.role] })],
 );

@@ -53,6 +53,13 @@ export const jobCatalog = {
   },
   /** Re-arms SLA deadlines that passed with no live timer (a lost Redis key, a failed job). */
   "sla.sweep": { schema: z.object({}), options: { attempts: 1 } },
+  /** Republishes one user's App Home tab (queued, debounced, after their exceptions change). */
+  "home.refresh": {
+    schema: z.object({ userId: z.string().regex(/^[UW][A-Z0-9]+$/) }),
+    options: { attempts: 3, removeOnComplete: true, removeOnFail: 100 },
+  },
+  /** The weekly digest; fired by the DIGEST_CRON job scheduler, keyed by its tick. */
+  "digest.send": { schema: z.object({}), options: { attempts: 5 } },
 } satisfies Record<string, { schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof jobCatalog;

@@ -2,6 +2,7 @@
 import { type Job, type Processor, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
+import { metrics } from "../metrics.js";
 
 export interface WorkerHandle {
   name: string;
@@ -20,11 +21,20 @@ export function startWorker(
     name,
     async (job: Job) => {
       const started = Date.now();
+      // Due since it was added, or since its delay ran out.
+      const dueAt = job.timestamp + (job.opts.delay ?? 0);
+      metrics.jobWait.observe({ queue: name, job: job.name }, Math.max(0, started - dueAt) / 1000);
+      const seconds = () => (Date.now() - started) / 1000;
       try {
         const result = await processor(job);
+        metrics.jobDuration.observe(
+          { queue: name, job: job.name, outcome: "completed" },
+          seconds(),
+        );
         logger.debug({ jobId: job.id, job: job.name, ms: Date.now() - started }, "job done");
         return result;
       } catch (error) {
+        metrics.jobDuration.observe({ queue: name, job: job.name, outcome: "failed" }, seconds());
         logger.error(
           { jobId: job.id, job: job.name, attempt: job.attemptsMade + 1, err: error },
           "job failed",

@@ -1,0 +1,189 @@
+/**
+ * `npm run bench:status`: the `/inventory` queries on a history of 1,000,000 exceptions.
+ *
+ * Seeds `syncdesk_bench` (BENCH_DATABASE_URL) once with a year of realistic history (see
+ * status-seed.ts; reseeded when missing, stale by a day, or with `--reseed`), then runs every
+ * query behind `/inventory status`, `mine`, `checklist`, the Home tab and the digest, one at a
+ * time, and prints the median and P95 of repeated runs. Target: every one under 150 ms.
+ */
+import { sql } from "drizzle-orm";
+import {
+  checklistFacts,
+  clientsSeenSince,
+  manualWithoutRootCause,
+  routingChangesSince,
+  unreviewedRejections,
+} from "../src/inventory/checklist.repo.js";
+import { DAY_MS, HOUR_MS } from "../src/inventory/command-args.js";
+import {
+  checklistLines,
+  mineReport,
+  statusReport,
+  weekFigures,
+} from "../src/inventory/inventory.service.js";
+import { liveExceptions } from "../src/inventory/live.repo.js";
+import {
+  cohortTotals,
+  liveByRole,
+  openedPerDay,
+  rejectedSince,
+  type Scope,
+  topFailingSkus,
+  topFailingTargets,
+} from "../src/inventory/status.repo.js";
+import { systemClock } from "../src/platform/clock.js";
+import { connectDatabase, ensureDatabase, migrateDatabase } from "../src/platform/db/db.js";
+import { staticRouting } from "../src/platform/deps.js";
+import { parseRoutingText } from "../src/routing/load.js";
+import { BENCH_ROLES, BENCH_ROUTING, seedStatements } from "./status-seed.js";
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const WARMUP = 3;
+const TARGET_MS = 150;
+const URL_ = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/syncdesk_bench";
+const say = (text = "") => console.log(text);
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const line = (label: string, value: string) => `  ${label.padEnd(44)} ${value}`;
+
+/** Nearest-rank percentile (p in 0..100). */
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] ?? Number.NaN;
+}
+
+async function main() {
+  await ensureDatabase(URL_);
+  await migrateDatabase(URL_);
+  const database = connectDatabase(URL_);
+  const db = database.db;
+  try {
+    await seedIfNeeded(database.sql, process.argv.includes("--reseed"));
+    const config = parseRoutingText(BENCH_ROUTING, "bench routing");
+    const deps = {
+      db,
+      clock: systemClock,
+      routing: staticRouting(config),
+      directory: { usergroupMembers: async () => new Set<string>() },
+    };
+    const [shape] = await db.execute<{ n: number; live: number; d7: number; d30: number }>(sql`
+      select count(*)::int as n, count(*) filter (where state <> 'resolved')::int as live,
+        count(*) filter (where opened_at > now() - interval '7 days')::int as d7,
+        count(*) filter (where opened_at > now() - interval '30 days')::int as d30
+      from exceptions`);
+    say(`syncdesk bench:status · ${URL_.replace(/\/\/[^@]*@/, "//")}`);
+    say(
+      `history: ${shape?.n.toLocaleString("en")} exceptions, ${shape?.live} unresolved, ${shape?.d7.toLocaleString("en")} opened in 7 days, ${shape?.d30.toLocaleString("en")} in 30`,
+    );
+    say(
+      `each query ${RUNS} times after ${WARMUP} warm-up runs, one at a time; target < ${TARGET_MS} ms`,
+    );
+
+    const now = () => new Date();
+    const w = (ms: number) => ({ now: now(), ms });
+    const all: Scope = {};
+    const acme: Scope = { client: "client-03" };
+    const ads: Scope = { roles: ["ads-ops"] };
+    const both: Scope = { client: "client-03", roles: ["ads-ops"] };
+    const mine = { roles: ["ads-ops", "storefront-ops"] };
+    const ago = (ms: number) => new Date(Date.now() - ms);
+
+    const queries: [string, () => Promise<unknown>][] = [
+      ["status: cohort totals + medians, 24h", () => cohortTotals(db, all, w(DAY_MS))],
+      ["status: cohort totals + medians, 7d", () => cohortTotals(db, all, w(7 * DAY_MS))],
+      ["status: cohort totals + medians, 30d", () => cohortTotals(db, all, w(30 * DAY_MS))],
+      ["status: cohort totals, client 7d", () => cohortTotals(db, acme, w(7 * DAY_MS))],
+      ["status: cohort totals, role 7d", () => cohortTotals(db, ads, w(7 * DAY_MS))],
+      ["status: cohort totals, client+role 30d", () => cohortTotals(db, both, w(30 * DAY_MS))],
+      ["status: opened per day, 7d", () => openedPerDay(db, all, w(7 * DAY_MS))],
+      ["status: opened per day, 30d", () => openedPerDay(db, all, w(30 * DAY_MS))],
+      ["status: top targets, 7d", () => topFailingTargets(db, all, w(7 * DAY_MS))],
+      ["status: top targets, 30d", () => topFailingTargets(db, all, w(30 * DAY_MS))],
+      ["status: top SKUs, 7d", () => topFailingSkus(db, all, w(7 * DAY_MS))],
+      ["status: top SKUs, 30d", () => topFailingSkus(db, all, w(30 * DAY_MS))],
+      ["status: top SKUs, role 30d", () => topFailingSkus(db, ads, w(30 * DAY_MS))],
+      ["status: open now per role + oldest", () => liveByRole(db, all)],
+      ["status: open now, client", () => liveByRole(db, acme)],
+      ["status: rejected events, 7d", () => rejectedSince(db, ago(7 * DAY_MS))],
+      ["mine: held by me", () => liveExceptions(db, { claimedBy: "U0OP01" })],
+      ["mine/home: unresolved in my roles", () => liveExceptions(db, mine)],
+      ["checklist: clients seen in 30d", () => clientsSeenSince(db, ago(30 * DAY_MS))],
+      ["checklist: every unresolved", () => liveExceptions(db)],
+      ["checklist: unreviewed rejections 24h", () => unreviewedRejections(db, ago(24 * HOUR_MS))],
+      ["checklist: routing changes 7d", () => routingChangesSince(db, ago(7 * DAY_MS))],
+      ["checklist: manual without cause 7d", () => manualWithoutRootCause(db, ago(7 * DAY_MS))],
+      ["checklist: all facts", () => checklistFacts(db, now())],
+    ];
+    const commands: [string, () => Promise<unknown>][] = [
+      [
+        "/inventory status (7d)",
+        () => statusReport(deps, { windowMs: 7 * DAY_MS, windowLabel: "7d" }),
+      ],
+      ["/inventory status 24h", () => statusReport(deps, { windowMs: DAY_MS, windowLabel: "24h" })],
+      [
+        "/inventory status 30d",
+        () => statusReport(deps, { windowMs: 30 * DAY_MS, windowLabel: "30d" }),
+      ],
+      [
+        "/inventory status client-03 ads-ops 30d",
+        () =>
+          statusReport(deps, {
+            client: "client-03",
+            role: "ads-ops",
+            windowMs: 30 * DAY_MS,
+            windowLabel: "30d",
+          }),
+      ],
+      ["/inventory mine", () => mineReport(deps, "U0OP01")],
+      ["/inventory checklist", () => checklistLines(deps)],
+      ["Home tab / digest: week of 2 roles", () => weekFigures(deps, mine.roles)],
+      ["digest: week of one role", () => weekFigures(deps, [BENCH_ROLES[0] ?? "ads-ops"])],
+    ];
+
+    say();
+    say("Queries (each one SQL statement)                   median        P95");
+    const failing: string[] = [];
+    for (const [name, run] of queries) failing.push(...(await measure(name, run)));
+    say();
+    say("Whole answers (queries side by side, no Slack)       median        P95");
+    for (const [name, run] of commands) failing.push(...(await measure(name, run)));
+    say();
+    say(
+      failing.length === 0
+        ? `every one under ${TARGET_MS} ms (P95)`
+        : `over ${TARGET_MS} ms at P95: ${failing.join(", ")}`,
+    );
+  } finally {
+    await database.close();
+  }
+}
+
+async function measure(name: string, run: () => Promise<unknown>): Promise<string[]> {
+  for (let i = 0; i < WARMUP; i++) await run();
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    await run();
+    samples.push(performance.now() - started);
+  }
+  const p50 = percentile(samples, 50);
+  const p95 = percentile(samples, 95);
+  say(
+    `${line(name, ms(p50).padStart(9))}   ${ms(p95).padStart(9)}${p95 >= TARGET_MS ? "  !" : ""}`,
+  );
+  return p95 >= TARGET_MS ? [name] : [];
+}
+
+async function seedIfNeeded(client: ReturnType<typeof connectDatabase>["sql"], force: boolean) {
+  const [state] = await client<{ n: number; fresh: boolean }[]>`
+    select (select count(*)::int from exceptions) as n,
+      coalesce((select max(opened_at) > now() - interval '1 day' from exceptions), false) as fresh`;
+  if (!force && state && state.n === ROWS && state.fresh) return;
+  say(`seeding ${ROWS.toLocaleString("en")} exceptions (about a minute per million)…`);
+  const started = Date.now();
+  for (const statement of seedStatements(ROWS)) await client.unsafe(statement);
+  say(`seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+await main();

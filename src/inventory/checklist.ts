@@ -1,0 +1,239 @@
+/**
+ * The Monday-morning checklist as a pure judgement of live facts: each line passes or needs
+ * attention, says why in a sentence, and names the cards to open.
+ */
+import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+import type { RoutingConfig } from "../routing/routing-file.schema.js";
+import type { CardRef } from "./figures.js";
+import { type LiveException, pastSla, unclaimedPastWindow } from "./sla-state.js";
+
+export interface RoutingChange {
+  version: number;
+  decidedBy: string | null;
+  breakGlass: boolean;
+  activatedAt: Date;
+}
+
+export interface ChecklistFacts {
+  /** Clients with an exception opened in the last 30 days. */
+  clientsSeen: string[];
+  /** Every unresolved exception. */
+  live: LiveException[];
+  /** Rejected events of the last 24 h nobody has reviewed. */
+  unreviewedRejections: {
+    count: number;
+    examples: { id: number; channel: string | null; cardTs: string | null }[];
+  };
+  /** Routing versions activated in the last 7 days. */
+  routingChanges: RoutingChange[];
+  /** Resolved by hand in the last 7 days without a root cause. */
+  manualWithoutRootCause: { count: number; examples: CardRef[] };
+}
+
+export type LineStatus = "pass" | "attention";
+
+export interface ChecklistLink {
+  label: string;
+  channel: string;
+  ts: string;
+}
+
+export interface ChecklistLine {
+  key: "clients" | "claims" | "sla" | "rejections" | "routing" | "root-causes";
+  title: string;
+  status: LineStatus;
+  detail: string;
+  links: ChecklistLink[];
+}
+
+const MAX_NAMED = 5;
+const MAX_LINKS = 3;
+
+export function evaluateChecklist(
+  facts: ChecklistFacts,
+  config: RoutingConfig,
+  now: Date,
+): ChecklistLine[] {
+  return [
+    clientsLine(facts, config),
+    claimsLine(facts, config, now),
+    slaLine(facts, config, now),
+    rejectionsLine(facts),
+    routingLine(facts),
+    rootCauseLine(facts),
+  ];
+}
+
+function clientsLine(facts: ChecklistFacts, config: RoutingConfig): ChecklistLine {
+  const title = "Source of truth and owner declared for every client seen in the last 30 days";
+  const missing = facts.clientsSeen.filter((client) => !config.clients[client]).sort();
+  if (missing.length === 0) {
+    const seen = facts.clientsSeen.length;
+    return {
+      key: "clients",
+      title,
+      status: "pass",
+      detail: seen === 0 ? "No clients seen." : `${plural(seen, "client")} seen, all declared.`,
+      links: [],
+    };
+  }
+  return {
+    key: "clients",
+    title,
+    status: "attention",
+    detail: `Not declared: ${named(missing)}. Add them under \`clients:\` in the routing file.`,
+    links: [],
+  };
+}
+
+function claimsLine(facts: ChecklistFacts, config: RoutingConfig, now: Date): ChecklistLine {
+  const title = "No exception unclaimed past its claim window";
+  const late = facts.live.filter((row) => unclaimedPastWindow(row, config, now));
+  if (late.length === 0) {
+    return {
+      key: "claims",
+      title,
+      status: "pass",
+      detail: "Every open card was claimed in time.",
+      links: [],
+    };
+  }
+  return {
+    key: "claims",
+    title,
+    status: "attention",
+    detail: `${plural(late.length, "exception")} waiting past the claim window (${perRole(late)}).`,
+    links: cardLinks(late),
+  };
+}
+
+function slaLine(facts: ChecklistFacts, config: RoutingConfig, now: Date): ChecklistLine {
+  const title = "No role past its SLA";
+  const late = facts.live.filter((row) => pastSla(row, config, now));
+  if (late.length === 0) {
+    return {
+      key: "sla",
+      title,
+      status: "pass",
+      detail: "Every role is within its SLA.",
+      links: [],
+    };
+  }
+  return {
+    key: "sla",
+    title,
+    status: "attention",
+    detail: `Past the resolve deadline: ${perRole(late)}.`,
+    links: cardLinks(late),
+  };
+}
+
+function rejectionsLine(facts: ChecklistFacts): ChecklistLine {
+  const title = "Rejected events of the last 24 h reviewed";
+  const { count, examples } = facts.unreviewedRejections;
+  if (count === 0) {
+    return {
+      key: "rejections",
+      title,
+      status: "pass",
+      detail: "Nothing waits for review.",
+      links: [],
+    };
+  }
+  return {
+    key: "rejections",
+    title,
+    status: "attention",
+    detail: `${plural(count, "rejected event")} not reviewed: open the card and mark it reviewed.`,
+    links: examples.flatMap((row) =>
+      row.channel && row.cardTs
+        ? [{ label: `rejection #${row.id}`, channel: row.channel, ts: row.cardTs }]
+        : [],
+    ),
+  };
+}
+
+function routingLine(facts: ChecklistFacts): ChecklistLine {
+  const title = "Every routing change of the last 7 days approved";
+  const changes = facts.routingChanges;
+  const unapproved = changes.filter((change) => change.breakGlass || !change.decidedBy);
+  if (unapproved.length === 0) {
+    return {
+      key: "routing",
+      title,
+      status: "pass",
+      detail:
+        changes.length === 0
+          ? "No routing changes."
+          : `${plural(changes.length, "change")}, all approved.`,
+      links: [],
+    };
+  }
+  const reasons = unapproved.map((change) =>
+    change.breakGlass
+      ? `v${change.version} went live by break-glass`
+      : `v${change.version} has no recorded approval`,
+  );
+  return {
+    key: "routing",
+    title,
+    status: "attention",
+    detail: `${reasons.slice(0, MAX_NAMED).join("; ")}${reasons.length > MAX_NAMED ? `; +${reasons.length - MAX_NAMED} more` : ""}. Review them with \`/routing\`.`,
+    links: [],
+  };
+}
+
+function rootCauseLine(facts: ChecklistFacts): ChecklistLine {
+  const title = "Every manual hand-off of the last 7 days has a root cause";
+  const { count, examples } = facts.manualWithoutRootCause;
+  if (count === 0) {
+    return {
+      key: "root-causes",
+      title,
+      status: "pass",
+      detail: "Every hand-resolved exception says why it failed.",
+      links: [],
+    };
+  }
+  return {
+    key: "root-causes",
+    title,
+    status: "attention",
+    detail: `${plural(count, "exception")} resolved by hand without a root cause.`,
+    links: cardLinks(examples),
+  };
+}
+
+function cardLinks(
+  rows: readonly Pick<CardRef, "id" | "channel" | "cardTs" | "openedAt">[],
+): ChecklistLink[] {
+  return [...rows]
+    .sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime() || a.id - b.id)
+    .flatMap((row) =>
+      row.cardTs ? [{ label: `EX-${row.id}`, channel: row.channel, ts: row.cardTs }] : [],
+    )
+    .slice(0, MAX_LINKS);
+}
+
+function perRole(rows: readonly { role: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const row of rows) counts.set(row.role, (counts.get(row.role) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([role, n]) => `${role} ${n}`)
+    .join(", ");
+}
+
+function named(names: string[]): string {
+  // Client names come from producers' events: escaped, and no backtick can end the code span.
+  const shown = names
+    .slice(0, MAX_NAMED)
+    .map((name) => `\`${escapeMrkdwn(name.replaceAll("`", "'"))}\``);
+  return names.length > MAX_NAMED
+    ? `${shown.join(", ")} and ${names.length - MAX_NAMED} more`
+    : shown.join(", ");
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,200 @@
+/**
+ * `/inventory` arguments, parsed strictly and purely: `status [client] [role] [since]`, `mine`,
+ * `checklist`, `help` (and `routes …`, handed whole to the routing review). A token is a window when it looks like one (`24h`, `7d`, `2w`), a role
+ * when the routing file names such a role, and a client otherwise; `client=`, `role=` and
+ * `since=` say it outright when a client shares a role's name. Bad input gets a sentence that
+ * says what was wrong, never a guess.
+ */
+import { z } from "zod";
+import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+export const DEFAULT_WINDOW = { ms: 7 * DAY_MS, label: "7d" } as const;
+/** How far back status looks at most: beyond this the figures stop being an everyday query. */
+export const MAX_WINDOW_MS = 90 * DAY_MS;
+
+export interface StatusArgs {
+  client?: string;
+  role?: string;
+  windowMs: number;
+  /** As typed (normalised), e.g. "24h", for the answer's title. */
+  windowLabel: string;
+}
+
+export type InventoryCommand =
+  | { kind: "help" }
+  | { kind: "status"; args: StatusArgs }
+  | { kind: "mine" }
+  | { kind: "checklist" }
+  /** `/inventory routes …` belongs to the routing review (src/routing/routes.slack.ts). */
+  | { kind: "routes"; text: string };
+
+export type ParseResult = { ok: true; command: InventoryCommand } | { ok: false; error: string };
+
+const SUBCOMMANDS = ["status", "mine", "checklist", "routes", "help"] as const;
+const UNIT_MS = { h: HOUR_MS, d: DAY_MS, w: 7 * DAY_MS } as const;
+
+const clientName = z
+  .string()
+  .max(100, "is longer than 100 characters")
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._@/+-]*$/,
+    "is not a client name (letters, digits and . _ - @ / + only)",
+  );
+
+const windowText = z
+  .string()
+  .regex(/^\d+[a-z]*$/, "is not a time window")
+  .transform((text, ctx) => {
+    const [, digits = "", unit = ""] = /^(\d+)([a-z]*)$/.exec(text) ?? [];
+    const amount = Number(digits);
+    if (unit === "") {
+      ctx.addIssue({
+        code: "custom",
+        message: `needs a unit: ${amount}h, ${amount}d or ${amount}w`,
+      });
+      return z.NEVER;
+    }
+    if (!(unit in UNIT_MS)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "has an unknown unit: use hours, days or weeks, like 24h, 7d or 2w",
+      });
+      return z.NEVER;
+    }
+    const ms = amount * UNIT_MS[unit as keyof typeof UNIT_MS];
+    if (amount < 1) {
+      ctx.addIssue({ code: "custom", message: "is empty: look back at least 1h" });
+      return z.NEVER;
+    }
+    if (ms > MAX_WINDOW_MS) {
+      ctx.addIssue({ code: "custom", message: "is longer than the 90 days status looks back" });
+      return z.NEVER;
+    }
+    return { ms, label: `${amount}${unit}` };
+  });
+
+/** Looks like an attempt at a window (digits, then at most a short unit word). */
+const WINDOW_LIKE = /^\d+(?:[a-z]{0,2}|hours?|days?|weeks?|mins?|minutes?|months?)$/;
+
+export function parseInventoryCommand(text: string, known: { roles: string[] }): ParseResult {
+  const tokens = text.trim().split(/\s+/).filter(Boolean);
+  const [first, ...rest] = tokens;
+  if (first === undefined) return { ok: true, command: { kind: "help" } };
+  const sub = first.toLowerCase();
+  switch (sub) {
+    case "help":
+      return { ok: true, command: { kind: "help" } };
+    case "mine":
+    case "checklist":
+      if (rest.length > 0) {
+        return fail(`\`/inventory ${sub}\` takes no arguments, but got ${listed(rest)}.`);
+      }
+      return { ok: true, command: { kind: sub } };
+    case "status":
+      return parseStatus(rest, known.roles);
+    case "routes":
+      return {
+        ok: true,
+        command: { kind: "routes", text: text.trim().slice(first.length).trim() },
+      };
+    default: {
+      const guess = closest(sub);
+      return fail(
+        `I don't know \`/inventory ${code(first)}\`.${guess ? ` Did you mean \`/inventory ${guess}\`?` : ""}`,
+      );
+    }
+  }
+}
+
+function parseStatus(tokens: string[], roles: string[]): ParseResult {
+  const found: { client?: string; role?: string; window?: { ms: number; label: string } } = {};
+  const put = (key: "client" | "role", value: string, token: string): string | null => {
+    const before = found[key];
+    if (before !== undefined) {
+      return `I read both \`${code(before)}\` and \`${code(token)}\` as a ${key}; give one ${key}.`;
+    }
+    found[key] = value;
+    return null;
+  };
+  for (const token of tokens) {
+    const keyed = /^(client|role|since)=(.*)$/i.exec(token);
+    const key = keyed?.[1]?.toLowerCase();
+    const value = keyed ? (keyed[2] ?? "") : token;
+    let problem: string | null = null;
+    if (key === "since" || (!keyed && WINDOW_LIKE.test(token.toLowerCase()))) {
+      const parsed = windowText.safeParse(value.toLowerCase());
+      if (!parsed.success) {
+        problem = `\`${code(value)}\` ${firstMessage(parsed.error)}.`;
+        if (!keyed) problem += ` (A client of that name: write \`client=${code(value)}\`.)`;
+      } else if (found.window) {
+        problem = `I read both \`${found.window.label}\` and \`${code(value)}\` as the time window; give one.`;
+      } else found.window = parsed.data;
+    } else if (key === "role" || (!keyed && roles.includes(token))) {
+      problem = roles.includes(value)
+        ? put("role", value, value)
+        : `There is no role \`${code(value)}\`. Roles: ${roles.map((r) => `\`${code(r)}\``).join(", ")}.`;
+    } else {
+      const parsed = clientName.safeParse(value);
+      problem = parsed.success
+        ? put("client", parsed.data, value)
+        : `\`${code(value)}\` ${firstMessage(parsed.error)}.`;
+    }
+    if (problem) return fail(problem);
+  }
+  const window = found.window ?? DEFAULT_WINDOW;
+  return {
+    ok: true,
+    command: {
+      kind: "status",
+      args: {
+        ...(found.client !== undefined ? { client: found.client } : {}),
+        ...(found.role !== undefined ? { role: found.role } : {}),
+        windowMs: window.ms,
+        windowLabel: window.label,
+      },
+    },
+  };
+}
+
+function fail(error: string): ParseResult {
+  return { ok: false, error };
+}
+
+function firstMessage(error: z.ZodError): string {
+  return error.issues[0]?.message ?? "is not valid";
+}
+
+/** User text inside backticks: escaped for mrkdwn and cut so an answer stays short. */
+function code(text: string): string {
+  const cut = text.length > 60 ? `${text.slice(0, 59)}…` : text;
+  return escapeMrkdwn(cut.replaceAll("`", "'"));
+}
+
+function listed(tokens: string[]): string {
+  return tokens.map((token) => `\`${code(token)}\``).join(" ");
+}
+
+/** The subcommand one or two typos away, if any. */
+function closest(word: string): string | null {
+  let best: { name: string; distance: number } | null = null;
+  for (const name of SUBCOMMANDS) {
+    const distance = editDistance(word, name);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name ?? null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

@@ -1,0 +1,111 @@
+/**
+ * The weekly digest: a BullMQ job scheduler (one id, so one schedule however many workers
+ * upsert it) fires `digest.send`; the job posts each role's digest to its channel and DMs its
+ * managers. A delivery row, inserted in the transaction that posts, makes a redelivered or
+ * concurrently running job skip what already went out.
+ */
+import type { Job } from "bullmq";
+import { and, eq } from "drizzle-orm";
+import { digestDeliveries } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import type { Queues } from "../platform/queue/queues.js";
+import { renderDigest } from "./digest.view.js";
+import { checklistLines, weekFigures } from "./inventory.service.js";
+import { linkerFor } from "./links.js";
+import type { Message } from "./status.view.js";
+
+export const DIGEST_SCHEDULER_ID = "inventory-digest";
+/** `DIGEST_CRON=off` turns the digest off (and removes a schedule left from before). */
+export const DIGEST_OFF = "off";
+
+export async function scheduleDigest(
+  queues: Pick<Queues, "internal">,
+  settings: { cron: string; tz: string },
+): Promise<void> {
+  if (settings.cron === DIGEST_OFF) {
+    await queues.internal.removeJobScheduler(DIGEST_SCHEDULER_ID);
+    return;
+  }
+  await queues.internal.upsertJobScheduler(
+    DIGEST_SCHEDULER_ID,
+    { pattern: settings.cron, tz: settings.tz },
+    {
+      name: "digest.send",
+      data: {},
+      opts: {
+        attempts: 5,
+        backoff: { type: "exponential", delay: 30_000 },
+        removeOnComplete: { age: 30 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    },
+  );
+}
+
+/** The cron tick a scheduler job belongs to: its id ends with the scheduled epoch ms. */
+export function digestKey(job: Pick<Job, "id" | "timestamp">): string {
+  const scheduled = /[:-](\d{12,})$/.exec(job.id ?? "");
+  return new Date(scheduled ? Number(scheduled[1]) : job.timestamp).toISOString();
+}
+
+export interface DigestOutcome {
+  key: string;
+  sent: number;
+  skipped: number;
+}
+
+export async function sendDigest(deps: Deps, key: string): Promise<DigestOutcome> {
+  const now = deps.clock.now();
+  const { config } = deps.routing.current();
+  const [lines, link] = await Promise.all([checklistLines(deps), linkerFor(deps)]);
+  const outcome: DigestOutcome = { key, sent: 0, skipped: 0 };
+  for (const role of Object.values(config.roles)) {
+    const message = renderDigest(role.name, await weekFigures(deps, [role.name]), lines, now, link);
+    for (const target of [role.channel, ...role.managers]) {
+      const sent = await deliverOnce(deps, { digestKey: key, role: role.name, target }, message);
+      if (sent) outcome.sent++;
+      else outcome.skipped++;
+    }
+  }
+  deps.logger.info(outcome, "weekly digest delivered");
+  return outcome;
+}
+
+/**
+ * Posts once per (digest, role, target). The insert holds the row's lock until the post is
+ * recorded, so a second run of the same digest waits here and then finds it sent; a failed post
+ * rolls the row back and the job's retry tries again.
+ */
+async function deliverOnce(
+  deps: Deps,
+  ref: { digestKey: string; role: string; target: string },
+  message: Message,
+): Promise<boolean> {
+  return deps.db.transaction(async (tx) => {
+    const claimed = await tx
+      .insert(digestDeliveries)
+      .values({ ...ref, sentAt: deps.clock.now() })
+      .onConflictDoNothing()
+      .returning({ target: digestDeliveries.target });
+    if (claimed.length === 0) return false;
+    // A user id as channel posts to the app's DM with that person.
+    const posted = await deps.slack.chat.postMessage({
+      channel: ref.target,
+      text: message.text,
+      blocks: message.blocks as never,
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    await tx
+      .update(digestDeliveries)
+      .set({ ts: posted.ts ?? null })
+      .where(
+        and(
+          eq(digestDeliveries.digestKey, ref.digestKey),
+          eq(digestDeliveries.role, ref.role),
+          eq(digestDeliveries.target, ref.target),
+        ),
+      );
+    return true;
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * Reads what `/inventory` answers with: status, my queue, the checklist, and which roles a
+ * person belongs to. Queries run side by side; the judging and rendering are pure.
+ */
+import { standingIn } from "../exceptions/authorization.js";
+import type { Deps } from "../platform/deps.js";
+import { type ChecklistLine, evaluateChecklist } from "./checklist.js";
+import { checklistFacts } from "./checklist.repo.js";
+import { DAY_MS, type StatusArgs } from "./command-args.js";
+import { liveExceptions } from "./live.repo.js";
+import type { MineReport, QueueItem } from "./queue.view.js";
+import { byUrgency, type LiveException, slaStanding } from "./sla-state.js";
+import { liveByRole, rejectedSince, type Scope, windowFigures } from "./status.repo.js";
+import type { StatusReport } from "./status.view.js";
+
+export type ReadDeps = Pick<Deps, "db" | "clock" | "routing" | "directory">;
+
+export async function statusReport(deps: ReadDeps, args: StatusArgs): Promise<StatusReport> {
+  const now = deps.clock.now();
+  const scope: Scope = {
+    ...(args.client !== undefined ? { client: args.client } : {}),
+    ...(args.role !== undefined ? { roles: [args.role] } : {}),
+  };
+  const [live, figures, rejected] = await Promise.all([
+    liveByRole(deps.db, scope),
+    windowFigures(deps.db, scope, { now, ms: args.windowMs }),
+    rejectedSince(deps.db, new Date(now.getTime() - args.windowMs)),
+  ]);
+  return { args, now, live, figures, rejected };
+}
+
+/** The roles a person is a member (listed or through the user group) or manager of. */
+export async function rolesOf(deps: Pick<Deps, "routing" | "directory">, userId: string) {
+  const roles = Object.keys(deps.routing.current().config.roles).sort();
+  const standings = await Promise.all(roles.map((role) => standingIn(deps, role, userId)));
+  return roles.filter((_, i) => standings[i]?.standing !== "outsider");
+}
+
+export function queueItems(deps: Pick<Deps, "routing">, rows: LiveException[], now: Date) {
+  const config = deps.routing.current().config;
+  return rows
+    .map((row): QueueItem => ({ row, standing: slaStanding(row, config, now) }))
+    .sort(byUrgency);
+}
+
+export async function mineReport(deps: ReadDeps, userId: string): Promise<MineReport> {
+  const now = deps.clock.now();
+  const roles = await rolesOf(deps, userId);
+  const [heldRows, roleRows] = await Promise.all([
+    liveExceptions(deps.db, { claimedBy: userId }),
+    liveExceptions(deps.db, { roles }),
+  ]);
+  const atRisk = queueItems(
+    deps,
+    roleRows.filter((row) => row.claimedBy !== userId),
+    now,
+  ).filter((item) => item.standing.urgency !== "ok");
+  return { userId, roles, held: queueItems(deps, heldRows, now), atRisk };
+}
+
+export async function checklistLines(
+  deps: Pick<Deps, "db" | "clock" | "routing">,
+): Promise<ChecklistLine[]> {
+  const now = deps.clock.now();
+  const facts = await checklistFacts(deps.db, now);
+  return evaluateChecklist(facts, deps.routing.current().config, now);
+}
+
+/** The week's figures of some roles, for the Home tab and the digest. */
+export function weekFigures(deps: Pick<Deps, "db" | "clock">, roles: string[]) {
+  return windowFigures(deps.db, { roles }, { now: deps.clock.now(), ms: 7 * DAY_MS });
+}
