@@ -19,12 +19,40 @@ const STORM_CARD_LOCK = 43;
 
 const windowOf = (deps: Pick<Deps, "storms">) => deps.storms?.settings.windowMs ?? 5 * 60_000;
 
-/** A member changed: the storm's card appears if it has none, else its next redraw is due. */
+/**
+ * A member changed: the storm's card is posted if it has none, else its next redraw is due.
+ * Both happen in a job, never here: this runs inside intake and clicks, which must not wait
+ * for Slack's per-channel rate limit (one job id per storm for the post).
+ */
 export async function stormMemberChanged(deps: Deps, stormId: number): Promise<void> {
   const storm = await findStorm(deps.db, stormId);
   if (!storm) return;
-  if (!storm.cardTs && (await postStormCard(deps, stormId))) return;
+  if (!storm.cardTs) {
+    await enqueue(
+      deps.queues,
+      "storms.card",
+      { stormId, post: true },
+      { jobId: `storm-${stormId}-post` },
+    );
+    return;
+  }
   await scheduleStormCard(deps, stormId);
+}
+
+/** The `storms.card` job: post the card, or redraw it from the rows now. */
+export async function runStormCardJob(
+  deps: Deps,
+  data: { stormId: number; post?: boolean | undefined },
+): Promise<void> {
+  const storm = await findStorm(deps.db, data.stormId);
+  if (!storm) return;
+  if (!storm.cardTs) {
+    await postStormCard(deps, storm.id);
+    return;
+  }
+  // A post job that finds the card posted (a repeat): the redraw stays coalesced.
+  if (data.post) await scheduleStormCard(deps, storm.id);
+  else await updateStormCard(deps, storm.id);
 }
 
 /** Asks for the redraw of this slot; every ask in one slot is the same job (one update). */

@@ -22,6 +22,8 @@ import { quietCheck } from "./storm-policy.js";
 import { findStorm, type MemberFilter, memberPage, recordStormAudit } from "./storms.repo.js";
 
 const PAGE = 200;
+/** Members worked on at once by Claim storm and Resolve all (each through the service). */
+const PARALLEL = 4;
 
 interface Tally {
   done: number;
@@ -43,12 +45,17 @@ async function forEachMember(
       afterId,
       limit: PAGE,
     });
-    for (const { id } of page) {
-      const result = await act(id);
-      if (result.ok) tally.done++;
-      else tally.refused.set(result.code, (tally.refused.get(result.code) ?? 0) + 1);
-      afterId = id;
-    }
+    // A few members at a time: each is its own short transaction on its own row.
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < page.length; i = next++) {
+        const result = await act((page[i] as { id: number }).id);
+        if (result.ok) tally.done++;
+        else tally.refused.set(result.code, (tally.refused.get(result.code) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, lane));
+    afterId = page.at(-1)?.id ?? afterId;
     if (page.length < PAGE) return tally;
   }
 }

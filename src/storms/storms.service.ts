@@ -8,16 +8,14 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import { type Standing, standingIn } from "../exceptions/authorization.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import type { Actor } from "../exceptions/exceptions.service.js";
-import { type Refusal, transition } from "../exceptions/state-machine.js";
+import type { Refusal } from "../exceptions/state-machine.js";
 import { exceptions, type RootCause, storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { defaultJobOptions, jobCatalog } from "../platform/queue/catalog.js";
 import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import type { StormRow } from "./storm-card.js";
 import { postStormNote } from "./storm-cards.js";
 import { stormLabel } from "./storm-key.js";
-import { retryDelay } from "./storm-policy.js";
 import { findStorm, recordStormAudit } from "./storms.repo.js";
 
 export interface StormActInput {
@@ -107,40 +105,25 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
   return result;
 }
 
-/** Retry all: every member that may be retried now gets its retry, one every interval. */
+/**
+ * Retry all: every member that may be retried now gets its retry, one every interval. The
+ * click only counts (in SQL) and queues one job; the job lists the members and queues their
+ * paced retries, so a storm of thousands costs the click handler nothing.
+ */
 export async function retryAllInStorm(deps: Deps, input: StormActInput): Promise<StormActResult> {
   const auth = await authorizeStorm(deps, input);
   if (!auth.ok) return auth;
   const { storm, standing } = auth;
-  const label = stormLabel(storm.id);
-  const members = await deps.db
-    .select({
-      id: exceptions.id,
-      state: exceptions.state,
-      claimedBy: exceptions.claimedBy,
-      retryCount: exceptions.retryCount,
-      resolvedBy: exceptions.resolvedBy,
-      canRetry: sql<boolean>`${exceptions.latestEvent}->'retry' is not null`,
-    })
-    .from(exceptions)
-    .where(and(eq(exceptions.stormId, storm.id), ne(exceptions.state, "resolved")))
-    .orderBy(exceptions.id);
-  const eligible: { id: number; retryNumber: number }[] = [];
+  const counts = await retryCounts(deps, storm.id, input.actor.userId, standing === "manager");
   const skipped = new Map<Refusal["reason"], number>();
-  for (const member of members) {
-    const outcome = transition(member, {
-      kind: "retry",
-      actor: input.actor.userId,
-      isManager: standing === "manager",
-    });
-    if (outcome.ok) eligible.push({ id: member.id, retryNumber: outcome.change.retryCount });
-    else skipped.set(outcome.reason, (skipped.get(outcome.reason) ?? 0) + 1);
-  }
-  if (eligible.length === 0) {
+  if (counts.noRetry) skipped.set("retry_unavailable", counts.noRetry);
+  if (counts.retrying) skipped.set("retry_in_progress", counts.retrying);
+  if (counts.held) skipped.set("held_by_other", counts.held);
+  if (counts.eligible === 0) {
     return {
       ok: false,
       code: "stale",
-      message: `Nothing to retry in storm ${label}${skipText(skipped) ? `: ${skipText(skipped)}` : ""}. Nothing was changed.`,
+      message: `Nothing to retry in storm ${stormLabel(storm.id)}${skipText(skipped) ? `: ${skipText(skipped)}` : ""}. Nothing was changed.`,
     };
   }
   const interval = deps.storms?.settings.retryIntervalMs ?? 200;
@@ -150,39 +133,39 @@ export async function retryAllInStorm(deps: Deps, input: StormActInput): Promise
       actor: input.actor.userId,
       source: "slack",
       action: "storm_retry_all",
-      expectedOutcome: `${eligible.length} member retries queued, one every ${interval} ms`,
-      details: { queued: eligible.length, skipped: Object.fromEntries(skipped) },
+      expectedOutcome: `about ${counts.eligible} member retries queued, one every ${interval} ms`,
+      details: { eligible: counts.eligible, skipped: Object.fromEntries(skipped) },
       at: now,
     });
-    // Deterministic ids (member and retry number): a double click queues nothing twice. Queued
-    // inside the audit row's transaction, so the row never claims retries Redis refused.
-    const entry = jobCatalog["storms.retry-member"];
-    for (let start = 0; start < eligible.length; start += 500) {
-      await deps.queues.internal.addBulk(
-        eligible.slice(start, start + 500).map((member, offset) => ({
-          name: "storms.retry-member",
-          data: entry.schema.parse({
-            stormId: storm.id,
-            exceptionId: member.id,
-            actor: input.actor,
-          }),
-          opts: {
-            ...defaultJobOptions,
-            ...entry.options,
-            jobId: `storm-${storm.id}-retry-${member.id}-${member.retryNumber}`,
-            delay: retryDelay(start + offset, interval),
-          },
-        })),
-      );
-    }
+    // Inside the audit row's transaction: the row never claims work Redis refused. A double
+    // click within a few seconds is the same job; later ones find the members retrying.
+    const slot = Math.floor(now.getTime() / 5000);
+    await enqueue(
+      deps.queues,
+      "storms.retry-all",
+      { stormId: storm.id, actor: input.actor, asOf: now.getTime() },
+      { jobId: `storm-${storm.id}-retryall-${input.actor.userId}-${slot}` },
+    );
   });
-  const seconds = Math.ceil((eligible.length * interval) / 1000);
-  await postStormNote(
-    deps,
-    storm,
-    `:repeat: *${escapeMrkdwn(input.actor.name)}* queued retries of ${eligible.length} member${eligible.length === 1 ? "" : "s"}, one every ${interval} ms (about ${seconds}s).${skipText(skipped) ? ` Skipped: ${skipText(skipped)}.` : ""}`,
-  );
   return { ok: true, storm };
+}
+
+/** What Retry all would do for this actor, in the state machine's order of refusals. */
+async function retryCounts(deps: Deps, stormId: number, actor: string, isManager: boolean) {
+  const canRetry = sql`${exceptions.latestEvent}->'retry' is not null`;
+  const heldByOther = isManager
+    ? sql`false`
+    : sql`(${exceptions.claimedBy} is not null and ${exceptions.claimedBy} <> ${actor})`;
+  const [row] = await deps.db
+    .select({
+      noRetry: sql<number>`(count(*) filter (where not ${canRetry}))::int`,
+      retrying: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} = 'retrying'))::int`,
+      held: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and ${heldByOther}))::int`,
+      eligible: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and not ${heldByOther}))::int`,
+    })
+    .from(exceptions)
+    .where(and(eq(exceptions.stormId, stormId), ne(exceptions.state, "resolved")));
+  return row ?? { noRetry: 0, retrying: 0, held: 0, eligible: 0 };
 }
 
 export interface ResolveStormInput extends StormActInput {

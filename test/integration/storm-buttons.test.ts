@@ -150,7 +150,7 @@ describe("storm buttons", () => {
       new Set(members.map((m) => m.id)),
     );
     // Paced: each member's retry waited one interval (20 ms here) more than the one before.
-    const paced = await h.bot.deps.queues.internal.getJobs(["completed", "delayed", "waiting"]);
+    const paced = await h.bot.deps.queues.internal.getJobs(["completed", "active", "delayed", "waiting"]);
     const delays = paced
       .filter((job) => job.name === "storms.retry-member" && job.data.stormId === s.id)
       .map((job) => job.opts.delay ?? 0)

@@ -52,8 +52,14 @@ describe("the end of a storm", () => {
     // It ended a whole quiet window after its last member, not at its first check.
     expect(ended.endedAt!.getTime() - ended.lastMemberAt.getTime()).toBeGreaterThanOrEqual(3000);
     await eventually(async () => textOf(await stormCard(h, formed.id)).includes("Storm over"));
-    const thread = h.fake.threadReplies(ended.channel, ended.cardTs!).map((m) => String(m.text));
-    expect(thread.some((note) => note.includes("Storm over"))).toBe(true);
+    await eventually(
+      async () =>
+        h.fake
+          .threadReplies(ended.channel, ended.cardTs!)
+          .some((m) => String(m.text).includes("Storm over")),
+      5000,
+      "a thread note saying the storm is over",
+    );
     expect(await stormAudit(h, formed.id, "storm_ended")).toHaveLength(1);
 
     // The next failure of the kind is on its own again.

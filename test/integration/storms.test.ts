@@ -141,6 +141,35 @@ describe("storm grouping", () => {
     expect(await membersOf(h, formed.id)).toHaveLength(4);
   });
 
+  it("posts the storm card once, when Slack answers again after being down", async () => {
+    h.fake.setDown(true);
+    try {
+      await burst(h, 4, { client: "stormy-down", failureMode: "auth" });
+      const [formed] = await eventually(async () => {
+        const rows = await stormsOf(h, "stormy-down");
+        return rows.length ? rows : null;
+      });
+      await eventually(async () => (await membersOf(h, formed!.id)).length === 4);
+      expect((await stormsOf(h, "stormy-down"))[0]?.cardTs).toBeNull();
+    } finally {
+      h.fake.setDown(false);
+    }
+    const posted = await stormFormed(h, "stormy-down");
+    await eventually(async () =>
+      textOf(await stormCard(h, posted.id)).includes("*New failures (members)*\n4"),
+    );
+    const posts = h.fake
+      .callsTo("chat.postMessage")
+      .filter(
+        (call) =>
+          call.status === 200 &&
+          !call.body.thread_ts &&
+          (call.body.metadata as { event_payload?: { storm_id?: number } } | undefined)
+            ?.event_payload?.storm_id === posted.id,
+      );
+    expect(posts).toHaveLength(1);
+  });
+
   it("makes one storm when two intake workers take a burst side by side", async () => {
     await h.startAnother(["worker"]);
     const kind = { client: "stormy-race", failureMode: "partial_write" as const };

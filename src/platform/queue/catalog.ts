@@ -11,6 +11,7 @@ import {
   stormClaimMembersJob,
   stormEndCheckJob,
   stormResolveMembersJob,
+  stormRetryAllJob,
   stormRetryMemberJob,
 } from "../../storms/storm-jobs.schema.js";
 
@@ -34,6 +35,8 @@ export const jobCatalog = {
   "storms.end-check": { schema: stormEndCheckJob, options: { attempts: 12 } },
   /** Claim storm: claims its open members one by one through the exception service. */
   "storms.claim-members": { schema: stormClaimMembersJob, options: { attempts: 5 } },
+  /** Retry all: lists the members and queues their paced retries. */
+  "storms.retry-all": { schema: stormRetryAllJob, options: { attempts: 5 } },
   /** Retry all: one member's retry, delayed to pace the producer's queue. */
   "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
   /** Resolve all: resolves its members one by one through the exception service. */

@@ -1,0 +1,304 @@
+/**
+ * `npm run bench:storm`: the real bot (web + worker, one process) on a fresh database, with
+ * Slack played by the local fake. A 10,000-event storm across three clients, then 200
+ * concurrent signed button clicks, then one Resolve all. Prints: events accounted for, cards
+ * posted, Slack calls per 1,000 events, click acknowledgement latency and intake throughput.
+ */
+import { randomBytes } from "node:crypto";
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Queue } from "bullmq";
+import { eq, sql } from "drizzle-orm";
+import { Redis } from "ioredis";
+import postgres from "postgres";
+import { loadEnv } from "../src/env.js";
+import { ACTIONS } from "../src/exceptions/card.js";
+import { exceptions, storms } from "../src/platform/db/schema.js";
+import { createLogger } from "../src/platform/logger.js";
+import type { RecordedCall } from "../src/platform/slack/fake-slack.js";
+import { slackRequester } from "../src/platform/slack/signing.js";
+import { STORM_ACTIONS } from "../src/storms/storm-card.js";
+import { STORM_RESOLVE_CALLBACK } from "../src/storms/storms.slack.js";
+import { startSyncdesk } from "../src/syncdesk.js";
+import { countBy, line, ms, percentile } from "./figures.js";
+import { startSlackSide } from "./slack-side.client.js";
+import { type Click, planClicks, stormEvents } from "./storm-plan.js";
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+const CLICKS = Number(process.env.BENCH_CLICKS ?? 200);
+/** The second round of clicks arrives spread over this long instead of all at once. */
+const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 2000);
+const SECRET = "bench-signing-secret-0123456789";
+const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const ROUTING = fileURLToPath(new URL("./routing.bench.yml", import.meta.url));
+const say = (text = "") => console.log(text);
+
+async function waitFor<T>(what: string, probe: () => Promise<T | null>, limitMs: number) {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function main() {
+  const loadAtStart = loadavg()[0]?.toFixed(1);
+  const id = `${process.pid}_${randomBytes(3).toString("hex")}`;
+  const database = `syncdesk_bench_${id}`;
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${database}`;
+  const prefix = `bench-${id}`;
+  // Slack (the fake Web API and the people clicking) runs in a thread of its own.
+  const fake = await startSlackSide();
+  const env = loadEnv({
+    SLACK_BOT_TOKEN: "xoxb-bench-token",
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: fake.url,
+    PORT: "0",
+    DATABASE_URL: dbUrl.toString(),
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    ROUTING_FILE: ROUTING,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+    // Overrides for comparisons, e.g. BENCH_STORM_THRESHOLD=1000000 for "no storm grouping".
+    ...(process.env.BENCH_STORM_THRESHOLD
+      ? { STORM_THRESHOLD: process.env.BENCH_STORM_THRESHOLD }
+      : {}),
+  });
+  const bot = await startSyncdesk(env, {
+    roles: ["web", "worker"],
+    logger: createLogger(env.LOG_LEVEL),
+  });
+  const db = bot.deps.db;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const failures = new Queue(env.FAILURE_QUEUE, { connection: redis, prefix });
+  const slack = slackRequester({ url: `http://127.0.0.1:${bot.port}`, signingSecret: SECRET });
+
+  try {
+    say(
+      `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s)`,
+    );
+    // ---- 1. the storm ----
+    const events = stormEvents(EVENTS);
+    const callsBefore = (await fake.calls()).length;
+    const sentAt = performance.now();
+    for (let i = 0; i < events.length; i += 500) {
+      await failures.addBulk(
+        events.slice(i, i + 500).map((data, j) => ({
+          name: "sync.failed",
+          data,
+          opts: { jobId: `bench-${i + j}`, attempts: 3, backoff: { type: "fixed", delay: 200 } },
+        })),
+      );
+    }
+    const enqueuedMs = performance.now() - sentAt;
+    const accounted = await waitFor(
+      "every event accounted for",
+      async () => {
+        const [row] = await db.execute<{
+          occurrences: number;
+          accepted: number;
+          rejected: number;
+        }>(sql`
+          select (select coalesce(sum(occurrences), 0)::int from exceptions) as occurrences,
+                 (select count(*)::int from failure_events) as accepted,
+                 (select count(*)::int from rejected_events) as rejected`);
+        return row && row.occurrences + row.rejected >= EVENTS ? row : null;
+      },
+      600_000,
+    );
+    const intakeMs = performance.now() - sentAt;
+    // Let the Slack side settle: no new call for 3 s.
+    let seen = -1;
+    const drainStart = performance.now();
+    while (performance.now() - drainStart < 120_000) {
+      const count = (await fake.calls()).length;
+      if (count === seen) break;
+      seen = count;
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+    const stormCalls = await fake.calls(callsBefore);
+    const stormRows = await db.select().from(storms);
+    const members = await db.execute<{ storm_id: number; n: number; carded: number }>(sql`
+      select storm_id::int, count(*)::int as n, count(card_ts)::int as carded
+      from exceptions where storm_id is not null group by storm_id order by storm_id`);
+    const [totals] = await db.execute<{ exceptions: number; carded: number }>(sql`
+      select count(*)::int as exceptions, count(card_ts)::int as carded from exceptions`);
+
+    // ---- 2. 200 concurrent clicks ----
+    const carded = await db
+      .select({ id: exceptions.id, channel: exceptions.channel, ts: exceptions.cardTs })
+      .from(exceptions)
+      .where(sql`${exceptions.cardTs} is not null`);
+    const stormTargets = stormRows.map((s) => ({
+      id: s.id,
+      channel: s.channel,
+      ts: s.cardTs ?? "",
+    }));
+    const cardTargets = carded.map((c) => ({ id: c.id, channel: c.channel, ts: c.ts ?? "" }));
+    const clicks = planClicks(CLICKS, stormTargets, cardTargets);
+    const clickCallsBefore = (await fake.calls()).length;
+    const bolt = { url: `http://127.0.0.1:${bot.port}`, secret: SECRET };
+    const burstResults = await fake.click(bolt, clicks.map(toRequest), 0);
+    const spread = planClicks(CLICKS, stormTargets, cardTargets);
+    const spreadResults = await fake.click(bolt, spread.map(toRequest), SPREAD_MS);
+    const clickCalls = (await fake.calls(clickCallsBefore)).length;
+
+    // ---- 3. Resolve all on the largest unresolved storm, start to finish ----
+    const [target] = [...members].sort((a, b) => b.n - a.n);
+    let resolveFigure = "no storm";
+    if (target) {
+      const stormRow = stormRows.find((s) => s.id === target.storm_id);
+      const started = performance.now();
+      const res = await slack.viewSubmission({
+        userId: "U0MGR",
+        userName: "mgr",
+        callbackId: STORM_RESOLVE_CALLBACK,
+        privateMetadata: JSON.stringify({ stormId: target.storm_id, channel: stormRow?.channel }),
+        values: {
+          note: { value: { type: "plain_text_input", value: "Bench: upstream limit raised" } },
+          root_cause: {
+            value: {
+              type: "static_select",
+              selected_option: { text: { type: "plain_text", text: "x" }, value: "target_outage" },
+            },
+          },
+        },
+      });
+      const ackMs = performance.now() - started;
+      const limitMs = Number(process.env.BENCH_RESOLVE_LIMIT_MS ?? 300_000);
+      let resolved = 0;
+      try {
+        await waitFor(
+          "Resolve all",
+          async () => {
+            const [row] = await db
+              .select({ n: sql<number>`count(*) filter (where state = 'resolved')::int` })
+              .from(exceptions)
+              .where(eq(exceptions.stormId, target.storm_id));
+            resolved = row?.n ?? 0;
+            return resolved >= target.n ? resolved : null;
+          },
+          limitMs,
+        );
+      } catch {
+        // Reported below as partial.
+      }
+      const tookS = (performance.now() - started) / 1000;
+      resolveFigure = `${resolved}/${target.n} members of ST-${target.storm_id} in ${tookS.toFixed(1)} s (${(resolved / tookS).toFixed(0)}/s), submit acked in ${ms(ackMs)} (HTTP ${res.status})`;
+    }
+
+    // ---- figures ----
+    const posts = (calls: RecordedCall[]) =>
+      countBy(
+        calls.filter((c) => c.method === "chat.postMessage" && !c.body.thread_ts),
+        (c) =>
+          String((c.body.metadata as { event_type?: string } | undefined)?.event_type ?? "other"),
+      );
+    say();
+    say("Events");
+    say(line("sent", EVENTS));
+    say(line("enqueued by the producer in", ms(enqueuedMs)));
+    say(line("accepted (failure_events rows)", accounted.accepted));
+    say(line("exception occurrences (sum)", accounted.occurrences));
+    say(line("rejected-event rows", accounted.rejected));
+    say(
+      line(
+        "accounted for (occurrences + rejected)",
+        `${accounted.occurrences + accounted.rejected} of ${EVENTS}`,
+      ),
+    );
+    say(
+      line(
+        "intake throughput",
+        `${((EVENTS / intakeMs) * 1000).toFixed(0)} events/s (${(intakeMs / 1000).toFixed(1)} s)`,
+      ),
+    );
+    say();
+    say("Storms and cards");
+    say(line("exceptions (new fingerprints)", totals?.exceptions ?? 0));
+    say(line("storms formed", stormRows.length));
+    for (const m of members)
+      say(line(`  ST-${m.storm_id} members (with own card)`, `${m.n} (${m.carded})`));
+    const stormPosts = posts(stormCalls);
+    say(
+      line(
+        "cards posted (exception / storm / rejected)",
+        `${stormPosts.syncdesk_exception ?? 0} / ${stormPosts.syncdesk_storm ?? 0} / ${stormPosts.other ?? 0}`,
+      ),
+    );
+    say(line("exceptions with a card of their own", totals?.carded ?? 0));
+    say(line("Slack calls during the storm", stormCalls.length));
+    say(line("Slack calls per 1,000 events", ((stormCalls.length / EVENTS) * 1000).toFixed(1)));
+    say(line("  by method", JSON.stringify(countBy(stormCalls, (c) => c.method))));
+    say();
+    say(`Clicks (${clicks.length} signed requests from Slack's side, in a thread of its own)`);
+    say(line("by kind", JSON.stringify(countBy(clicks, (c) => c.kind))));
+    for (const [label, results] of [
+      ["all at once", burstResults],
+      [`spread over ${SPREAD_MS} ms`, spreadResults],
+    ] as const) {
+      const latencies = results.map((r) => r.ms);
+      say(`  ${label}:`);
+      say(line("  HTTP statuses", JSON.stringify(countBy(results, (r) => String(r.status)))));
+      say(line("  ack latency median", ms(percentile(latencies, 50))));
+      say(line("  ack latency P90", ms(percentile(latencies, 90))));
+      say(line("  ack latency P99 (target < 100 ms)", ms(percentile(latencies, 99))));
+      say(line("  ack latency max", ms(Math.max(...latencies))));
+    }
+    say(line("Slack calls caused by the clicks (so far)", clickCalls));
+    say();
+    say("Resolve all");
+    say(line("resolved", resolveFigure));
+    say();
+    say(
+      line(
+        "machine load (1-min average, at end)",
+        `${loadavg()[0]?.toFixed(1)} on ${cpus().length} CPUs (started at ${loadAtStart})`,
+      ),
+    );
+  } finally {
+    await bot.stop();
+    await failures.close();
+    await clearPrefix(redis, prefix);
+    await redis.quit();
+    await fake.close();
+    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`drop database if exists "${database}" with (force)`);
+    await admin.end();
+  }
+}
+
+function toRequest(click: Click) {
+  const actionId =
+    click.kind === "card-claim"
+      ? ACTIONS.claim
+      : STORM_ACTIONS[click.kind.slice(6) as keyof typeof STORM_ACTIONS];
+  return {
+    userId: click.userId,
+    channel: click.channel,
+    ts: click.ts,
+    actionId,
+    value: String(click.id),
+  };
+}
+
+async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

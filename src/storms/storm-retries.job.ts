@@ -1,0 +1,85 @@
+/**
+ * Retry all, in the background: lists the members the actor may retry now and queues their
+ * retries, each delayed one interval more than the one before, so the producer's queue (and
+ * the system behind it) gets a steady trickle instead of thousands at once. Deterministic job
+ * ids (member and retry number) make a rerun of this job queue nothing twice.
+ */
+import { and, asc, eq, lte, ne, sql } from "drizzle-orm";
+import { standingIn } from "../exceptions/authorization.js";
+import { type Refusal, transition } from "../exceptions/state-machine.js";
+import { exceptions } from "../platform/db/schema.js";
+import type { Deps } from "../platform/deps.js";
+import { defaultJobOptions, type JobData, jobCatalog } from "../platform/queue/catalog.js";
+import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+import { postStormNote } from "./storm-cards.js";
+import { retryDelay } from "./storm-policy.js";
+import { findStorm } from "./storms.repo.js";
+import { skipText } from "./storms.service.js";
+
+const BULK = 500;
+
+export async function queueStormRetries(
+  deps: Deps,
+  data: JobData<"storms.retry-all">,
+): Promise<number> {
+  const storm = await findStorm(deps.db, data.stormId);
+  if (!storm) return 0;
+  // Checked again: the click may be minutes old when the job runs.
+  const { standing } = await standingIn(deps, storm.role, data.actor.userId);
+  if (standing === "outsider") return 0;
+  const members = await deps.db
+    .select({
+      id: exceptions.id,
+      state: exceptions.state,
+      claimedBy: exceptions.claimedBy,
+      retryCount: exceptions.retryCount,
+      resolvedBy: exceptions.resolvedBy,
+      canRetry: sql<boolean>`${exceptions.latestEvent}->'retry' is not null`,
+    })
+    .from(exceptions)
+    .where(
+      and(
+        eq(exceptions.stormId, storm.id),
+        ne(exceptions.state, "resolved"),
+        lte(exceptions.openedAt, new Date(data.asOf)),
+      ),
+    )
+    .orderBy(asc(exceptions.id));
+  const eligible: { id: number; retryNumber: number }[] = [];
+  const skipped = new Map<Refusal["reason"], number>();
+  for (const member of members) {
+    const outcome = transition(member, {
+      kind: "retry",
+      actor: data.actor.userId,
+      isManager: standing === "manager",
+    });
+    if (outcome.ok) eligible.push({ id: member.id, retryNumber: outcome.change.retryCount });
+    else skipped.set(outcome.reason, (skipped.get(outcome.reason) ?? 0) + 1);
+  }
+  const interval = deps.storms?.settings.retryIntervalMs ?? 200;
+  const entry = jobCatalog["storms.retry-member"];
+  for (let start = 0; start < eligible.length; start += BULK) {
+    await deps.queues.internal.addBulk(
+      eligible.slice(start, start + BULK).map((member, offset) => ({
+        name: "storms.retry-member",
+        data: entry.schema.parse({ stormId: storm.id, exceptionId: member.id, actor: data.actor }),
+        opts: {
+          ...defaultJobOptions,
+          ...entry.options,
+          jobId: `storm-${storm.id}-retry-${member.id}-${member.retryNumber}`,
+          delay: retryDelay(start + offset, interval),
+        },
+      })),
+    );
+  }
+  if (eligible.length > 0) {
+    const seconds = Math.ceil((eligible.length * interval) / 1000);
+    const skippedText = skipText(skipped);
+    await postStormNote(
+      deps,
+      storm,
+      `:repeat: *${escapeMrkdwn(data.actor.name)}* queued retries of ${eligible.length} member${eligible.length === 1 ? "" : "s"}, one every ${interval} ms (about ${seconds}s).${skippedText ? ` Skipped: ${skippedText}.` : ""}`,
+    );
+  }
+  return eligible.length;
+}
