@@ -178,7 +178,7 @@ function routingLine(facts: ChecklistFacts): ChecklistLine {
     key: "routing",
     title,
     status: "attention",
-    detail: `${reasons.slice(0, MAX_NAMED).join("; ")}${reasons.length > MAX_NAMED ? `; +${reasons.length - MAX_NAMED} more` : ""}. Review them with \`/routing\`.`,
+    detail: `${reasons.slice(0, MAX_NAMED).join("; ")}${reasons.length > MAX_NAMED ? `; +${reasons.length - MAX_NAMED} more` : ""}. Review them with \`/inventory routes\`.`,
     links: [],
   };
 }

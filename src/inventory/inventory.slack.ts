@@ -16,7 +16,7 @@ import { type Message, renderStatus } from "./status.view.js";
 
 export const HELP_TEXT = [
   "*syncdesk* keeps inventory sync failures from being ignored.",
-  "• `/inventory status [client] [role] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 90d).",
+  "• `/inventory status [client] [role] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 30d).",
   "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status client=ads-ops`",
   "• `/inventory mine` — what you hold and what is about to breach in your roles, with the card buttons",
   "• `/inventory checklist` — the Monday checklist, checked against live data",

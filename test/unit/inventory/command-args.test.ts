@@ -55,7 +55,8 @@ describe("parseInventoryCommand: good input", () => {
     expect(status("status 30d")).toEqual({ windowMs: 30 * DAY_MS, windowLabel: "30d" });
     expect(status("status 2w")).toEqual({ windowMs: 14 * DAY_MS, windowLabel: "2w" });
     expect(status("status 1h")).toEqual({ windowMs: HOUR_MS, windowLabel: "1h" });
-    expect(status("status 90d")).toEqual({ windowMs: 90 * DAY_MS, windowLabel: "90d" });
+    expect(status("status 30d")).toEqual({ windowMs: 30 * DAY_MS, windowLabel: "30d" });
+    expect(status("status 4w")).toEqual({ windowMs: 28 * DAY_MS, windowLabel: "4w" });
     expect(status("status 7D")).toMatchObject({ windowLabel: "7d" });
   });
 
@@ -105,7 +106,8 @@ describe("parseInventoryCommand: bad input says what was wrong", () => {
     expect(error("status 5m")).toContain("`5m` has an unknown unit: use hours, days or weeks");
     expect(error("status 3months")).toContain("has an unknown unit");
     expect(error("status 0d")).toContain("`0d` is empty: look back at least 1h");
-    expect(error("status 91d")).toContain("`91d` is longer than the 90 days status looks back");
+    expect(error("status 31d")).toContain("`31d` is longer than the 30 days status looks back");
+    expect(error("status 5w")).toContain("`5w` is longer than the 30 days");
     expect(error("status since=soon")).toContain("`soon` is not a time window");
   });
 
