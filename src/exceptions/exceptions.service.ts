@@ -14,6 +14,7 @@ import { assertNever } from "../platform/errors.js";
 import { exceptionLogger } from "../platform/logger.js";
 import { metrics } from "../platform/metrics.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
+import { armSla } from "../sla/sla-timers.js";
 import { standingIn } from "./authorization.js";
 import { type ExceptionRow, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
 import { cardChanged, queueCardSync, queueThreadNote } from "./cards.js";
@@ -186,6 +187,8 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
     if (action.kind === "retry") metrics.retries.inc({ outcome: "queued" });
     // The Home tabs of whoever acted, held it before, and holds it now.
     await refreshHome(deps, [actor.userId, found.claimedBy, result.row.claimedBy]);
+    // SLA timers follow every committed change (claim cancels nudges, resolve cancels all).
+    await armSla(deps, exceptionId);
   }
   return result;
 }
@@ -249,6 +252,7 @@ export async function applySignal(
     if (signal.kind === "retry_succeeded") metrics.retries.inc({ outcome: "succeeded" });
     if (signal.kind === "retry_failed") metrics.retries.inc({ outcome: "failed" });
     await refreshHome(deps, [updated.claimedBy, updated.retryRequestedBy]);
+    await armSla(deps, updated.id);
     try {
       await cardChanged(deps, updated);
     } catch (error) {
