@@ -7,7 +7,8 @@ import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { exceptions, storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { enqueue } from "../platform/queue/queues.js";
-import { renderStormCard, type StormRow } from "./storm-card.js";
+import { findEarlierPost } from "../platform/slack/outbox-message.js";
+import { renderStormCard, type StormRow, type StormStats } from "./storm-card.js";
 import { coalesceSlot } from "./storm-policy.js";
 import { findStorm, recordStormAudit, stormStats } from "./storms.repo.js";
 
@@ -77,24 +78,28 @@ export async function postStormCard(deps: Deps, stormId: number): Promise<boolea
     const storm = await findStorm(tx, stormId);
     if (!storm || storm.cardTs) return null;
     const stats = await stormStats(tx, stormId);
-    const card = renderStormCard(storm, stats, windowOf(deps));
-    const answer = await deps.slack.chat.postMessage({
-      channel: storm.channel,
-      text: card.text,
-      blocks: card.blocks as never,
-      unfurl_links: false,
-      unfurl_media: false,
-      metadata: { event_type: STORM_METADATA_TYPE, event_payload: { storm_id: storm.id } },
-    });
-    if (!answer.ts) throw new Error("chat.postMessage returned no ts");
+    // Exactly one card: an attempt that died between Slack's answer and our commit left a
+    // card whose metadata names this storm. Storms are rare, so always look first.
+    const earlier = await findEarlierPost(
+      deps.slack,
+      deps.logger,
+      { channel: storm.channel },
+      (payload, type) => type === STORM_METADATA_TYPE && Number(payload.storm_id) === storm.id,
+    );
+    const answer = earlier ?? (await postCard(deps, storm, stats));
     await tx
       .update(storms)
-      .set({ cardTs: answer.ts, channel: answer.channel ?? storm.channel })
+      .set({ cardTs: answer.ts, channel: answer.channel })
       .where(and(eq(storms.id, stormId), isNull(storms.cardTs)));
     await recordStormAudit(tx, stormId, {
       source: "slack",
       action: "storm_card_posted",
-      details: { channel: storm.channel, ts: answer.ts, members: stats.members },
+      details: {
+        channel: answer.channel,
+        ts: answer.ts,
+        members: stats.members,
+        ...(earlier ? { how: "reconciled" } : {}),
+      },
       at: deps.clock.now(),
     });
     return storm;
@@ -109,6 +114,24 @@ export async function postStormCard(deps: Deps, stormId: number): Promise<boolea
   // Members may have joined while the post was in flight.
   await scheduleStormCard(deps, stormId);
   return true;
+}
+
+async function postCard(
+  deps: Deps,
+  storm: StormRow,
+  stats: StormStats,
+): Promise<{ channel: string; ts: string }> {
+  const card = renderStormCard(storm, stats, windowOf(deps));
+  const answer = await deps.slack.chat.postMessage({
+    channel: storm.channel,
+    text: card.text,
+    blocks: card.blocks as never,
+    unfurl_links: false,
+    unfurl_media: false,
+    metadata: { event_type: STORM_METADATA_TYPE, event_payload: { storm_id: storm.id } },
+  });
+  if (!answer.ts) throw new Error("chat.postMessage returned no ts");
+  return { channel: answer.channel ?? storm.channel, ts: answer.ts };
 }
 
 /** Redraws the card from the rows now (the coalesced job, and a storm's end). */

@@ -70,8 +70,11 @@ export async function claimStormMembers(
   data: JobData<"storms.claim-members">,
 ): Promise<number> {
   const storm = await findStorm(deps.db, data.stormId);
-  // Someone else may hold the storm by now (a manager reassigned it): claim for the holder only.
-  if (!storm || storm.claimedBy !== data.actor.userId) return 0;
+  if (!storm) return 0;
+  // Queued inside the claim's transaction, so it can run before that commits: try again.
+  if (storm.claimedBy === null) throw new Error(`storm ${storm.id} claim is not committed yet`);
+  // Someone else holds the storm now: claim for the holder only.
+  if (storm.claimedBy !== data.actor.userId) return 0;
   const act = memberAct(deps, storm.channel, data.actor);
   const tally = await forEachMember(deps, { ...data, filter: "unclaimed" }, (id) =>
     act(id, { kind: "claim" }),
@@ -107,6 +110,8 @@ export async function resolveStormMembers(
 ): Promise<number> {
   const storm = await findStorm(deps.db, data.stormId);
   if (!storm) return 0;
+  // Queued inside the Resolve all transaction, so it can run before that commits: try again.
+  if (storm.resolvedBy === null) throw new Error(`storm ${storm.id} resolve is not committed yet`);
   const act = memberAct(deps, storm.channel, data.actor);
   const tally = await forEachMember(deps, { ...data, filter: "unresolved" }, (id) =>
     act(id, { kind: "resolve", note: data.note, rootCause: data.rootCause }),

@@ -81,6 +81,16 @@ describe("storm buttons", () => {
     const click = await clickStorm(h, USERS.alice, adsStorm.id, "claim", { channel: "C0FULFILL" });
     expect(await replyTo(h, click)).toContain(`can't find storm ST-${adsStorm.id} here`);
     expect((await storm(h, adsStorm.id)).claimedBy).toBeNull();
+    // A Resolve all form naming that storm but sent from this channel's card, or no storm.
+    const moved = await submitStormResolve(
+      h,
+      USERS.alice,
+      JSON.stringify({ stormId: adsStorm.id, channel: "C0FULFILL" }),
+    );
+    expect(JSON.stringify(moved.json)).toContain(`can't find storm ST-${adsStorm.id} here`);
+    const junkForm = await submitStormResolve(h, USERS.alice, '{"stormId":"1 or 1=1"}');
+    expect(JSON.stringify(junkForm.json)).toContain("This form has expired");
+    expect((await storm(h, adsStorm.id)).resolvedBy).toBeNull();
     // A value that is no storm id at all.
     const junk = await clickStorm(h, USERS.alice, adsStorm.id, "claim", { value: "1; drop" });
     expect(await replyTo(h, junk)).toContain("not one of mine");
@@ -150,7 +160,12 @@ describe("storm buttons", () => {
       new Set(members.map((m) => m.id)),
     );
     // Paced: each member's retry waited one interval (20 ms here) more than the one before.
-    const paced = await h.bot.deps.queues.internal.getJobs(["completed", "active", "delayed", "waiting"]);
+    const paced = await h.bot.deps.queues.internal.getJobs([
+      "completed",
+      "active",
+      "delayed",
+      "waiting",
+    ]);
     const delays = paced
       .filter((job) => job.name === "storms.retry-member" && job.data.stormId === s.id)
       .map((job) => job.opts.delay ?? 0)

@@ -3,6 +3,7 @@
  * one more within the window and a single storm card stands for all of them and keeps
  * counting; outside the window nothing groups; two intake workers still make one storm.
  */
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Clock } from "../../src/platform/clock.js";
 import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
@@ -168,6 +169,33 @@ describe("storm grouping", () => {
             ?.event_payload?.storm_id === posted.id,
       );
     expect(posts).toHaveLength(1);
+  });
+
+  it("adopts a storm card an earlier attempt posted instead of posting a second", async () => {
+    // The card a crashed attempt left behind: posted, its ts never recorded.
+    const [seq] = await h.bot.deps.db.execute<{ next: number }>(
+      sql`select (case when is_called then last_value + 1 else last_value end)::int as next from storms_id_seq`,
+    );
+    const nextId = seq!.next;
+    const orphan = await h.bot.deps.slack.chat.postMessage({
+      channel: "C0FULFILL",
+      text: "storm card from an attempt that died",
+      metadata: { event_type: "syncdesk_storm", event_payload: { storm_id: nextId } },
+    });
+    await burst(h, 4, { client: "stormy-orphan", failureMode: "auth" });
+    const formed = await stormFormed(h, "stormy-orphan");
+    expect(formed.id).toBe(nextId);
+    expect(formed.cardTs).toBe(orphan.ts);
+    const posts = h.fake
+      .callsTo("chat.postMessage")
+      .filter(
+        (call) =>
+          (call.body.metadata as { event_payload?: { storm_id?: number } } | undefined)
+            ?.event_payload?.storm_id === nextId,
+      );
+    expect(posts).toHaveLength(1);
+    // The adopted card is redrawn with the storm's figures.
+    await eventually(async () => textOf(await stormCard(h, formed.id)).includes("Storm active"));
   });
 
   it("makes one storm when two intake workers take a burst side by side", async () => {
