@@ -14,8 +14,9 @@ import {
 import { storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import type { JobData } from "../platform/queue/catalog.js";
+import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
-import { postStormNote, updateStormCard } from "./storm-cards.js";
+import { postStormNote } from "./storm-cards.js";
 import { scheduleEndCheck } from "./storm-desk.js";
 import { lockKind } from "./storm-intake.js";
 import { quietCheck } from "./storm-policy.js";
@@ -159,18 +160,22 @@ export async function endStormIfQuiet(
       details: { lastMemberAt: storm.lastMemberAt.toISOString(), windowMs },
       at: now,
     });
+    // The card says so from a job of its own (retried until Slack answers), queued with the
+    // change so neither happens without the other.
+    await enqueue(
+      deps.queues,
+      "storms.card",
+      { stormId: storm.id },
+      { jobId: `storm-${storm.id}-ended` },
+    );
     return "ended" as const;
   });
   if (outcome === "ended") {
-    const storm = await findStorm(deps.db, found.id);
-    if (storm) {
-      await updateStormCard(deps, storm.id);
-      await postStormNote(
-        deps,
-        storm,
-        ":white_check_mark: Storm over: no new failure of this kind for the quiet window. New ones post their own cards again.",
-      );
-    }
+    await postStormNote(
+      deps,
+      found,
+      ":white_check_mark: Storm over: no new failure of this kind for the quiet window. New ones post their own cards again.",
+    );
   }
   return outcome;
 }

@@ -71,4 +71,25 @@ describe("the end of a storm", () => {
     expect(after!.stormId).toBeNull();
     expect(await stormsOf(h, "calm-after")).toHaveLength(1);
   });
+
+  it("says the storm is over once Slack answers again, if it ended while Slack was down", async () => {
+    await burst(h, 3, { client: "calm-offline", failureMode: "auth" });
+    const formed = await stormFormed(h, "calm-offline");
+    h.fake.setDown(true);
+    try {
+      await eventually(
+        async () => (await storm(h, formed.id)).state === "ended",
+        15_000,
+        "the storm to end",
+      );
+      expect(textOf(await stormCard(h, formed.id))).not.toContain("Storm over");
+    } finally {
+      h.fake.setDown(false);
+    }
+    await eventually(
+      async () => textOf(await stormCard(h, formed.id)).includes("Storm over"),
+      15_000,
+      "the card to say the storm is over",
+    );
+  });
 });
