@@ -32,8 +32,21 @@ export interface NoticeContext {
   permalink: string | null;
 }
 
-/** Who hears of a step: the card's thread, the holder, each manager of the role. */
+/**
+ * Who hears of a step: the card's thread, the holder, each manager of the role. A storm member
+ * without a card of its own has no thread (its storm's card speaks for it).
+ */
 export function noticeRecipients(
+  step: SlaStep,
+  row: Pick<ExceptionRow, "claimedBy" | "stormId" | "cardTs">,
+  role: RoleConfig | undefined,
+  policy: SlaPolicy,
+): string[] {
+  const hasThread = row.stormId === null || row.cardTs !== null;
+  return everyone(step, row, role, policy).filter((to) => to !== THREAD || hasThread);
+}
+
+function everyone(
   step: SlaStep,
   row: Pick<ExceptionRow, "claimedBy">,
   role: RoleConfig | undefined,

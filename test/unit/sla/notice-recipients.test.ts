@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import type { RoleConfig, SlaPolicy } from "../../../src/routing/routing-file.schema.js";
+import { DEFAULT_SLA } from "../../../src/routing/routing-file.schema.js";
+import type { SlaStep } from "../../../src/sla/policy.js";
+import { noticeRecipients } from "../../../src/sla/sla-notices.js";
+
+const role = { managers: ["U0MGR", "U0MGR2"] } as RoleConfig;
+const policy: SlaPolicy = { ...DEFAULT_SLA, maxEscalations: 2 };
+const step = (kind: SlaStep["kind"], index = 0): SlaStep => ({ kind, index, dueAt: 0 });
+const card = { claimedBy: null, stormId: null, cardTs: "1700000000.000100" };
+
+describe("noticeRecipients", () => {
+  it("sends nudges to the thread, the reminder to the holder, breaches to the thread and managers", () => {
+    expect(noticeRecipients(step("claim_nudge"), card, role, policy)).toEqual(["thread"]);
+    expect(
+      noticeRecipients(step("claimer_reminder"), { ...card, claimedBy: "U0BOB" }, role, policy),
+    ).toEqual(["U0BOB"]);
+    expect(noticeRecipients(step("claimer_reminder"), card, role, policy)).toEqual([]);
+    expect(noticeRecipients(step("breach"), card, role, policy)).toEqual([
+      "thread",
+      "U0MGR",
+      "U0MGR2",
+    ]);
+  });
+
+  it("repeats to the managers, and says in the thread when the last repeat went out", () => {
+    expect(noticeRecipients(step("escalation", 1), card, role, policy)).toEqual([
+      "U0MGR",
+      "U0MGR2",
+    ]);
+    expect(noticeRecipients(step("escalation", 2), card, role, policy)).toEqual([
+      "U0MGR",
+      "U0MGR2",
+      "thread",
+    ]);
+  });
+
+  it("has no thread for a storm member without a card of its own, and no managers without a role", () => {
+    const member = { claimedBy: null, stormId: 7, cardTs: null };
+    expect(noticeRecipients(step("claim_nudge"), member, role, policy)).toEqual([]);
+    expect(noticeRecipients(step("breach"), member, role, policy)).toEqual(["U0MGR", "U0MGR2"]);
+    expect(noticeRecipients(step("breach"), card, undefined, policy)).toEqual(["thread"]);
+  });
+});
