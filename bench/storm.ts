@@ -261,13 +261,35 @@ async function main() {
       ),
     );
   } finally {
-    await bot.stop();
-    await failures.close();
-    await clearPrefix(redis, prefix);
-    await redis.quit();
-    await fake.close();
-    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists "${database}" with (force)`);
+    // Every step runs whatever the one before did: a job still running after a forced stop
+    // (Resolve all of thousands) must not leave the database or the keys behind.
+    const steps: [string, () => Promise<unknown>][] = [
+      ["stop the bot", () => bot.stop()],
+      ["close the producer", () => failures.close()],
+      ["close Slack's side", () => fake.close()],
+      ["drop the database", () => dropDatabase(database)],
+      ["clear the queues", () => clearPrefix(redis, prefix)],
+      ["close Redis", () => redis.quit()],
+    ];
+    for (const [what, step] of steps) {
+      await step().catch((error: unknown) => console.error(`could not ${what}:`, error));
+    }
+  }
+}
+
+async function dropDatabase(database: string): Promise<void> {
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.unsafe(`drop database if exists "${database}" with (force)`);
+        return;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  } finally {
     await admin.end();
   }
 }
