@@ -67,6 +67,28 @@ function everyone(
   }
 }
 
+const STORM_PAGE_NOTE =
+  "Part of a storm: you get one page per storm and step; the storm card lists every member.";
+
+/** A storm member without a card of its own is paged for through its storm. */
+function pagedForStorm(row: Pick<ExceptionRow, "stormId" | "cardTs">): boolean {
+  return row.stormId !== null && row.cardTs === null;
+}
+
+/**
+ * The outbox dedupe key of a notice. A storm of 1,800 members breaching together must not send
+ * each manager 1,800 DMs: DMs for cardless members share one key per storm and step, so the
+ * first one queued goes out and the rest are absorbed by the outbox's unique key.
+ */
+export function noticeKey(
+  row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">,
+  step: Pick<SlaStep, "kind" | "index">,
+  to: string,
+): string {
+  if (to !== THREAD && pagedForStorm(row)) return `sla-storm-${row.stormId}-${stepKey(step)}-${to}`;
+  return `sla-${row.id}-${stepKey(step)}-${to}`;
+}
+
 /**
  * Queues what `recipients` should hear of `step`, rendered from the row as the step leaves it
  * (breached, escalated). Use inside the transaction that records the step.
@@ -79,17 +101,20 @@ export async function queueNotices(
   ctx: NoticeContext,
 ): Promise<void> {
   for (const to of recipients) {
-    const dedupeKey = `sla-${row.id}-${stepKey(step)}-${to}`;
-    if (to === THREAD) await queueThreadNote(tx, row, threadText(row, step, ctx), dedupeKey);
-    else {
-      const { text, blocks } = directMessage(row, step, to, ctx);
-      await queueDirectMessage(tx, {
-        user: to,
-        dedupeKey,
-        text,
-        blocks: blocks as Record<string, unknown>[],
-      });
+    if (to === THREAD) {
+      await queueThreadNote(tx, row, threadText(row, step, ctx), noticeKey(row, step, to));
+      continue;
     }
+    const { text, blocks } = directMessage(row, step, to, ctx);
+    const stormLine = pagedForStorm(row)
+      ? [{ type: "context", elements: [{ type: "mrkdwn", text: STORM_PAGE_NOTE }] }]
+      : [];
+    await queueDirectMessage(tx, {
+      user: to,
+      dedupeKey: noticeKey(row, step, to),
+      text: pagedForStorm(row) ? `${STORM_PAGE_NOTE} ${text}` : text,
+      blocks: [...stormLine, ...blocks] as Record<string, unknown>[],
+    });
   }
   // The card shows the breach and, later, how many times managers were paged.
   if (step.kind === "breach" || step.kind === "escalation") await queueCardSync(tx, row.id);
