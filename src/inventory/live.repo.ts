@@ -42,7 +42,9 @@ export async function liveExceptions(db: Db, filter: LiveFilter = {}): Promise<L
     select id::float8 as id, role, rule_index, state, claimed_by,
       date_part('epoch', opened_at) * 1000 as opened_ms,
       date_part('epoch', breached_at) * 1000 as breached_ms,
-      client, sku, target_system, failure_mode, severity, channel, card_ts,
+      client, sku, target_system, failure_mode, severity, channel,
+      -- A storm member without a card of its own is shown through its storm's card.
+      coalesce(card_ts, (select s.card_ts from storms s where s.id = storm_id)) as card_ts,
       (latest_event ? 'retry') as can_retry
     from exceptions where ${sql.join(parts, sql` and `)}
     order by opened_at, id`);

@@ -201,7 +201,9 @@ export type CardRow = {
   opened_ms: number;
 };
 
-export const cardRefColumns = sql`id::float8 as id, client, sku, channel, card_ts,
+/** A storm member without a card of its own links to its storm's card. */
+export const cardRefColumns = sql`id::float8 as id, client, sku, channel,
+  coalesce(card_ts, (select s.card_ts from storms s where s.id = storm_id)) as card_ts,
   date_part('epoch', opened_at) * 1000 as opened_ms`;
 
 export function toCardRef(row: CardRow): CardRef {
