@@ -12,6 +12,7 @@ import type { Env } from "./env.js";
 import { cardOutboxHandlers, syncCard } from "./exceptions/cards.js";
 import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
 import { registerReassignListeners } from "./exceptions/reassign.slack.js";
+import { sweepFailedIntake } from "./intake/intake-sweeper.js";
 import { ingestFailure } from "./intake/intake.service.js";
 import { postRejectedCard, registerRejectedListeners } from "./intake/rejected.js";
 import { digestKey, scheduleDigest, sendDigest } from "./inventory/digest.job.js";
@@ -115,7 +116,10 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           file: routingText === null ? null : { path: env.ROUTING_FILE, text: routingText },
         });
     const routing = options.routing ?? (versioned?.source as RoutingSource);
-    const redis = createRedis(env.REDIS_URL);
+    const redis = createRedis(
+      env.REDIS_URL,
+      `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
+    );
     closers.push({ name: "redis", close: () => redis.quit() });
     const queues = createQueues(redis, {
       prefix: env.QUEUE_PREFIX,
@@ -170,12 +174,15 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
     let app: App | null = null;
     let port: number | null = null;
     if (options.roles.includes("worker")) {
-      for (const handle of await startWorkers(deps, {
+      const workers = await startWorkers(deps, {
         retryPollMs: env.RETRY_POLL_MS,
         slaSweepMs: env.SLA_SWEEP_MS,
+        lockMs: env.QUEUE_LOCK_MS,
+        intakeSweepMs: env.INTAKE_SWEEP_MS,
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
-      }))
-        closers.push({ name: handle.name, close: () => handle.close() });
+      });
+      // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
+      closers.push({ name: "workers", close: () => Promise.all(workers.map((w) => w.close())) });
       const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
       const relay = await startOutboxRelay({
         db: database.db,
@@ -228,10 +235,21 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
 
 async function startWorkers(
   deps: Deps,
-  settings: { retryPollMs: number; slaSweepMs: number; digest: { cron: string; tz: string } },
+  settings: {
+    retryPollMs: number;
+    lockMs: number;
+    intakeSweepMs: number;
+    slaSweepMs: number;
+    digest: { cron: string; tz: string };
+  },
 ): Promise<WorkerHandle[]> {
   const { queues, logger } = deps;
-  const common = { connection: queues.connection, prefix: queues.prefix, logger };
+  const common = {
+    connection: queues.connection,
+    prefix: queues.prefix,
+    logger,
+    lockMs: settings.lockMs,
+  };
   const failures = startWorker(
     queues.failures.name,
     async (job: Job) => {
@@ -288,6 +306,15 @@ async function startWorkers(
     common,
   );
   await queues.internal.upsertJobScheduler(
+    "intake-sweep",
+    { every: settings.intakeSweepMs },
+    {
+      name: "intake.sweep",
+      data: { baseDelayMs: settings.intakeSweepMs },
+      opts: { removeOnComplete: true, removeOnFail: 100 },
+    },
+  );
+  await queues.internal.upsertJobScheduler(
     "retries-reconcile",
     { every: settings.retryPollMs },
     { name: "retries.reconcile", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
@@ -307,6 +334,7 @@ function internalJobHandlers(deps: Deps): {
 } {
   return {
     "retries.reconcile": () => reconcileRetries(deps),
+    "intake.sweep": (data) => sweepFailedIntake(deps, data),
     "cards.sync": (data) => syncCard(deps, data.exceptionId),
     "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
     "sla.step": (data) => fireSlaStep(deps, data),

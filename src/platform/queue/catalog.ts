@@ -22,6 +22,11 @@ const exceptionRef = z.object({ exceptionId: z.number().int().positive() });
 export const jobCatalog = {
   /** Looks up every retry job that syncdesk queued and applies finished ones. */
   "retries.reconcile": { schema: z.object({}), options: { attempts: 1 } },
+  /** Re-queues failed intake jobs (failures, outcomes) once their cause may be gone. */
+  "intake.sweep": {
+    schema: z.object({ baseDelayMs: z.number().int().positive() }),
+    options: { attempts: 1 },
+  },
   /** Posts or refreshes the card of one exception from its row. */
   "cards.sync": { schema: exceptionRef, options: { attempts: 12 } },
   /** Posts the card of one rejected event. */

@@ -3,6 +3,10 @@ import { type Job, type Processor, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
+import { retryTransient } from "../transient.js";
+
+/** Jobs are short (a few queries, a Slack call); two minutes means something hangs. */
+const DEFAULT_JOB_TIMEOUT_MS = 120_000;
 
 export interface WorkerHandle {
   name: string;
@@ -13,10 +17,34 @@ export interface WorkerHandle {
 export function startWorker(
   name: string,
   processor: Processor,
-  options: { connection: Redis; prefix: string; logger: Logger; concurrency?: number },
+  options: {
+    connection: Redis;
+    prefix: string;
+    logger: Logger;
+    concurrency?: number;
+    /**
+     * How long a job stays locked without a renewal, and how often stalled jobs are looked
+     * for: the time it takes to re-run the jobs of a worker that died (BullMQ: 30 s).
+     */
+    lockMs?: number;
+    /** A job still running after this long is failed (a query on a broken connection can hang). */
+    jobTimeoutMs?: number;
+  },
 ): WorkerHandle {
   const logger = options.logger.child({ queue: name });
   const connection = options.connection.duplicate();
+  let stopping = false;
+  // A Postgres restart or a dropped connection must not fail a job whose producer allowed
+  // one attempt: transient errors are retried here (every job is at-least-once anyway).
+  const run = (job: Job) =>
+    withDeadline(
+      retryTransient(() => processor(job), {
+        logger,
+        stopping: () => stopping,
+        context: { jobId: job.id, job: job.name },
+      }),
+      options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS,
+    );
   const worker = new Worker(
     name,
     async (job: Job) => {
@@ -26,7 +54,7 @@ export function startWorker(
       metrics.jobWait.observe({ queue: name, job: job.name }, Math.max(0, started - dueAt) / 1000);
       const seconds = () => (Date.now() - started) / 1000;
       try {
-        const result = await processor(job);
+        const result = await run(job);
         metrics.jobDuration.observe(
           { queue: name, job: job.name, outcome: "completed" },
           seconds(),
@@ -47,6 +75,7 @@ export function startWorker(
       prefix: options.prefix,
       concurrency: options.concurrency ?? 4,
       autorun: true,
+      ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
     },
   );
   worker.on("error", (error) => logger.error({ err: error }, "worker error"));
@@ -54,7 +83,8 @@ export function startWorker(
     name,
     worker,
     // worker.close() waits for active jobs without limit; a deploy must not hang on one.
-    close: async (timeoutMs = 8000) => {
+    close: async (timeoutMs = 7000) => {
+      stopping = true;
       const closing = worker.close();
       const timer = new Promise<"timeout">((resolve) =>
         setTimeout(resolve, timeoutMs, "timeout").unref(),
@@ -66,4 +96,12 @@ export function startWorker(
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`job did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
