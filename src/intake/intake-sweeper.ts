@@ -66,7 +66,12 @@ async function sweepQueue(
       await job.retry("failed");
       result.requeued += 1;
       deps.logger.info(
-        { queue: queue.name, jobId: job.id, attemptsMade: job.attemptsMade, reason: job.failedReason },
+        {
+          queue: queue.name,
+          jobId: job.id,
+          attemptsMade: job.attemptsMade,
+          reason: job.failedReason,
+        },
         "re-queued a failed intake job",
       );
     } catch {
