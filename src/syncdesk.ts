@@ -38,8 +38,7 @@ import { createDirectory } from "./platform/slack/directory.js";
 import { createSlackOutbound } from "./platform/slack/outbound.js";
 import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/outbox-relay.js";
 import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
-import type { SlackStats } from "./platform/slack/slack-metrics.js";
-import { promSlackMetrics } from "./platform/slack/slack-metrics.js";
+import { promSlackMetrics, type SlackStats } from "./platform/slack/slack-metrics.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { registerRoutingListeners } from "./routing/routes.slack.js";
 import { readCheckedRoutingFile, startVersionedRouting } from "./routing/routing-source.js";
@@ -149,17 +148,18 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       }),
     });
     const slack = outbound.client;
+    const clock = options.clock ?? systemClock;
     const deps: Deps = {
       db: database.db,
       queues,
       slack,
       directory: createDirectory(slack, logger),
       logger,
-      clock: options.clock ?? systemClock,
+      clock,
       routing,
       approvalsChannel: env.APPROVALS_CHANNEL,
+      cardDecorators: [slaCardDecorator({ routing, clock })],
     };
-    deps.cardDecorators = [slaCardDecorator(deps)];
 
     deps.storms = createStormDesk(deps, {
       threshold: env.STORM_THRESHOLD,
@@ -215,8 +215,8 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       registerExceptionListeners(app, deps);
       registerRejectedListeners(app, deps);
       registerInventoryCommand(app, deps);
-      registerRoutingListeners(app, deps);
       registerStormListeners(app, deps);
+      registerRoutingListeners(app, deps);
       registerReassignListeners(app, deps);
       registerSlaListeners(app, deps);
       const started = (await app.start(env.PORT)) as Server | undefined;
@@ -337,11 +337,11 @@ function internalJobHandlers(deps: Deps): {
     "intake.sweep": (data) => sweepFailedIntake(deps, data),
     "cards.sync": (data) => syncCard(deps, data.exceptionId),
     "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
+    ...stormJobHandlers(deps),
     "sla.step": (data) => fireSlaStep(deps, data),
     "sla.sweep": () => sweepSla(deps),
     "home.refresh": (data) => publishHome(deps, data.userId),
     "digest.send": (_data, job) => sendDigest(deps, digestKey(job)),
-    ...stormJobHandlers(deps),
   };
 }
 

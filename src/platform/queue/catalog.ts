@@ -34,18 +34,6 @@ export const jobCatalog = {
     schema: z.object({ rejectedId: z.number().int().positive() }),
     options: { attempts: 12 },
   },
-  /** Redraws a storm card (coalesced: one job per storm per 2 s slot). */
-  "storms.card": { schema: stormCardJob, options: { attempts: 12, removeOnComplete: true } },
-  /** Ends a storm after its quiet window, or checks again later. */
-  "storms.end-check": { schema: stormEndCheckJob, options: { attempts: 12 } },
-  /** Claim storm: claims its open members one by one through the exception service. */
-  "storms.claim-members": { schema: stormClaimMembersJob, options: { attempts: 5 } },
-  /** Retry all: lists the members and queues their paced retries. */
-  "storms.retry-all": { schema: stormRetryAllJob, options: { attempts: 5 } },
-  /** Retry all: one member's retry, delayed to pace the producer's queue. */
-  "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
-  /** Resolve all: resolves its members one by one through the exception service. */
-  "storms.resolve-members": { schema: stormResolveMembersJob, options: { attempts: 5 } },
   /** Wakes up at an SLA deadline; re-reads the exception and fires the step if it still applies. */
   "sla.step": {
     schema: z.object({
@@ -61,6 +49,18 @@ export const jobCatalog = {
   },
   /** Re-arms SLA deadlines that passed with no live timer (a lost Redis key, a failed job). */
   "sla.sweep": { schema: z.object({}), options: { attempts: 1 } },
+  /** Redraws a storm card (coalesced: one job per storm per 2 s slot). */
+  "storms.card": { schema: stormCardJob, options: { attempts: 12, removeOnComplete: true } },
+  /** Ends a storm after its quiet window, or checks again later. */
+  "storms.end-check": { schema: stormEndCheckJob, options: { attempts: 12 } },
+  /** Claim storm: claims its open members one by one through the exception service. */
+  "storms.claim-members": { schema: stormClaimMembersJob, options: { attempts: 5 } },
+  /** Retry all: lists the members and queues their paced retries. */
+  "storms.retry-all": { schema: stormRetryAllJob, options: { attempts: 5 } },
+  /** Retry all: one member's retry, delayed to pace the producer's queue. */
+  "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
+  /** Resolve all: resolves its members one by one through the exception service. */
+  "storms.resolve-members": { schema: stormResolveMembersJob, options: { attempts: 5 } },
   /** Republishes one user's App Home tab (queued, debounced, after their exceptions change). */
   "home.refresh": {
     schema: z.object({ userId: z.string().regex(/^[UW][A-Z0-9]+$/) }),
