@@ -45,7 +45,10 @@ export function renderMessage(message: Json, names: Record<string, string>, inde
         break;
       case "section": {
         if (text) lines.push(...plain(text, names).split("\n"));
-        const fields = (block.fields as string[] | undefined) ?? [];
+        // Section fields are text objects ({ type: "mrkdwn", text }).
+        const fields = ((block.fields as Json[] | undefined) ?? []).map((field) =>
+          String(field.text ?? ""),
+        );
         for (let i = 0; i < fields.length; i += 2) {
           const pair = fields
             .slice(i, i + 2)
