@@ -2,12 +2,14 @@
  * Card buttons and the resolve modal. Listeners ack first, parse what Slack sent as untrusted,
  * call one service function and answer the clicker; the service checks who may act.
  */
+
 import type { App, BlockAction, ButtonAction, RespondFn } from "@slack/bolt";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
 import {
@@ -28,10 +30,7 @@ export const RESOLVE_CALLBACK = "exception.resolve.submit";
 const COULD_NOT =
   "I could not do that just now (our database or queue did not answer). Nothing was changed; try again in a minute.";
 
-const exceptionIdValue = z
-  .string()
-  .regex(/^[1-9][0-9]{0,14}$/)
-  .transform(Number);
+const exceptionIdValue = rowIdValue;
 
 const resolveMetadata = z.strictObject({
   exceptionId: z.number().int().positive(),

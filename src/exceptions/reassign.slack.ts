@@ -5,12 +5,14 @@
  * which checks again who may act and who may receive it. SLA reminders follow the new holder
  * because they are addressed to whoever holds the exception when they fire.
  */
+
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn, mention, truncate } from "../platform/slack/mrkdwn.js";
+import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, type ExceptionRow, exceptionLabel } from "./card.js";
@@ -21,10 +23,7 @@ export const REASSIGN_CALLBACK = "exception.reassign.submit";
 const NAME_LOOKUP_MS = 1000;
 const MAX_OPTIONS = 100;
 
-const exceptionIdValue = z
-  .string()
-  .regex(/^[1-9][0-9]{0,14}$/)
-  .transform(Number);
+const exceptionIdValue = rowIdValue;
 const userIdValue = z.string().regex(/^[UW][A-Z0-9]+$/);
 const reassignMetadata = z.strictObject({
   exceptionId: z.number().int().positive(),

@@ -2,15 +2,16 @@
  * Rejected events: a readable card in the default role's channel (what was wrong, field by
  * field) with a button to mark it reviewed, so bad producer data is seen and signed off.
  */
+
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { eq, sql } from "drizzle-orm";
-import { z } from "zod";
 import { recordAudit } from "../audit/audit.js";
 import { standingIn } from "../exceptions/authorization.js";
 import { tell } from "../exceptions/exceptions.slack.js";
 import { rejectedEvents } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn, safeText, slackDate } from "../platform/slack/mrkdwn.js";
+import { rowIdValue } from "../platform/slack/values.js";
 
 export type RejectedRow = typeof rejectedEvents.$inferSelect;
 export const REVIEW_ACTION = "rejected.review";
@@ -104,10 +105,7 @@ export async function postRejectedCard(deps: Deps, rejectedId: number): Promise<
   });
 }
 
-const idValue = z
-  .string()
-  .regex(/^[1-9][0-9]{0,14}$/)
-  .transform(Number);
+const idValue = rowIdValue;
 
 export function registerRejectedListeners(app: App, deps: Deps): void {
   app.action<BlockAction<ButtonAction>>(REVIEW_ACTION, async ({ ack, body, action, respond }) => {

@@ -5,20 +5,18 @@
  * a card button: the exception id in the button is untrusted, and the clicker must be a member
  * or manager of that exception's role.
  */
+
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { eq } from "drizzle-orm";
-import { z } from "zod";
 import { exceptionLabel } from "../exceptions/card.js";
 import { actOnException } from "../exceptions/exceptions.service.js";
 import { actorOf, tell } from "../exceptions/exceptions.slack.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { rowIdValue } from "../platform/slack/values.js";
 import { SLA_ACTIONS } from "./sla-messages.js";
 
-const exceptionIdValue = z
-  .string()
-  .regex(/^[1-9][0-9]{0,14}$/)
-  .transform(Number);
+const exceptionIdValue = rowIdValue;
 
 export function registerSlaListeners(app: App, deps: Deps): void {
   // A URL button opens the link in the client; Slack still sends the click and wants an ack.

@@ -3,6 +3,7 @@
  * sent as untrusted (the storm id in a value is checked against the channel it came from),
  * check who may act through the service, and answer the clicker.
  */
+
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { and, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -10,16 +11,14 @@ import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import { actorOf, cardChannel, resolveSubmission, tell } from "../exceptions/exceptions.slack.js";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
 import { stormLabel } from "./storm-key.js";
 import { authorizeStorm, claimStorm, resolveStorm, retryAllInStorm } from "./storms.service.js";
 
 export const STORM_RESOLVE_CALLBACK = "storm.resolve.submit";
 
-const stormIdValue = z
-  .string()
-  .regex(/^[1-9][0-9]{0,14}$/)
-  .transform(Number);
+const stormIdValue = rowIdValue;
 
 const resolveMetadata = z.strictObject({
   stormId: z.number().int().positive(),
