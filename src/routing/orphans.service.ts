@@ -41,7 +41,9 @@ export async function moveOrphans(
       })
       .from(exceptions)
       .where(and(eq(exceptions.role, move.from), ne(exceptions.state, "resolved")))
-      .for("update");
+      // NO KEY UPDATE, as every exception lock: outbox and audit rows naming these rows (a
+      // foreign key, KEY SHARE) may be written meanwhile without a deadlock.
+      .for("no key update");
     for (const row of rows) {
       const newChannel = row.channel !== target.channel;
       await tx

@@ -38,7 +38,8 @@ export async function groupIntoStorm(
     .select({ id: storms.id, claimedBy: storms.claimedBy })
     .from(storms)
     .where(and(eq(storms.key, key), eq(storms.state, "open")))
-    .for("update");
+    // NO KEY UPDATE: see lockStorm.
+    .for("no key update");
   const since = windowStart(now, desk.settings.windowMs);
   const sameKind = and(
     eq(exceptions.client, member.client),

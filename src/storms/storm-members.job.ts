@@ -20,7 +20,13 @@ import { postStormNote } from "./storm-cards.js";
 import { scheduleEndCheck } from "./storm-desk.js";
 import { lockKind } from "./storm-intake.js";
 import { quietCheck } from "./storm-policy.js";
-import { findStorm, type MemberFilter, memberPage, recordStormAudit } from "./storms.repo.js";
+import {
+  findStorm,
+  lockStorm,
+  type MemberFilter,
+  memberPage,
+  recordStormAudit,
+} from "./storms.repo.js";
 
 const PAGE = 200;
 /** Members worked on at once by Claim storm and Resolve all (each through the service). */
@@ -141,7 +147,7 @@ export async function endStormIfQuiet(
   const outcome = await deps.db.transaction(async (tx) => {
     // The intake joins under this lock: no member can slip in while the storm ends.
     await lockKind(tx, found.key);
-    const [storm] = await tx.select().from(storms).where(eq(storms.id, found.id)).for("update");
+    const storm = await lockStorm(tx, found.id);
     if (!storm || storm.state === "ended") return "gone" as const;
     const check = quietCheck({ lastMemberAt: storm.lastMemberAt, windowMs, now });
     if (!check.quiet) {

@@ -10,6 +10,17 @@ export async function findStorm(db: Queryable, stormId: number): Promise<StormRo
   return row;
 }
 
+/**
+ * Locks a storm row for a change. `FOR NO KEY UPDATE`, not `FOR UPDATE`: it serializes the
+ * changes of one storm but lets a member row naming the storm (its foreign key takes KEY SHARE)
+ * be written meanwhile. With `FOR UPDATE`, a storm action updating its members and a member
+ * change joining the storm wait on each other and one of them is lost to a deadlock.
+ */
+export async function lockStorm(tx: Queryable, stormId: number): Promise<StormRow | undefined> {
+  const [row] = await tx.select().from(storms).where(eq(storms.id, stormId)).for("no key update");
+  return row;
+}
+
 /** Figures for the storm card, computed from the member rows as they are now. */
 export async function stormStats(db: Queryable, stormId: number): Promise<StormStats> {
   const member = eq(exceptions.stormId, stormId);

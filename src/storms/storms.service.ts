@@ -16,7 +16,7 @@ import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import type { StormRow } from "./storm-card.js";
 import { postStormNote } from "./storm-cards.js";
 import { stormLabel } from "./storm-key.js";
-import { findStorm, recordStormAudit } from "./storms.repo.js";
+import { findStorm, lockStorm, recordStormAudit } from "./storms.repo.js";
 
 export interface StormActInput {
   stormId: number;
@@ -60,11 +60,7 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
   const { userId } = input.actor;
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
-    const [storm] = await tx
-      .select()
-      .from(storms)
-      .where(eq(storms.id, input.stormId))
-      .for("update");
+    const storm = await lockStorm(tx, input.stormId);
     if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
     if (storm.claimedBy) {
       const who = storm.claimedBy === userId ? "you" : mention(storm.claimedBy);
@@ -180,11 +176,7 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
   const label = stormLabel(input.stormId);
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
-    const [storm] = await tx
-      .select()
-      .from(storms)
-      .where(eq(storms.id, input.stormId))
-      .for("update");
+    const storm = await lockStorm(tx, input.stormId);
     if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
     const [open] = await tx
       .select({ n: sql<number>`count(*)::int` })

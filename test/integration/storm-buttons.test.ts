@@ -3,13 +3,17 @@
  * outsider. Every member keeps its own state and its own hand-off rows; the storm card and its
  * thread say what happened.
  */
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exceptions } from "../../src/platform/db/schema.js";
 import type { StormRow } from "../../src/storms/storm-card.js";
+import { lockStorm } from "../../src/storms/storms.repo.js";
 import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
 import { auditOf, buttonsOf, replyTo, textOf, USERS } from "../support/slack-actions.js";
 import {
   burst,
   clickStorm,
+  exceptionsOfClient,
   membersOf,
   storm,
   stormAudit,
@@ -263,5 +267,24 @@ describe("storm buttons", () => {
     expect((await submitStormResolve(h, USERS.manager, meta)).status).toBe(200);
     await eventually(async () => (await h.exception(first!.id)).state === "resolved");
     expect(await auditOf(h, first!.id, "resolve")).toMatchObject([{ actor: USERS.manager }]);
+  });
+  it("a storm action holding the storm does not stop a member joining it", async () => {
+    const s = await newStorm("btn-locks");
+    await burst(h, 1, { client: "btn-locks-other", failureMode: "throttled" });
+    const [joining] = await eventually(async () => {
+      const rows = await exceptionsOfClient(h, "btn-locks-other");
+      return rows.length > 0 ? rows : undefined;
+    });
+    const db = h.bot.deps.db;
+    // Claim storm, Resolve all and the storm's end hold this lock while they change members;
+    // a member row naming the storm (its foreign key) must still be writable meanwhile.
+    await db.transaction(async (holder) => {
+      expect(await lockStorm(holder, s.id)).toBeDefined();
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`set local lock_timeout = '2s'`);
+        await tx.update(exceptions).set({ stormId: s.id }).where(eq(exceptions.id, joining!.id));
+      });
+    });
+    expect(await membersOf(h, s.id)).toHaveLength(6);
   });
 });
