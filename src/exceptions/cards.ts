@@ -164,6 +164,7 @@ async function postCardOnce(
       { channel: exception.channel },
       (payload, type) =>
         type === CARD_METADATA_TYPE && Number(payload.exception_id) === exception.id,
+      exception.createdAt,
     );
     if (found) return adoptCard(deps, exception, found, "reconciled");
   }

@@ -85,6 +85,7 @@ export async function postStormCard(deps: Deps, stormId: number): Promise<boolea
       deps.logger,
       { channel: storm.channel },
       (payload, type) => type === STORM_METADATA_TYPE && Number(payload.storm_id) === storm.id,
+      storm.formedAt,
     );
     const answer = earlier ?? (await postCard(deps, storm, stats));
     await tx

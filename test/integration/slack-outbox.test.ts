@@ -220,6 +220,47 @@ describe("a crash between the post and recording it", () => {
     expect(posted[0]!.details).toMatchObject({ ts: row.cardTs, how: "reconciled" });
   });
 
+  it("finds its card under more than a thousand later messages in the channel", async () => {
+    // card_ts cannot be recorded until the hold is lifted: the post reached Slack, and while
+    // we are "down" the channel moves on by 1,200 messages.
+    await h.bot.deps.db.execute(
+      sql.raw(`
+      create table buried_hold (held boolean);
+      insert into buried_hold values (true);
+      create function buried_card() returns trigger language plpgsql as $$
+      begin
+        if new.sku = 'SKU-BURIED' and new.card_ts is not null and old.card_ts is null
+           and exists (select 1 from buried_hold) then
+          raise exception 'injected crash after chat.postMessage';
+        end if;
+        return new;
+      end $$;
+      create trigger buried_card before update on exceptions
+        for each row execute function buried_card();`),
+    );
+    await h.report(failureEvent({ sku: "SKU-BURIED" }));
+    const [row] = await eventually(async () => {
+      const rows = await h.exceptionsFor("SKU-BURIED");
+      return rows[0] && cardsOf("C0FULFILL", rows[0].id).length > 0 ? rows : null;
+    });
+    for (let i = 0; i < 1200; i++) {
+      const res = await fetch(`${h.env.SLACK_API_URL}chat.postMessage`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${h.env.SLACK_BOT_TOKEN}`,
+          "content-type": "application/json; charset=utf-8",
+        },
+        body: JSON.stringify({ channel: "C0FULFILL", text: `chatter ${i}` }),
+      });
+      expect(res.status).toBe(200);
+    }
+    await h.bot.deps.db.execute(sql`delete from buried_hold`);
+
+    const carded = await withCard("SKU-BURIED");
+    expect(cardsOf("C0FULFILL", row!.id)).toHaveLength(1);
+    expect(carded.cardTs).toBe(cardsOf("C0FULFILL", row!.id)[0]!.ts);
+  });
+
   it("finds a thread note already posted instead of posting it twice", async () => {
     await h.report(failureEvent({ sku: "SKU-CRASH-NOTE" }));
     const row = await withCard("SKU-CRASH-NOTE");

@@ -55,7 +55,11 @@ export interface FakeSlackOptions {
   freePlan?: boolean;
   /** When set, any other token gets `invalid_auth` (a missing one always gets `not_authed`). */
   token?: string;
-  /** Seconds part of message timestamps (default 1700000000); ts grow by 100µs per message. */
+  /**
+   * Message timestamps follow the wall clock, as Slack's do (a range read with `oldest` finds
+   * what was posted after a moment). Set to start them at a fixed second instead, each message
+   * 100µs after the last, for figures that must not depend on when a test runs.
+   */
   firstTsSec?: number;
 }
 
@@ -390,8 +394,12 @@ export class FakeSlack {
   }
 
   private nextTs(): string {
-    this.tsSeq += 100;
-    const sec = (this.opts.firstTsSec ?? 1_700_000_000) + Math.floor(this.tsSeq / 1_000_000);
+    const first = this.opts.firstTsSec;
+    this.tsSeq =
+      first === undefined
+        ? Math.max(this.tsSeq + 1, Date.now() * 1000)
+        : Math.max(this.tsSeq, first * 1_000_000) + 100;
+    const sec = Math.floor(this.tsSeq / 1_000_000);
     return `${sec}.${String(this.tsSeq % 1_000_000).padStart(6, "0")}`;
   }
 

@@ -81,6 +81,7 @@ export function messageHandler(
           logger,
           target,
           (m, type) => type === OUTBOX_METADATA_TYPE && m.dedupe_key === key,
+          row.createdAt,
         );
         if (found) return { ok: true, ...found };
       }
@@ -110,9 +111,10 @@ export async function findEarlierPost(
   logger: Logger,
   target: Target,
   match: (payload: Metadata, eventType: string) => boolean,
+  since?: Date,
 ): Promise<{ channel: string; ts: string } | undefined> {
   try {
-    return await findByMetadata(slack, target, match);
+    return await findByMetadata(slack, target, match, since);
   } catch (error) {
     const failure = classifySlackError(error);
     if (failure.kind !== "config" && failure.kind !== "permanent") throw error;
@@ -124,15 +126,25 @@ export async function findEarlierPost(
   }
 }
 
+/** Our clock and Slack's may disagree by this much; a range read starts this much earlier. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+const PAGE = 200;
+/** Without a start, only the newest messages are read (a busy channel could be endless). */
+const PAGES_WITHOUT_START = 5;
+/** With a start, everything since is read, up to a bound that only a runaway channel meets. */
+const PAGES_SINCE = 100;
+
 /**
- * A message of ours whose metadata payload matches, in a thread or (newest first, up to
- * `maxPages` pages) in a conversation. A user id is resolved to its DM channel first.
+ * A message of ours whose metadata payload matches, in a thread or in a conversation (newest
+ * first). `since`: the message cannot be older than this (the row that asked for it was made
+ * then), so every message since is read, however busy the channel was meanwhile. A user id is
+ * resolved to its DM channel first.
  */
 export async function findByMetadata(
   slack: WebClient,
   target: Target,
   match: (payload: Metadata, eventType: string) => boolean,
-  maxPages = 5,
+  since?: Date,
 ): Promise<{ channel: string; ts: string } | undefined> {
   let channel = target.channel;
   if (/^[UW]/.test(channel)) {
@@ -140,6 +152,8 @@ export async function findByMetadata(
     if (!opened.channel?.id) return undefined;
     channel = opened.channel.id;
   }
+  const oldest = since ? ((since.getTime() - CLOCK_SKEW_MS) / 1000).toFixed(6) : undefined;
+  const maxPages = since || target.threadTs ? PAGES_SINCE : PAGES_WITHOUT_START;
   let cursor: string | undefined;
   for (let page = 0; page < maxPages; page++) {
     const result = target.threadTs
@@ -147,13 +161,14 @@ export async function findByMetadata(
           channel,
           ts: target.threadTs,
           include_all_metadata: true,
-          limit: 200,
+          limit: PAGE,
           ...(cursor ? { cursor } : {}),
         })
       : await slack.conversations.history({
           channel,
           include_all_metadata: true,
-          limit: 200,
+          limit: PAGE,
+          ...(oldest ? { oldest } : {}),
           ...(cursor ? { cursor } : {}),
         });
     for (const message of result.messages ?? []) {
