@@ -8,6 +8,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
@@ -25,10 +26,6 @@ import {
 import { transition } from "./state-machine.js";
 
 export const RESOLVE_CALLBACK = "exception.resolve.submit";
-
-/** What a person hears when Postgres or Redis failed mid-click (the change was rolled back). */
-const COULD_NOT =
-  "I could not do that just now (our database or queue did not answer). Nothing was changed; try again in a minute.";
 
 const exceptionIdValue = rowIdValue;
 
@@ -96,18 +93,17 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
         const id = exceptionIdValue.safeParse(button.value);
         if (!id.success)
           return tell(respond, "That button is not one of mine. Nothing was changed.");
-        const result = await actOnException(deps, {
-          exceptionId: id.data,
-          actor: actorOf(body),
-          action,
-          expectedChannel: cardChannel(body),
-        }).catch((error: unknown) => {
-          deps.logger.error(
-            { err: error, exceptionId: id.data, action: action.kind },
-            "click failed",
-          );
-          return null;
-        });
+        const result = await clickWork(
+          deps.logger,
+          { exceptionId: id.data, action: action.kind },
+          () =>
+            actOnException(deps, {
+              exceptionId: id.data,
+              actor: actorOf(body),
+              action,
+              expectedChannel: cardChannel(body),
+            }),
+        );
         // The change and its audit row share a transaction, so a failure left nothing behind.
         if (!result) return tell(respond, COULD_NOT);
         if (!result.ok) await tell(respond, result.message);
@@ -185,10 +181,12 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       action: { kind: "resolve", note: submitted.data.note, rootCause: submitted.data.rootCause },
       expectedChannel: meta.channel,
     };
-    const result = await changeException(deps, input).catch((error: unknown) => {
-      deps.logger.error({ err: error, exceptionId: meta.exceptionId }, "resolve failed");
-      return { ok: false as const, message: COULD_NOT };
-    });
+    const result = (await clickWork(
+      deps.logger,
+      { exceptionId: meta.exceptionId, action: "resolve" },
+      () => changeException(deps, input),
+      BEFORE_ACK_DELAYS_MS,
+    )) ?? { ok: false as const, message: COULD_NOT };
     if (!result.ok) {
       await ack({ response_action: "errors", errors: { note: stripMrkdwn(result.message) } });
       return;

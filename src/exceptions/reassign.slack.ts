@@ -11,6 +11,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { escapeMrkdwn, mention, truncate } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
@@ -107,7 +108,12 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       action: { kind: "reassign", to: to.data },
       ...(meta.channel ? { expectedChannel: meta.channel } : {}),
     };
-    const result = await changeException(deps, input);
+    const result = (await clickWork(
+      deps.logger,
+      { exceptionId: input.exceptionId, action: "reassign" },
+      () => changeException(deps, input),
+      BEFORE_ACK_DELAYS_MS,
+    )) ?? { ok: false as const, message: COULD_NOT };
     if (!result.ok) {
       await ack({ response_action: "errors", errors: { to: plain(result.message) } });
       return;

@@ -13,6 +13,7 @@ import { actOnException } from "../exceptions/exceptions.service.js";
 import { actorOf, tell } from "../exceptions/exceptions.slack.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { SLA_ACTIONS } from "./sla-messages.js";
 
@@ -34,21 +35,28 @@ export function registerSlaListeners(app: App, deps: Deps): void {
       if (!id.success || !container.startsWith("D")) {
         return tell(respond, "That button is not one of mine. Nothing was changed.");
       }
-      const [row] = await deps.db
-        .select({ claimedBy: exceptions.claimedBy })
-        .from(exceptions)
-        .where(eq(exceptions.id, id.data));
       const label = exceptionLabel(id.data);
-      if (!row) return tell(respond, `I can't find ${label}.`);
       const me = body.user.id;
-      if (row.claimedBy === me) return tell(respond, `You already hold ${label}.`);
-      const result = await actOnException(deps, {
-        exceptionId: id.data,
-        actor: actorOf(body),
-        // The service checks standing in the role; a member cannot take from another holder.
-        action: row.claimedBy ? { kind: "reassign", to: me } : { kind: "claim" },
-      });
-      await tell(respond, result.ok ? `You now hold ${label}.` : result.message);
+      const answer = await clickWork(
+        deps.logger,
+        { exceptionId: id.data, action: "take" },
+        async () => {
+          const [row] = await deps.db
+            .select({ claimedBy: exceptions.claimedBy })
+            .from(exceptions)
+            .where(eq(exceptions.id, id.data));
+          if (!row) return `I can't find ${label}.`;
+          if (row.claimedBy === me) return `You already hold ${label}.`;
+          const result = await actOnException(deps, {
+            exceptionId: id.data,
+            actor: actorOf(body),
+            // The service checks standing in the role; a member cannot take from another holder.
+            action: row.claimedBy ? { kind: "reassign", to: me } : { kind: "claim" },
+          });
+          return result.ok ? `You now hold ${label}.` : result.message;
+        },
+      );
+      await tell(respond, answer ?? COULD_NOT);
     },
   );
 }

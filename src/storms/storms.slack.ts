@@ -11,6 +11,7 @@ import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import { actorOf, cardChannel, resolveSubmission, tell } from "../exceptions/exceptions.slack.js";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
 import { stormLabel } from "./storm-key.js";
@@ -38,12 +39,15 @@ export function registerStormListeners(app: App, deps: Deps): void {
       await ack();
       const id = stormIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
-      const result = await service(deps, {
-        stormId: id.data,
-        actor: actorOf(body),
-        expectedChannel: cardChannel(body),
-      });
-      if (!result.ok) await tell(respond, result.message);
+      const result = await clickWork(deps.logger, { stormId: id.data, action: actionId }, () =>
+        service(deps, {
+          stormId: id.data,
+          actor: actorOf(body),
+          expectedChannel: cardChannel(body),
+        }),
+      );
+      if (!result) await tell(respond, COULD_NOT);
+      else if (!result.ok) await tell(respond, result.message);
     });
   }
 
@@ -100,13 +104,19 @@ export function registerStormListeners(app: App, deps: Deps): void {
       await ack({ response_action: "errors", errors });
       return;
     }
-    const result = await resolveStorm(deps, {
-      stormId: meta.stormId,
-      actor: actorOf(body),
-      expectedChannel: meta.channel,
-      note: submitted.data.note,
-      rootCause: submitted.data.rootCause,
-    });
+    const result = (await clickWork(
+      deps.logger,
+      { stormId: meta.stormId, action: "resolve_all" },
+      () =>
+        resolveStorm(deps, {
+          stormId: meta.stormId,
+          actor: actorOf(body),
+          expectedChannel: meta.channel,
+          note: submitted.data.note,
+          rootCause: submitted.data.rootCause,
+        }),
+      BEFORE_ACK_DELAYS_MS,
+    )) ?? { ok: false as const, message: COULD_NOT };
     if (!result.ok) {
       const plain = result.message.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
       await ack({ response_action: "errors", errors: { note: plain } });

@@ -469,3 +469,42 @@ describe("stale and foreign clicks", () => {
     expect((await h.exception(row.id)).state).toBe("open");
   });
 });
+
+describe("a click while the database fails", () => {
+  /** The next `times` writes of this exception fail as a failover or deadlock would. */
+  async function failWrites(id: number, sqlstate: string, times: number) {
+    await h.bot.deps.db.execute(
+      sql.raw(`
+      create sequence if not exists fail_${id}_seq;
+      create or replace function fail_${id}() returns trigger language plpgsql as $$
+      begin
+        if new.id = ${id} and nextval('fail_${id}_seq') <= ${times} then
+          raise exception 'injected failure' using errcode = '${sqlstate}';
+        end if;
+        return new;
+      end $$;
+      create trigger fail_${id} before update on exceptions
+        for each row execute function fail_${id}();`),
+    );
+  }
+
+  it("is tried again through a brief failure: the claim lands and the clicker hears no error", async () => {
+    const row = await openException();
+    await failWrites(row.id, "40P01", 2); // deadlock_detected, twice
+    const res = await click(h, USERS.alice, row.id, "claim");
+    expect(res.status).toBe(200);
+    await eventually(async () => (await h.exception(row.id)).claimedBy === USERS.alice);
+    expect(await auditOf(h, row.id, "claim")).toHaveLength(1);
+    expect(h.fake.responses(res.responseId)).toEqual([]);
+  });
+
+  it("says nothing changed when the failure outlasts the attempts, and changes nothing", async () => {
+    const row = await openException();
+    const before = await snapshot(row.id);
+    await failWrites(row.id, "57P01", 1000); // admin_shutdown, every time
+    const res = await click(h, USERS.alice, row.id, "claim");
+    expect(res.status).toBe(200);
+    expect(await replyTo(h, res)).toContain("Nothing was changed");
+    expect(await snapshot(row.id)).toEqual(before);
+  });
+});
