@@ -12,6 +12,7 @@ import { cardChanged } from "../exceptions/cards.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
+import { metrics } from "../platform/metrics.js";
 import type { JobData } from "../platform/queue/catalog.js";
 import { policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
 import { nextStep, pendingSteps, type SlaStep, type SlaStepKind, stepKey } from "./policy.js";
@@ -116,7 +117,12 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
       nowMs,
       permalink,
     });
-    return { outcome: skipped ? ("skipped" as const) : ("fired" as const), step, next };
+    return {
+      outcome: skipped ? ("skipped" as const) : ("fired" as const),
+      step,
+      next,
+      role: row.role,
+    };
   });
 
   switch (result.outcome) {
@@ -128,6 +134,7 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
       return result.outcome;
     case "fired":
     case "skipped":
+      countStep(result.step.kind, result.role, result.outcome === "fired");
       if (result.next) await ensureTimer(deps, data.exceptionId, result.next);
       if (result.step.kind === "breach" || result.step.kind === "escalation") {
         await cardChanged(deps, peek);
@@ -178,4 +185,11 @@ function expectation(step: SlaStep, role: string, holder: string | null, id: num
     default:
       return assertNever(step.kind);
   }
+}
+
+/** A breach is counted even when its notices were skipped; a nudge only when it went out. */
+function countStep(kind: SlaStepKind, role: string, sent: boolean): void {
+  if (kind === "breach") metrics.slaBreaches.inc({ role });
+  else if (sent && (kind === "claim_nudge" || kind === "claimer_reminder"))
+    metrics.slaNudges.inc({ role, kind });
 }

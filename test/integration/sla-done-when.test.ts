@@ -92,4 +92,11 @@ it("nudges twice, pages every manager, repeats, and stops once resolved", {
   }
   await cardShowing(h, row, /SLA breached · resolved \d+s after the deadline/);
   await resolveByModal(h, "U0BOB", twin);
+
+  // What a manager's dashboard scrapes: two nudges and one breach for each of the two.
+  const scraped = await (await fetch(`http://127.0.0.1:${h.bot.port}/metrics`)).text();
+  expect(scraped).toContain(
+    'syncdesk_sla_nudges_total{role="fulfillment-ops",kind="claim_nudge"} 4',
+  );
+  expect(scraped).toContain('syncdesk_sla_breaches_total{role="fulfillment-ops"} 2');
 });
