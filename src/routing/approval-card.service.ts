@@ -9,6 +9,7 @@ import { syncCard } from "../exceptions/cards.js";
 import type { Deps } from "../platform/deps.js";
 import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+import { armSla } from "../sla/sla-timers.js";
 import { author, renderApprovalCard } from "./approval-card.js";
 import type { MovedException } from "./orphans.service.js";
 import { setApprovalMessage, type VersionRow } from "./versions.repo.js";
@@ -115,6 +116,8 @@ export async function announceMoves(
           deps.logger.error({ exceptionId: move.id, err: queueError }, "could not queue the card"),
       );
     }
+    // The new role's SLA policy applies from now on: its deadlines, its managers.
+    await armSla(deps, move.id);
   }
 }
 

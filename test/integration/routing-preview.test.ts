@@ -134,7 +134,8 @@ describe("open exceptions of a removed role", () => {
       actor: "U0MGR2",
     });
 
-    const mapped = `${without}reassign:\n  ads-ops: fulfillment-ops\n`;
+    // The new role answers faster than ads-ops did (which had the default 2h to resolve).
+    const mapped = `${edit(without, "    managers: [U0MGR]\n", "    managers: [U0MGR]\n    sla: { claim: 10m, resolve: 40m }\n")}reassign:\n  ads-ops: fulfillment-ops\n`;
     const next = await propose(mapped, "U0BOB");
     expect(next.review.orphans).toEqual({
       moves: [{ from: "ads-ops", to: "fulfillment-ops", open: 1, how: "reassign" }],
@@ -156,6 +157,15 @@ describe("open exceptions of a removed role", () => {
       routingVersion: 1,
       claimedBy: "U0EVE",
     });
+    // Its SLA follows the new role: the holder's reminder at 75% of 40m, not of 2h.
+    await eventually(
+      async () => {
+        const { nextDeadlineAt, openedAt } = await h.exception(open!.id);
+        return nextDeadlineAt?.getTime() === openedAt.getTime() + 30 * 60_000;
+      },
+      5000,
+      "the new role's reminder deadline",
+    );
     const oldCard = h.fake.messages("C0ADS").find((m) => m.ts === oldCardTs);
     expect(oldCard?.text).toContain(
       `moved to *fulfillment-ops* (<#C0FULFILL>): role ads-ops was removed by routing v${next.row.version}`,
