@@ -4,11 +4,14 @@
  * of the active version number every few seconds covers a lost notification or connection.
  */
 import { basename } from "node:path";
+import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Database } from "../platform/db/db.js";
 import type { ActiveRouting, Deps, RoutingSource } from "../platform/deps.js";
 import type { Logger } from "../platform/logger.js";
 import { parseRoutingText, readRoutingText } from "./load.js";
 import { hasOrphans, sweepOrphans } from "./orphans.service.js";
+import { formatProposalIssue } from "./proposal-check.js";
+import { checkAgainstSlack } from "./slack-check.service.js";
 import { activeVersion, activeVersionNumber, ROUTING_CHANNEL } from "./versions.repo.js";
 import { configOf, proposeChange, syncFileOnStart } from "./versions.service.js";
 
@@ -123,6 +126,7 @@ export async function startVersionedRouting(input: {
 }): Promise<VersionedRouting> {
   const fileName = input.file ? basename(input.file.path) : "";
   let differs = false;
+  let bootstrapped: number | null = null;
   if (input.file) {
     const synced = await syncFileOnStart(input.database.db, {
       text: input.file.text,
@@ -130,6 +134,7 @@ export async function startVersionedRouting(input: {
       now: input.now,
     });
     differs = synced.kind === "differs";
+    if (synced.kind === "bootstrapped") bootstrapped = synced.active.version;
     if (synced.kind === "bootstrapped")
       input.logger.info(
         { version: synced.active.version, file: fileName },
@@ -149,6 +154,8 @@ export async function startVersionedRouting(input: {
       source.onCheck(async (active, changed) => {
         if (changed || (await hasOrphans(deps, active.config))) await sweepOrphans(deps);
       });
+      if (bootstrapped !== null && input.file)
+        track(checkBootstrapped(deps, { version: bootstrapped, text: input.file.text, fileName }));
       if (!differs || !input.file) return;
       const text = input.file.text;
       track(
@@ -182,4 +189,41 @@ export async function startVersionedRouting(input: {
       await source.close();
     },
   };
+}
+
+/**
+ * The first version is the file as deployed, taken without review; it gets the checks a proposal gets
+ * from Slack, after start-up. What they find is logged and audited for whoever deployed it (a
+ * card sent to a channel that does not exist would fail only when the first event comes).
+ */
+async function checkBootstrapped(
+  deps: Deps,
+  input: { version: number; text: string; fileName: string },
+): Promise<void> {
+  const { version, text, fileName } = input;
+  try {
+    const found = await checkAgainstSlack(deps, text, parseRoutingText(text, fileName));
+    const problems = found.errors.map(formatProposalIssue);
+    const warnings = found.warnings.map(formatProposalIssue);
+    if (problems.length > 0)
+      deps.logger.error(
+        { file: fileName, problems },
+        `routing v${version} (${fileName}) names channels or people that do not work in Slack: fix the file and deploy it (it becomes a proposal)`,
+      );
+    if (warnings.length > 0)
+      deps.logger.warn({ file: fileName, warnings }, `routing v${version} warnings`);
+    await recordAudit(deps.db, {
+      actor: SYSTEM_ACTOR,
+      source: "routing",
+      action: "routing.slack_checked",
+      note:
+        problems.length > 0
+          ? `routing v${version} has ${problems.length} problem(s) in Slack`
+          : `routing v${version} checked against Slack: no problems`,
+      details: { version, file: fileName, problems, warnings },
+      at: deps.clock.now(),
+    });
+  } catch (error) {
+    deps.logger.error({ err: error }, `could not check routing v${version} against Slack`);
+  }
 }
