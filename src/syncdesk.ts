@@ -14,8 +14,17 @@ import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
 import { registerReassignListeners } from "./exceptions/reassign.slack.js";
 import { ingestFailure } from "./intake/intake.service.js";
 import { sweepFailedIntake } from "./intake/intake-sweeper.js";
-import { postRejectedCard, registerRejectedListeners } from "./intake/rejected.js";
-import { digestKey, scheduleDigest, sendDigest } from "./inventory/digest.job.js";
+import {
+  queueRejectedCardFor,
+  registerRejectedListeners,
+  rejectedCardBinding,
+} from "./intake/rejected.js";
+import {
+  digestDeliveryBinding,
+  digestKey,
+  scheduleDigest,
+  sendDigest,
+} from "./inventory/digest.job.js";
 import { publishHome } from "./inventory/home.service.js";
 import { registerInventoryCommand } from "./inventory/inventory.slack.js";
 import { applyOutcome } from "./outcomes/outcome.service.js";
@@ -40,6 +49,7 @@ import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/out
 import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
 import { promSlackMetrics, type SlackStats } from "./platform/slack/slack-metrics.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
+import { approvalCardBinding } from "./routing/approval-card.service.js";
 import { registerRoutingListeners } from "./routing/routes.slack.js";
 import { readCheckedRoutingFile, startVersionedRouting } from "./routing/routing-source.js";
 import { DEFAULT_MAX_BODY_BYTES } from "./security/request-guard.js";
@@ -190,7 +200,14 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         redis,
         prefix: env.QUEUE_PREFIX,
         logger,
-        handlers: cardOutboxHandlers(deps, { windowMs: cardWindowMs }),
+        handlers: cardOutboxHandlers(deps, {
+          windowMs: cardWindowMs,
+          subjects: {
+            rejected_event: rejectedCardBinding(deps.db),
+            routing_version: approvalCardBinding(deps),
+            digest_delivery: digestDeliveryBinding(deps.db),
+          },
+        }),
         settings: relaySettings,
       });
       closers.push({ name: "slack-outbox", close: () => relay.close() });
@@ -258,19 +275,16 @@ async function startWorkers(
         data: job.data,
       });
       countIntake("failures", result.kind);
+      // A rejection's card was queued in the outbox with the rejection.
       if (result.kind !== "rejected") {
         exceptionLogger(logger, result.exceptionId, job.data).info(
           { jobId: job.id, result: result.kind },
           "failure event taken in",
         );
-      }
-      if (result.kind === "rejected")
-        await postOrDefer(deps, "rejections.post", { rejectedId: result.rejectedId });
-      else {
         // The SLA clock starts at opening, card or no card.
         if (result.kind === "opened" || result.kind === "reopened")
           await armSla(deps, result.exceptionId);
-        await postOrDefer(deps, "cards.sync", { exceptionId: result.exceptionId });
+        await postOrDefer(deps, { exceptionId: result.exceptionId });
       }
       return result.kind;
     },
@@ -284,8 +298,6 @@ async function startWorkers(
         data: job.data,
       });
       countIntake("outcomes", result.kind);
-      if (result.kind === "rejected")
-        await postOrDefer(deps, "rejections.post", { rejectedId: result.rejectedId });
       return result.kind;
     },
     common,
@@ -336,7 +348,7 @@ function internalJobHandlers(deps: Deps): {
     "retries.reconcile": () => reconcileRetries(deps),
     "intake.sweep": (data) => sweepFailedIntake(deps, data),
     "cards.sync": (data) => syncCard(deps, data.exceptionId),
-    "rejections.post": (data) => postRejectedCard(deps, data.rejectedId),
+    "rejections.post": (data) => queueRejectedCardFor(deps.db, data.rejectedId),
     ...stormJobHandlers(deps),
     "sla.step": (data) => fireSlaStep(deps, data),
     "sla.sweep": () => sweepSla(deps),
@@ -350,16 +362,11 @@ function internalJobHandlers(deps: Deps): {
  * fail (a producer's job may allow no retries): the post moves to our own queue, which
  * retries with backoff until Slack answers. Posting is idempotent, so a repeat is harmless.
  */
-async function postOrDefer(
-  deps: Deps,
-  name: "cards.sync" | "rejections.post",
-  data: JobData<"cards.sync"> | JobData<"rejections.post">,
-): Promise<void> {
+async function postOrDefer(deps: Deps, data: JobData<"cards.sync">): Promise<void> {
   try {
-    if ("exceptionId" in data) await syncCard(deps, data.exceptionId);
-    else await postRejectedCard(deps, data.rejectedId);
+    await syncCard(deps, data.exceptionId);
   } catch (error) {
     deps.logger.warn({ ...data, err: error }, "Slack post failed; queued for retry");
-    await enqueue(deps.queues, name, data as never);
+    await enqueue(deps.queues, "cards.sync", data);
   }
 }

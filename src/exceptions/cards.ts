@@ -25,6 +25,7 @@ import {
   messagePayloadSchema,
 } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
+import type { SubjectBindings } from "../platform/slack/outbox-subjects.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
 import { type CardExtras, type ExceptionRow, renderCard } from "./card.js";
 
@@ -99,10 +100,13 @@ export async function postThreadNote(deps: Deps, row: ExceptionRow, text: string
   }
 }
 
-/** The relay's handlers for card rows and messages (card-thread notes, DMs). */
+/**
+ * The relay's handlers for card rows and messages (card-thread notes, DMs, and messages of
+ * other rows, recorded there through `subjects`).
+ */
 export function cardOutboxHandlers(
   deps: Deps,
-  options: { windowMs?: number } = {},
+  options: { windowMs?: number; subjects: SubjectBindings },
 ): { card: OutboxHandler; message: OutboxHandler } {
   const windowMs = options.windowMs ?? CARD_UPDATE_WINDOW_MS;
   const load = async (id: number | null) => {
@@ -134,17 +138,22 @@ export function cardOutboxHandlers(
         return { ok: true, delivered: "update", channel: exception.channel, ts: exception.cardTs };
       },
     },
-    message: messageHandler(deps.slack, deps.logger, async (row, resumed) => {
-      let exception = await load(row.exceptionId);
-      if (!exception) return "exception not found";
-      if (!exception.cardTs) {
-        if (exception.stormId !== null) return "a storm member has no card of its own";
-        await postCardOnce(deps, exception, resumed);
-        exception = await load(exception.id);
-        if (!exception?.cardTs) return "the card could not be posted";
-      }
-      return { channel: exception.channel, threadTs: exception.cardTs };
-    }),
+    message: messageHandler(
+      deps.slack,
+      deps.logger,
+      async (row, resumed) => {
+        let exception = await load(row.exceptionId);
+        if (!exception) return "exception not found";
+        if (!exception.cardTs) {
+          if (exception.stormId !== null) return "a storm member has no card of its own";
+          await postCardOnce(deps, exception, resumed);
+          exception = await load(exception.id);
+          if (!exception?.cardTs) return "the card could not be posted";
+        }
+        return { channel: exception.channel, threadTs: exception.cardTs };
+      },
+      options.subjects,
+    ),
   };
 }
 

@@ -12,6 +12,7 @@ import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
+import { queueRejectedCard } from "./rejected.js";
 import { check, claimedEventId, type Problem, rawText } from "./validation.js";
 
 export type IntakeResult =
@@ -188,7 +189,7 @@ export async function recordRejection(
           receivedAt: now,
         })
         .onConflictDoNothing()
-        .returning({ id: rejectedEvents.id });
+        .returning();
     const existing = async (sourceJobId: string) =>
       (
         await tx
@@ -219,6 +220,7 @@ export async function recordRejection(
       details: { eventId: claimedEventId(job.data), problems: problems.slice(0, 50) },
       at: now,
     });
+    await queueRejectedCard(tx, inserted);
     return { kind: "rejected" as const, rejectedId: inserted.id, problems };
   });
 }

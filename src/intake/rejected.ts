@@ -8,9 +8,12 @@ import { eq, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.js";
 import { standingIn } from "../exceptions/authorization.js";
 import { tell } from "../exceptions/exceptions.slack.js";
+import type { Db, Queryable } from "../platform/db/db.js";
 import { rejectedEvents } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn, safeText, slackDate } from "../platform/slack/mrkdwn.js";
+import { queueMessage } from "../platform/slack/outbox-message.js";
+import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";
 import { rowIdValue } from "../platform/slack/values.js";
 
 export type RejectedRow = typeof rejectedEvents.$inferSelect;
@@ -86,23 +89,46 @@ export function renderRejectedCard(row: RejectedRow): { text: string; blocks: ob
   };
 }
 
-/** Posts the rejection card once, however often the job carrying the event is delivered. */
-export async function postRejectedCard(deps: Deps, rejectedId: number): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(43, ${rejectedId}::int)`);
-    const [row] = await tx.select().from(rejectedEvents).where(eq(rejectedEvents.id, rejectedId));
-    if (!row?.channel || row.cardTs) return;
-    const card = renderRejectedCard(row);
-    const posted = await deps.slack.chat.postMessage({
-      channel: row.channel,
-      text: card.text,
-      blocks: card.blocks as never,
-    });
-    await tx
-      .update(rejectedEvents)
-      .set({ cardTs: posted.ts ?? null })
-      .where(eq(rejectedEvents.id, row.id));
+const subjectOf = (id: number) => ({ type: "rejected_event", id }) as const;
+
+/**
+ * Queues the rejection card through the Slack outbox, inside the transaction that records the
+ * rejection: it waits out a Slack outage, goes out once, and its channel and ts land on the
+ * row (the "Mark reviewed" edit, in the same lane, finds it there).
+ */
+export async function queueRejectedCard(db: Queryable, row: RejectedRow): Promise<void> {
+  if (!row.channel || row.cardTs) return;
+  await queueMessage(db, {
+    subject: subjectOf(row.id),
+    channel: row.channel,
+    dedupeKey: `rejected-${row.id}-card`,
+    ...renderRejectedCard(row),
   });
+}
+
+/** The `rejections.post` job, still queued by earlier versions: queues the card (once). */
+export async function queueRejectedCardFor(db: Queryable, rejectedId: number): Promise<void> {
+  const [row] = await db.select().from(rejectedEvents).where(eq(rejectedEvents.id, rejectedId));
+  if (row) await queueRejectedCard(db, row);
+}
+
+/** Where a rejection's card went, for the outbox relay. */
+export function rejectedCardBinding(db: Db): SubjectBinding<SubjectOf<"rejected_event">> {
+  return {
+    async record(subject, at) {
+      await db
+        .update(rejectedEvents)
+        .set({ channel: at.channel, cardTs: at.ts })
+        .where(eq(rejectedEvents.id, subject.id));
+    },
+    async locate(subject) {
+      const [row] = await db
+        .select({ channel: rejectedEvents.channel, ts: rejectedEvents.cardTs })
+        .from(rejectedEvents)
+        .where(eq(rejectedEvents.id, subject.id));
+      return row?.channel && row.ts ? { channel: row.channel, ts: row.ts } : undefined;
+    },
+  };
 }
 
 const idValue = rowIdValue;
@@ -135,19 +161,20 @@ export function registerRejectedListeners(app: App, deps: Deps): void {
           action: "rejection_reviewed",
           at: now,
         });
+        // The card says so: an edit in the card's lane, so it follows the post even if
+        // that is still waiting for Slack.
+        if (row.channel) {
+          await queueMessage(tx, {
+            subject: subjectOf(row.id),
+            mode: "edit",
+            dedupeKey: `rejected-${row.id}-reviewed`,
+            ...renderRejectedCard(row),
+          });
+        }
       }
       return row;
     });
     if (!reviewed)
       return tell(respond, "That rejected event was already reviewed. Nothing was changed.");
-    if (reviewed.channel && reviewed.cardTs) {
-      const card = renderRejectedCard(reviewed);
-      await deps.slack.chat.update({
-        channel: reviewed.channel,
-        ts: reviewed.cardTs,
-        text: card.text,
-        blocks: card.blocks as never,
-      });
-    }
   });
 }

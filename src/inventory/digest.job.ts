@@ -1,14 +1,17 @@
 /**
  * The weekly digest: a BullMQ job scheduler (one id, so one schedule however many workers
  * upsert it) fires `digest.send`; the job posts each role's digest to its channel and DMs its
- * managers. A delivery row, inserted in the transaction that posts, makes a redelivered or
- * concurrently running job skip what already went out.
+ * managers through the Slack outbox. A delivery row, inserted in the transaction that queues
+ * the message, makes a redelivered or concurrently running job skip what is already queued.
  */
 import type { Job } from "bullmq";
 import { and, eq } from "drizzle-orm";
+import type { Db } from "../platform/db/db.js";
 import { digestDeliveries } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import type { Queues } from "../platform/queue/queues.js";
+import { queueMessage } from "../platform/slack/outbox-message.js";
+import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";
 import { renderDigest } from "./digest.view.js";
 import { checklistLines, weekFigures } from "./inventory.service.js";
 import { linkerFor } from "./links.js";
@@ -72,9 +75,10 @@ export async function sendDigest(deps: Deps, key: string): Promise<DigestOutcome
 }
 
 /**
- * Posts once per (digest, role, target). The insert holds the row's lock until the post is
- * recorded, so a second run of the same digest waits here and then finds it sent; a failed post
- * rolls the row back and the job's retry tries again.
+ * Queues one message per (digest, role, target): the delivery row and the outbox row are
+ * written in one transaction, so a redelivered or concurrent run of the same tick finds the
+ * delivery and queues nothing, and a Slack outage delays the message instead of losing it.
+ * The relay records the message's ts on the delivery row when it goes out.
  */
 async function deliverOnce(
   deps: Deps,
@@ -89,23 +93,31 @@ async function deliverOnce(
       .returning({ target: digestDeliveries.target });
     if (claimed.length === 0) return false;
     // A user id as channel posts to the app's DM with that person.
-    const posted = await deps.slack.chat.postMessage({
+    await queueMessage(tx, {
+      subject: { type: "digest_delivery", ...ref },
       channel: ref.target,
+      dedupeKey: `digest-${ref.digestKey}-${ref.role}-${ref.target}`,
       text: message.text,
-      blocks: message.blocks as never,
-      unfurl_links: false,
-      unfurl_media: false,
+      blocks: message.blocks,
     });
-    await tx
-      .update(digestDeliveries)
-      .set({ ts: posted.ts ?? null })
-      .where(
-        and(
-          eq(digestDeliveries.digestKey, ref.digestKey),
-          eq(digestDeliveries.role, ref.role),
-          eq(digestDeliveries.target, ref.target),
-        ),
-      );
     return true;
   });
+}
+
+/** Where a digest message went, for the outbox relay. */
+export function digestDeliveryBinding(db: Db): SubjectBinding<SubjectOf<"digest_delivery">> {
+  return {
+    async record(subject, at) {
+      await db
+        .update(digestDeliveries)
+        .set({ ts: at.ts })
+        .where(
+          and(
+            eq(digestDeliveries.digestKey, subject.digestKey),
+            eq(digestDeliveries.role, subject.role),
+            eq(digestDeliveries.target, subject.target),
+          ),
+        );
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Tx } from "../platform/db/db.js";
 import { routingVersions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { announceDecision, announceMoves } from "./approval-card.service.js";
+import { announceMoves } from "./approval-card.service.js";
 import { type MovedException, moveOrphans } from "./orphans.service.js";
 import type { OrphanMove } from "./review-policy.js";
 import { notifyActivated, type VersionRow } from "./versions.repo.js";
@@ -98,11 +98,13 @@ export async function activate(
   return { ok: true, row: activated as VersionRow, moved, outdated };
 }
 
-/** Slack hears after the commit; this process switches at once, the others on the NOTIFY. */
+/**
+ * After the commit: this process switches at once, the others on the NOTIFY; the moved
+ * exceptions' cards follow. (The approval cards were queued with the decision.)
+ */
 export async function afterDecision(deps: Deps, result: DecisionResult): Promise<DecisionResult> {
   if (!result.ok) return result;
   if (result.row.status === "active") await deps.routing.refresh?.();
-  await announceDecision(deps, result.row, result.outdated);
   await announceMoves(deps, result.moved, result.row.version);
   return result;
 }

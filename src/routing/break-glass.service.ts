@@ -3,6 +3,7 @@ import { recordAudit } from "../audit/audit.js";
 import { routingVersions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
+import { queueDecision } from "./approval-card.service.js";
 import { contentHash } from "./proposal-check.js";
 import { mayBreakGlass, planReassignments } from "./review-policy.js";
 import {
@@ -83,13 +84,14 @@ export async function breakGlassRollback(
       },
       at: now,
     });
-    return activate(tx, {
+    const activated = await activate(tx, {
       row: row as VersionRow,
       actor: input.actor,
       now,
       plan: plan.moves,
       note: reason,
     });
+    return queueDecision(tx, deps.approvalsChannel, activated);
   });
   return afterDecision(deps, result);
 }

@@ -8,6 +8,7 @@ import { recordAudit } from "../audit/audit.js";
 import { routingVersions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
+import { queueDecision } from "./approval-card.service.js";
 import { mayApprove, mayReject, planReassignments, type ReviewSnapshot } from "./review-policy.js";
 import {
   activeVersion,
@@ -74,7 +75,13 @@ export async function approveProposal(
       details: { version: row.version, as: verdict.as, via: input.via, author: row.author },
       at: now,
     });
-    return activate(tx, { row: locked, actor: input.actor, now, plan: plan.moves });
+    const activated = await activate(tx, {
+      row: locked,
+      actor: input.actor,
+      now,
+      plan: plan.moves,
+    });
+    return queueDecision(tx, deps.approvalsChannel, activated);
   });
   return afterDecision(deps, result);
 }
@@ -111,7 +118,12 @@ export async function rejectProposal(
       details: { version: row.version, as: verdict.as, via: input.via },
       at: now,
     });
-    return { ok: true, row: updated, moved: [], outdated: [] };
+    return queueDecision(tx, deps.approvalsChannel, {
+      ok: true,
+      row: updated,
+      moved: [],
+      outdated: [],
+    });
   });
   return afterDecision(deps, result);
 }

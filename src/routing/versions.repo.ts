@@ -72,18 +72,6 @@ export async function latestWithHash(db: Queryable, hash: string): Promise<Versi
   return row;
 }
 
-export async function setApprovalMessage(
-  db: Queryable,
-  version: number,
-  channel: string,
-  ts: string,
-): Promise<void> {
-  await db
-    .update(routingVersions)
-    .set({ approvalChannel: channel, approvalTs: ts })
-    .where(eq(routingVersions.version, version));
-}
-
 /** Open exceptions per role: the ones a removed role would leave without owners. */
 export async function openByRole(db: Queryable): Promise<{ role: string; open: number }[]> {
   return db

@@ -7,7 +7,7 @@ import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Db } from "../platform/db/db.js";
 import { routingVersions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { postApprovalCard } from "./approval-card.service.js";
+import { queueApprovalCard } from "./approval-card.service.js";
 import { parseRoutingText } from "./load.js";
 import { checkProposalText, contentHash } from "./proposal-check.js";
 import { buildReview } from "./review.service.js";
@@ -163,6 +163,7 @@ export async function proposeChange(deps: Deps, input: ProposeInput): Promise<Pr
       },
       at: now,
     });
+    await queueApprovalCard(tx, deps.approvalsChannel, row as VersionRow);
     return row as VersionRow;
   });
   if (stored === null)
@@ -173,7 +174,6 @@ export async function proposeChange(deps: Deps, input: ProposeInput): Promise<Pr
     };
   if (stored === undefined)
     return { ok: false, kind: "duplicate", message: "The same text was just proposed." };
-  await postApprovalCard(deps, stored);
   return { ok: true, row: stored, review };
 }
 

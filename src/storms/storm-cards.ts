@@ -4,10 +4,11 @@
  * change: every change asks for the slot's update, which renders the rows as they are then.
  */
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import type { Queryable } from "../platform/db/db.js";
 import { exceptions, storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { enqueue } from "../platform/queue/queues.js";
-import { findEarlierPost } from "../platform/slack/outbox-message.js";
+import { findEarlierPost, queueMessage } from "../platform/slack/outbox-message.js";
 import { renderStormCard, type StormRow, type StormStats } from "./storm-card.js";
 import { coalesceSlot } from "./storm-policy.js";
 import { findStorm, recordStormAudit, stormStats } from "./storms.repo.js";
@@ -153,18 +154,27 @@ export async function updateStormCard(deps: Deps, stormId: number): Promise<void
   });
 }
 
-/** A one-line note in the storm card's thread; a failure is logged, the change stands. */
-export async function postStormNote(deps: Deps, storm: StormRow, text: string): Promise<void> {
-  const current = storm.cardTs ? storm : await findStorm(deps.db, storm.id);
-  if (!current?.cardTs) return;
-  try {
-    await deps.slack.chat.postMessage({
-      channel: current.channel,
-      thread_ts: current.cardTs,
-      text,
-      unfurl_links: false,
-    });
-  } catch (error) {
-    deps.logger.warn({ stormId: storm.id, err: error }, "could not post storm thread note");
-  }
+/** The outbox lane of a storm's thread notes: they go out in the order they were queued. */
+export const stormLane = (stormId: number) => `storm-${stormId}`;
+
+/**
+ * Queues a one-line note in the storm card's thread, inside the transaction of the change it
+ * tells of (or with a key that makes a rerun of the job one note): it waits out a Slack outage
+ * and goes out once. A storm whose card is not posted yet gets no note: the card is drawn from
+ * the rows when it is posted, so it shows the change anyway.
+ */
+export async function queueStormNote(
+  db: Queryable,
+  storm: Pick<StormRow, "id" | "channel" | "cardTs">,
+  text: string,
+  dedupeKey: string,
+): Promise<void> {
+  if (!storm.cardTs) return;
+  await queueMessage(db, {
+    lane: stormLane(storm.id),
+    dedupeKey,
+    channel: storm.channel,
+    threadTs: storm.cardTs,
+    text,
+  });
 }

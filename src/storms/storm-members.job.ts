@@ -16,7 +16,7 @@ import type { Deps } from "../platform/deps.js";
 import type { JobData } from "../platform/queue/catalog.js";
 import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
-import { postStormNote } from "./storm-cards.js";
+import { queueStormNote } from "./storm-cards.js";
 import { scheduleEndCheck } from "./storm-desk.js";
 import { lockKind } from "./storm-intake.js";
 import { quietCheck } from "./storm-policy.js";
@@ -126,10 +126,11 @@ export async function resolveStormMembers(
   await deps.storms?.memberChanged(storm.id);
   if (tally.done > 0) {
     const left = [...tally.refused.values()].reduce((sum, n) => sum + n, 0);
-    await postStormNote(
-      deps,
+    await queueStormNote(
+      deps.db,
       storm,
       `:white_check_mark: *${escapeMrkdwn(data.actor.name)}* resolved ${tally.done} member${tally.done === 1 ? "" : "s"} of this storm · root cause: ${ROOT_CAUSE_LABELS[data.rootCause]}.${left ? ` ${left} held by someone else ${left === 1 ? "was" : "were"} left as they are.` : ""}`,
+      `storm-${storm.id}-resolved-${data.asOf}`,
     );
   }
   return tally.done;
@@ -160,6 +161,12 @@ export async function endStormIfQuiet(
       .update(storms)
       .set({ state: "ended", endedAt: now, updatedAt: now })
       .where(eq(storms.id, storm.id));
+    await queueStormNote(
+      tx,
+      storm,
+      ":white_check_mark: Storm over: no new failure of this kind for the quiet window. New ones post their own cards again.",
+      `storm-${storm.id}-ended`,
+    );
     await recordStormAudit(tx, storm.id, {
       source: "storm",
       action: "storm_ended",
@@ -176,12 +183,5 @@ export async function endStormIfQuiet(
     );
     return "ended" as const;
   });
-  if (outcome === "ended") {
-    await postStormNote(
-      deps,
-      found,
-      ":white_check_mark: Storm over: no new failure of this kind for the quiet window. New ones post their own cards again.",
-    );
-  }
   return outcome;
 }

@@ -11,7 +11,7 @@ import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { defaultJobOptions, type JobData, jobCatalog } from "../platform/queue/catalog.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
-import { postStormNote } from "./storm-cards.js";
+import { queueStormNote } from "./storm-cards.js";
 import { retryDelay } from "./storm-policy.js";
 import { findStorm } from "./storms.repo.js";
 import { skipText } from "./storms.service.js";
@@ -75,10 +75,12 @@ export async function queueStormRetries(
   if (eligible.length > 0) {
     const seconds = Math.ceil((eligible.length * interval) / 1000);
     const skippedText = skipText(skipped);
-    await postStormNote(
-      deps,
+    // Keyed by the click: a rerun of this job (which queues no retry twice) is one note.
+    await queueStormNote(
+      deps.db,
       storm,
       `:repeat: *${escapeMrkdwn(data.actor.name)}* queued retries of ${eligible.length} member${eligible.length === 1 ? "" : "s"}, one every ${interval} ms (about ${seconds}s).${skippedText ? ` Skipped: ${skippedText}.` : ""}`,
+      `storm-${storm.id}-retryall-${data.actor.userId}-${data.asOf}`,
     );
   }
   return eligible.length;

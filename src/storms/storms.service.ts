@@ -14,7 +14,7 @@ import type { Deps } from "../platform/deps.js";
 import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import type { StormRow } from "./storm-card.js";
-import { postStormNote } from "./storm-cards.js";
+import { queueStormNote } from "./storm-cards.js";
 import { stormLabel } from "./storm-key.js";
 import { findStorm, lockStorm, recordStormAudit } from "./storms.repo.js";
 
@@ -82,6 +82,12 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
       expectedOutcome: "every open member of the storm is claimed for the same person",
       at: now,
     });
+    await queueStormNote(
+      tx,
+      storm,
+      `:raising_hand: *${escapeMrkdwn(input.actor.name)}* claimed this storm: its open members, and new ones, go to them.`,
+      `storm-${storm.id}-claimed-${now.getTime()}`,
+    );
     // Queued inside the transaction: if Redis refuses, the claim does not happen either.
     await enqueue(deps.queues, "storms.claim-members", {
       stormId: storm.id,
@@ -90,14 +96,7 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
     });
     return { ok: true, storm: updated as StormRow };
   });
-  if (result.ok) {
-    await postStormNote(
-      deps,
-      result.storm,
-      `:raising_hand: *${escapeMrkdwn(input.actor.name)}* claimed this storm: its open members, and new ones, go to them.`,
-    );
-    await deps.storms?.memberChanged(result.storm.id);
-  }
+  if (result.ok) await deps.storms?.memberChanged(result.storm.id);
   return result;
 }
 

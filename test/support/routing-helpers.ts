@@ -5,11 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { asc, eq } from "drizzle-orm";
-import { auditLog, routingVersions } from "../../src/platform/db/schema.js";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import { auditLog, routingVersions, slackOutbox } from "../../src/platform/db/schema.js";
 import type { FakeChannel } from "../../src/platform/slack/fake-slack.js";
 import { ROUTING_ACTIONS } from "../../src/routing/approval-card.js";
-import { type Harness, type HarnessOptions, startHarness } from "./harness.js";
+import { eventually, type Harness, type HarnessOptions, startHarness } from "./harness.js";
 
 export const GOVERNED_FIXTURE = fileURLToPath(
   new URL("../fixtures/routing.governed.yml", import.meta.url),
@@ -94,7 +94,7 @@ export async function clickDecision(
   number: number,
   button: "approve" | "reject",
 ) {
-  const row = await version(h, number);
+  const row = await cardPosted(h, number);
   if (!row.approvalChannel || !row.approvalTs) throw new Error(`v${number} has no approval card`);
   const id = randomBytes(6).toString("hex");
   const triggerId = `${Date.now()}.8.${randomBytes(8).toString("hex")}`;
@@ -111,9 +111,33 @@ export async function clickDecision(
   return { triggerId, answer: () => h.fake.waitForResponse(id) as Promise<{ text: string }> };
 }
 
-/** The approval card of `number` as the approvals channel shows it now. */
+/**
+ * The version once the outbox has sent everything queued about it (its card, a decision's
+ * redraw and note); throws if that takes longer than `timeoutMs`.
+ */
+export async function cardPosted(h: Harness, number: number, timeoutMs = 10_000) {
+  return eventually(
+    async () => {
+      const open = await h.bot.deps.db
+        .select({ id: slackOutbox.id })
+        .from(slackOutbox)
+        .where(
+          and(
+            eq(slackOutbox.lane, `routing-v${number}`),
+            inArray(slackOutbox.state, ["pending", "sending"]),
+          ),
+        );
+      const row = await version(h, number);
+      return open.length === 0 && row.approvalTs ? row : null;
+    },
+    timeoutMs,
+    `the approval card of v${number}`,
+  );
+}
+
+/** The approval card of `number` as the approvals channel shows it once the outbox is done. */
 export async function approvalCard(h: Harness, number: number): Promise<string> {
-  const row = await version(h, number);
+  const row = await cardPosted(h, number);
   const message = h.fake.messages(APPROVALS).find((m) => m.ts === row.approvalTs);
   if (!message) throw new Error(`no card for v${number}`);
   return JSON.stringify(message.blocks);

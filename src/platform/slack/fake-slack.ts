@@ -252,6 +252,12 @@ export class FakeSlack {
     this.faults.set(method, queue);
   }
 
+  /** Drops the faults still queued for `method` (all methods if none given). */
+  clearFaults(method?: string): void {
+    if (method === undefined) this.faults.clear();
+    else this.faults.delete(method);
+  }
+
   /** While down, every request gets a 503. */
   setDown(down: boolean): void {
     this.down = down;

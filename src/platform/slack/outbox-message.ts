@@ -1,8 +1,10 @@
 /**
- * Outbox messages: thread replies and DMs that must go out exactly once. Each carries its
- * dedupe key in Slack message metadata; an attempt that may already have reached Slack looks
- * for that key in the thread (conversations.replies) or conversation (conversations.history)
- * before posting again.
+ * Outbox messages: thread replies, DMs and cards of other rows that must go out exactly once.
+ * Each carries its dedupe key in Slack message metadata; an attempt that may already have
+ * reached Slack looks for that key in the thread (conversations.replies) or conversation
+ * (conversations.history) before posting again. A message may belong to a subject (a row of
+ * ours, see outbox-subjects.ts): its post is recorded on that row, and later rows of its
+ * lane edit that message or reply in its thread.
  */
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
@@ -10,6 +12,13 @@ import type { Queryable } from "../db/db.js";
 import type { Logger } from "../logger.js";
 import { enqueueOutbox, type OutboxRow } from "./outbox.repo.js";
 import type { OutboxHandler } from "./outbox-relay.js";
+import {
+  bindingOf,
+  type OutboxSubject,
+  outboxSubjectSchema,
+  type SubjectBindings,
+  subjectLane,
+} from "./outbox-subjects.js";
 import { classifySlackError } from "./slack-errors.js";
 
 export const OUTBOX_METADATA_TYPE = "syncdesk_message";
@@ -20,6 +29,13 @@ export const messagePayloadSchema = z.object({
   blocks: z.array(z.record(z.string(), z.unknown())).optional(),
   /** A reply in this thread of `channel` (card-thread replies resolve theirs at send time). */
   threadTs: z.string().optional(),
+  /** The row this message belongs to. */
+  subject: outboxSubjectSchema.optional(),
+  /**
+   * With a subject: `post` (the default) posts to `channel` and records where it went on the
+   * subject's row; `edit` updates that recorded message; `reply` posts in its thread.
+   */
+  mode: z.enum(["post", "edit", "reply"]).optional(),
 });
 export type MessagePayload = z.infer<typeof messagePayloadSchema>;
 /** What callers hand in (Block Kit builders return plain objects); checked on the way in. */
@@ -27,6 +43,31 @@ export interface MessageInput {
   text: string;
   blocks?: object[];
   threadTs?: string;
+}
+
+export type QueuedMessage = MessageInput & {
+  /** Unique per message: queueing the same key again (a job run twice) is one message. */
+  dedupeKey: string;
+  /** Channel or user id; unset for an edit or reply (the subject's message says where). */
+  channel?: string;
+} & (
+    | { lane: string; subject?: undefined; mode?: undefined }
+    /** A subject's messages always go in its lane, so its post goes out before the rest. */
+    | { subject: OutboxSubject; mode?: MessagePayload["mode"]; lane?: undefined }
+  );
+
+/** Queues a message; use inside the transaction of the change it announces. */
+export async function queueMessage(db: Queryable, message: QueuedMessage): Promise<void> {
+  const { lane, dedupeKey, channel, ...payload } = message;
+  await enqueueOutbox(db, [
+    {
+      lane: payload.subject ? subjectLane(payload.subject) : (lane as string),
+      kind: "message",
+      dedupeKey,
+      ...(channel ? { channel } : {}),
+      payload: messagePayloadSchema.parse(payload),
+    },
+  ]);
 }
 
 export interface Target {
@@ -42,30 +83,44 @@ export async function queueDirectMessage(
   db: Queryable,
   message: { user: string; dedupeKey: string } & MessageInput,
 ): Promise<void> {
-  const { user, dedupeKey, ...payload } = message;
-  await enqueueOutbox(db, [
-    {
-      lane: `dm-${user}`,
-      kind: "message",
-      dedupeKey,
-      channel: user,
-      payload: messagePayloadSchema.parse(payload),
-    },
-  ]);
+  const { user, ...rest } = message;
+  await queueMessage(db, { ...rest, lane: `dm-${user}`, channel: user });
 }
 
 export function messageHandler(
   slack: WebClient,
   logger: Logger,
   resolveThread: ThreadResolver,
+  subjects: SubjectBindings,
 ): OutboxHandler {
   return {
     async deliver(row, resumed) {
       const parsed = messagePayloadSchema.safeParse(row.payload);
       if (!parsed.success) return { ok: false, reason: `bad payload: ${parsed.error.message}` };
       const payload = parsed.data;
+      const { subject, mode = "post" } = payload;
+      /** A failure here leaves the row `sending`: the next attempt finds the post, records it. */
+      const recorded = async (at: { channel: string; ts: string }) => {
+        if (subject && mode === "post") await bindingOf(subjects, subject).record(subject, at);
+        return { ok: true as const, ...at };
+      };
       let target: Target;
-      if (row.inCardThread) {
+      if (mode !== "post") {
+        if (!subject) return { ok: false, reason: `${mode} without a subject` };
+        // The subject's post went first (same lane); if it never got there, nothing to do.
+        const at = await bindingOf(subjects, subject).locate?.(subject);
+        if (!at) return { ok: false, reason: `no ${subject.type} message to ${mode}` };
+        if (mode === "edit") {
+          await slack.chat.update({
+            channel: at.channel,
+            ts: at.ts,
+            text: payload.text,
+            ...(payload.blocks ? { blocks: payload.blocks as never } : {}),
+          });
+          return { ok: true, delivered: "update", ...at };
+        }
+        target = { channel: at.channel, threadTs: at.ts };
+      } else if (row.inCardThread) {
         const resolved = await resolveThread(row, resumed);
         if (typeof resolved === "string") return { ok: false, reason: resolved };
         target = resolved;
@@ -83,7 +138,7 @@ export function messageHandler(
           (m, type) => type === OUTBOX_METADATA_TYPE && m.dedupe_key === key,
           row.createdAt,
         );
-        if (found) return { ok: true, ...found };
+        if (found) return recorded(found);
       }
       const posted = await slack.chat.postMessage({
         channel: target.channel,
@@ -94,7 +149,8 @@ export function messageHandler(
         unfurl_media: false,
         metadata: { event_type: OUTBOX_METADATA_TYPE, event_payload: { dedupe_key: key } },
       });
-      return { ok: true, channel: posted.channel ?? target.channel, ts: posted.ts };
+      if (!posted.ts) throw new Error("chat.postMessage returned no ts");
+      return recorded({ channel: posted.channel ?? target.channel, ts: posted.ts });
     },
   };
 }
