@@ -80,8 +80,10 @@ describe("weekly digest", () => {
   });
 
   it("carries the week's figures and the checklist", async () => {
-    // The latest: a first tick may have come before the test's exception was inserted.
-    const message = digestMessages("C0FULFILL").at(-1);
+    // A tick of its own: every scheduled one may have come before beforeAll's insert.
+    const before = digestMessages("C0FULFILL").length;
+    await sendDigest(h.bot.deps, "2026-11-16T08:00:00.000Z");
+    const message = await eventually(async () => digestMessages("C0FULFILL")[before]);
     const shown = JSON.stringify(message?.blocks);
     expect(shown).toContain("Weekly digest · fulfillment-ops");
     expect(shown).toContain("*Opened*\\n1 in 7d");
