@@ -9,8 +9,7 @@ import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Tx } from "../platform/db/db.js";
 import { routingVersions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { announceMoves } from "./approval-card.service.js";
-import { type MovedException, moveOrphans } from "./orphans.service.js";
+import { afterMoves, type MovedException, moveOrphans } from "./orphans.service.js";
 import type { OrphanMove } from "./review-policy.js";
 import { notifyActivated, type VersionRow } from "./versions.repo.js";
 import { configOf } from "./versions.service.js";
@@ -105,6 +104,6 @@ export async function activate(
 export async function afterDecision(deps: Deps, result: DecisionResult): Promise<DecisionResult> {
   if (!result.ok) return result;
   if (result.row.status === "active") await deps.routing.refresh?.();
-  await announceMoves(deps, result.moved, result.row.version);
+  await afterMoves(deps, result.moved);
   return result;
 }

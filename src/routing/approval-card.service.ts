@@ -7,12 +7,9 @@
  */
 import { and, eq, isNull, ne } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
-import { exceptionLabel } from "../exceptions/card.js";
-import { syncCard } from "../exceptions/cards.js";
 import type { Queryable } from "../platform/db/db.js";
 import { routingVersions, slackOutbox } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import {
@@ -20,10 +17,8 @@ import {
   type SubjectOf,
   subjectLane,
 } from "../platform/slack/outbox-subjects.js";
-import { armSla } from "../sla/sla-timers.js";
 import type { DecisionResult } from "./activation.service.js";
 import { author, renderApprovalCard } from "./approval-card.js";
-import type { MovedException } from "./orphans.service.js";
 import type { VersionRow } from "./versions.repo.js";
 
 const subjectOf = (version: number) => ({ type: "routing_version", id: version }) as const;
@@ -134,48 +129,5 @@ function decisionNote(row: VersionRow): string {
       return `:x: ${row.decidedBy === row.author ? "Withdrawn" : "Rejected"} by ${author(row.decidedBy)}: ${escapeMrkdwn(row.decisionNote ?? "")}`;
     default:
       return `v${row.version} is ${row.status}.`;
-  }
-}
-
-/** Old cards say where the exception went; the new owner's channel gets a fresh card. */
-export async function announceMoves(
-  deps: Deps,
-  moved: MovedException[],
-  version: number,
-): Promise<void> {
-  for (const move of moved) {
-    if (move.oldCardTs) {
-      const text = `:arrow_right: ${exceptionLabel(move.id)} moved to *${escapeMrkdwn(move.toRole)}* (<#${move.toChannel}>): role ${escapeMrkdwn(move.fromRole)} was removed by routing v${version}.`;
-      await safely(deps, version, () =>
-        deps.slack.chat.update({
-          channel: move.fromChannel,
-          ts: move.oldCardTs as string,
-          text,
-          blocks: [{ type: "section", text: { type: "mrkdwn", text } }] as never,
-        }),
-      );
-    }
-    try {
-      await syncCard(deps, move.id);
-    } catch (error) {
-      deps.logger.warn(
-        { exceptionId: move.id, err: error },
-        "card of a moved exception not posted; queued",
-      );
-      await enqueue(deps.queues, "cards.sync", { exceptionId: move.id }).catch(
-        (queueError: unknown) =>
-          deps.logger.error({ exceptionId: move.id, err: queueError }, "could not queue the card"),
-      );
-    }
-    // The new role's SLA policy applies from now on: its deadlines, its managers.
-    await armSla(deps, move.id);
-  }
-}
-
-async function safely(deps: Deps, version: number, call: () => Promise<unknown>): Promise<void> {
-  try {
-    await call();
-  } catch (error) {
-    deps.logger.warn({ version, err: error }, "Slack call about a routing decision failed");
   }
 }

@@ -5,10 +5,15 @@
  */
 import { and, eq, ne, notInArray } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import { exceptionLabel } from "../exceptions/card.js";
+import { cardLane, syncCard } from "../exceptions/cards.js";
 import type { Tx } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { announceMoves } from "./approval-card.service.js";
+import { enqueue } from "../platform/queue/queues.js";
+import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
+import { queueMessage } from "../platform/slack/outbox-message.js";
+import { armSla } from "../sla/sla-timers.js";
 import { type OrphanMove, planReassignments } from "./review-policy.js";
 import type { RoutingConfig } from "./routing-file.schema.js";
 import { activeVersion, lockRouting, openByRole } from "./versions.repo.js";
@@ -20,8 +25,6 @@ export interface MovedException {
   toRole: string;
   fromChannel: string;
   toChannel: string;
-  /** The card in the old channel, to be marked as moved; null when the card stays put. */
-  oldCardTs: string | null;
 }
 
 export async function moveOrphans(
@@ -75,13 +78,25 @@ export async function moveOrphans(
         },
         at: input.now,
       });
+      if (newChannel && row.cardTs) {
+        // The old card cannot move: it says where the exception went (after whatever the
+        // card's lane still holds), and its buttons go with the rest of it.
+        const text = `:arrow_right: ${exceptionLabel(row.id)} moved to *${escapeMrkdwn(move.to)}* (<#${target.channel}>): role ${escapeMrkdwn(move.from)} was removed by routing v${input.version}.`;
+        await queueMessage(tx, {
+          lane: cardLane(row.id),
+          channel: row.channel,
+          editTs: row.cardTs,
+          dedupeKey: `moved-${row.id}-v${input.version}`,
+          text,
+          blocks: [{ type: "section", text: { type: "mrkdwn", text } }],
+        });
+      }
       moved.push({
         id: row.id,
         fromRole: move.from,
         toRole: move.to,
         fromChannel: row.channel,
         toChannel: target.channel,
-        oldCardTs: newChannel ? row.cardTs : null,
       });
     }
   }
@@ -115,7 +130,7 @@ export async function sweepOrphans(deps: Deps): Promise<MovedException[]> {
       { version: result.version, moved: result.moved.length },
       "open exceptions of a removed role were given the active version's role",
     );
-    await announceMoves(deps, result.moved, result.version);
+    await afterMoves(deps, result.moved);
   }
   return result.moved;
 }
@@ -129,4 +144,26 @@ export async function hasOrphans(deps: Pick<Deps, "db">, config: RoutingConfig):
     .where(and(ne(exceptions.state, "resolved"), notInArray(exceptions.role, roles)))
     .limit(1);
   return row !== undefined;
+}
+
+/**
+ * After the commit of a move: the new owner's channel gets a fresh card (the old one was told
+ * in the move's transaction), and the new role's SLA policy applies from now on.
+ */
+export async function afterMoves(deps: Deps, moved: MovedException[]): Promise<void> {
+  for (const move of moved) {
+    try {
+      await syncCard(deps, move.id);
+    } catch (error) {
+      deps.logger.warn(
+        { exceptionId: move.id, err: error },
+        "card of a moved exception not posted; queued",
+      );
+      await enqueue(deps.queues, "cards.sync", { exceptionId: move.id }).catch(
+        (queueError: unknown) =>
+          deps.logger.error({ exceptionId: move.id, err: queueError }, "could not queue the card"),
+      );
+    }
+    await armSla(deps, move.id);
+  }
 }

@@ -36,6 +36,8 @@ export const messagePayloadSchema = z.object({
    * subject's row; `edit` updates that recorded message; `reply` posts in its thread.
    */
   mode: z.enum(["post", "edit", "reply"]).optional(),
+  /** Without a subject: updates this message of `channel` (e.g. a moved exception's old card). */
+  editTs: z.string().optional(),
 });
 export type MessagePayload = z.infer<typeof messagePayloadSchema>;
 /** What callers hand in (Block Kit builders return plain objects); checked on the way in. */
@@ -51,7 +53,7 @@ export type QueuedMessage = MessageInput & {
   /** Channel or user id; unset for an edit or reply (the subject's message says where). */
   channel?: string;
 } & (
-    | { lane: string; subject?: undefined; mode?: undefined }
+    | { lane: string; subject?: undefined; mode?: undefined; editTs?: string }
     /** A subject's messages always go in its lane, so its post goes out before the rest. */
     | { subject: OutboxSubject; mode?: MessagePayload["mode"]; lane?: undefined }
   );
@@ -104,6 +106,16 @@ export function messageHandler(
         if (subject && mode === "post") await bindingOf(subjects, subject).record(subject, at);
         return { ok: true as const, ...at };
       };
+      if (payload.editTs) {
+        if (!row.channel) return { ok: false, reason: "edit without a channel" };
+        const at = { channel: row.channel, ts: payload.editTs };
+        await slack.chat.update({
+          ...at,
+          text: payload.text,
+          ...(payload.blocks ? { blocks: payload.blocks as never } : {}),
+        });
+        return { ok: true, delivered: "update", ...at };
+      }
       let target: Target;
       if (mode !== "post") {
         if (!subject) return { ok: false, reason: `${mode} without a subject` };
