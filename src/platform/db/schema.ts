@@ -91,7 +91,6 @@ export const exceptions = pgTable(
     uniqueIndex("exceptions_live_fingerprint").on(t.fingerprint).where(sql`state <> 'resolved'`),
     index("exceptions_fingerprint").on(t.fingerprint, t.openedAt),
     index("exceptions_role_state").on(t.role, t.state),
-    index("exceptions_opened_at").on(t.openedAt),
     index("exceptions_client_opened").on(t.client, t.openedAt),
     index("exceptions_claimed_by").on(t.claimedBy).where(sql`state <> 'resolved'`),
     index("exceptions_next_deadline").on(t.nextDeadlineAt).where(sql`state <> 'resolved'`),

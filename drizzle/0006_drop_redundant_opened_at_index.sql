@@ -1,0 +1,1 @@
+DROP INDEX "exceptions_opened_at";
