@@ -6,7 +6,8 @@
  * the step fired after its deadline (audit rows) and how late its Slack message arrived (fake
  * Slack's clock), plus duplicates (must be 0).
  *
- * BENCH_EXCEPTIONS (200), BENCH_WORKERS (2: processes taking jobs), BENCH_SLACK=fast|real
+ * BENCH_EXCEPTIONS (200), BENCH_WORKERS (2: processes taking jobs), JOB_CONCURRENCY (the
+ * setting's default), BENCH_SLACK=fast|real
  * (fast: Slack limits high enough that pacing does not hide the timers; real: Slack's own
  * limits, ~1 post/s per channel, which delays thread notes in one busy channel).
  */
@@ -78,6 +79,7 @@ async function main() {
     LOG_LEVEL: "silent",
     // Every exception keeps a card of its own (a storm would take them onto one storm card).
     STORM_THRESHOLD: "1000000",
+    ...(process.env.JOB_CONCURRENCY ? { JOB_CONCURRENCY: process.env.JOB_CONCURRENCY } : {}),
   });
   const options: StartOptions = {
     roles: ["web", "worker"],
@@ -93,7 +95,7 @@ async function main() {
 
   try {
     say(
-      `syncdesk SLA timer bench: ${EXCEPTIONS} exceptions x ${STEPS} steps, ${WORKERS} worker processes, Slack limits ${REAL_SLACK ? "real" : "fast"}, ${cpus().length} CPUs, load ${loadavg()[0]?.toFixed(1)}`,
+      `syncdesk SLA timer bench: ${EXCEPTIONS} exceptions x ${STEPS} steps, ${WORKERS} worker processes x ${env.JOB_CONCURRENCY} jobs, Slack limits ${REAL_SLACK ? "real" : "fast"}, ${cpus().length} CPUs, load ${loadavg()[0]?.toFixed(1)}`,
     );
     const started = Date.now();
     await Promise.all(

@@ -189,6 +189,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         slaSweepMs: env.SLA_SWEEP_MS,
         lockMs: env.QUEUE_LOCK_MS,
         intakeSweepMs: env.INTAKE_SWEEP_MS,
+        jobConcurrency: env.JOB_CONCURRENCY,
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
@@ -257,6 +258,8 @@ async function startWorkers(
     lockMs: number;
     intakeSweepMs: number;
     slaSweepMs: number;
+    /** Internal jobs (SLA timers, cards, storms, Home) one worker process runs at once. */
+    jobConcurrency: number;
     digest: { cron: string; tz: string };
   },
 ): Promise<WorkerHandle[]> {
@@ -315,7 +318,7 @@ async function startWorkers(
       const handle = handlers[name] as (data: unknown, job: Job) => Promise<unknown>;
       return handle(parsed.data, job);
     },
-    common,
+    { ...common, concurrency: settings.jobConcurrency },
   );
   await queues.internal.upsertJobScheduler(
     "intake-sweep",
