@@ -3,7 +3,7 @@
  * never nothing. Runs at least once per job, so every step tolerates having run before.
  */
 import { createHash } from "node:crypto";
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, ne, sql } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Tx } from "../platform/db/db.js";
 import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
@@ -65,44 +65,64 @@ async function openOrAddOccurrence(
   const seenAt = new Date(event.occurredAt);
   const now = deps.clock.now();
 
-  // One statement decides new-or-repeat, so two deliveries racing on a new fingerprint
-  // cannot open two exceptions: the partial unique index makes the second one an update.
-  const [row] = await db
-    .insert(exceptions)
-    .values({
-      fingerprint: key,
-      client: event.client,
-      vertical: event.vertical ?? null,
-      sku: event.sku,
-      sourceSystem: event.sourceSystem,
-      targetSystem: event.targetSystem,
-      operation: event.operation,
-      failureMode: event.failureMode,
-      severity: decision.severity,
-      role: decision.role.name,
-      ruleIndex: decision.rule.index,
-      routingVersion: routing.version,
-      channel: decision.role.channel,
-      firstEvent: event,
-      latestEvent: event,
-      firstSeenAt: seenAt,
-      lastSeenAt: seenAt,
-      openedAt: now,
-      createdAt: now,
+  const live = and(eq(exceptions.fingerprint, key), ne(exceptions.state, "resolved"));
+  // A repeat (most events in a storm) is an update: it takes no number from the id sequence,
+  // so exception numbers people see have no gaps from repeats and duplicates.
+  const [repeat] = await db
+    .update(exceptions)
+    .set({
+      occurrences: sql`${exceptions.occurrences} + 1`,
+      latestEvent: sql`case when ${seenAt.toISOString()}::timestamptz >= ${exceptions.lastSeenAt} then ${JSON.stringify(event)}::jsonb else ${exceptions.latestEvent} end`,
+      lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, ${seenAt.toISOString()}::timestamptz)`,
+      firstSeenAt: sql`least(${exceptions.firstSeenAt}, ${seenAt.toISOString()}::timestamptz)`,
       updatedAt: now,
     })
-    .onConflictDoUpdate({
-      target: exceptions.fingerprint,
-      targetWhere: sql`state <> 'resolved'`,
-      set: {
-        occurrences: sql`${exceptions.occurrences} + 1`,
-        latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
-        lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
-        firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
-        updatedAt: now,
-      },
-    })
-    .returning({ id: exceptions.id, state: exceptions.state, inserted: sql<boolean>`(xmax = 0)` });
+    .where(live)
+    .returning({ id: exceptions.id, state: exceptions.state });
+  // A new fingerprint. Two deliveries racing on it cannot open two exceptions: the partial
+  // unique index makes the second insert an update (which, only then, skips a number).
+  const [row] = repeat
+    ? [{ ...repeat, inserted: false }]
+    : await db
+        .insert(exceptions)
+        .values({
+          fingerprint: key,
+          client: event.client,
+          vertical: event.vertical ?? null,
+          sku: event.sku,
+          sourceSystem: event.sourceSystem,
+          targetSystem: event.targetSystem,
+          operation: event.operation,
+          failureMode: event.failureMode,
+          severity: decision.severity,
+          role: decision.role.name,
+          ruleIndex: decision.rule.index,
+          routingVersion: routing.version,
+          channel: decision.role.channel,
+          firstEvent: event,
+          latestEvent: event,
+          firstSeenAt: seenAt,
+          lastSeenAt: seenAt,
+          openedAt: now,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoUpdate({
+          target: exceptions.fingerprint,
+          targetWhere: sql`state <> 'resolved'`,
+          set: {
+            occurrences: sql`${exceptions.occurrences} + 1`,
+            latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
+            lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
+            firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
+            updatedAt: now,
+          },
+        })
+        .returning({
+          id: exceptions.id,
+          state: exceptions.state,
+          inserted: sql<boolean>`(xmax = 0)`,
+        });
   if (!row) throw new Error("upsert returned no row");
 
   const stored = await db

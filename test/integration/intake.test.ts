@@ -207,6 +207,21 @@ describe("dedupe", () => {
     );
   });
 
+  it("numbers exceptions without gaps, however many repeats and duplicates come between", async () => {
+    const ids: number[] = [];
+    for (const sku of ["SKU-SEQ-A", "SKU-SEQ-B", "SKU-SEQ-C"]) {
+      const event = failureEvent({ sku });
+      await h.report(event);
+      const [row] = await posted(h, sku);
+      ids.push(row!.id);
+      // Repeats of this one, and a duplicate delivery, before the next opens.
+      for (let i = 0; i < 5; i++) await h.report({ ...event, eventId: `${event.eventId}-${i}` });
+      await h.report(event);
+      await eventually(async () => (await h.exception(row!.id)).occurrences === 6);
+    }
+    expect(ids).toEqual([ids[0], ids[0]! + 1, ids[0]! + 2]);
+  });
+
   it("opens exactly one exception when deliveries of a new fingerprint race", async () => {
     const extra = await h.startAnother(["worker"]);
     expect(extra.port).toBeNull();
