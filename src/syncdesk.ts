@@ -120,11 +120,11 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
     );
     closers.push({ name: "redis", close: () => redis.quit() });
-    const queues = createQueues(redis, {
-      prefix: env.QUEUE_PREFIX,
-      failures: env.FAILURE_QUEUE,
-      outcomes: env.OUTCOME_QUEUE,
-    });
+    const queues = createQueues(
+      redis,
+      { prefix: env.QUEUE_PREFIX, failures: env.FAILURE_QUEUE, outcomes: env.OUTCOME_QUEUE },
+      logger,
+    );
     closers.push({ name: "queues", close: queues.close });
     const unwatchQueues = watchQueueDepth(() => [
       queues.failures,
