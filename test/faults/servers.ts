@@ -8,38 +8,26 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
+import { inject } from "vitest";
 import { migrateDatabase } from "../../src/platform/db/db.js";
 import { eventually } from "../support/harness.js";
 
 const run = promisify(execFile);
 const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
-/** Everything to kill and remove however the test process ends. */
-const leftovers = {
-  children: new Set<ChildProcess>(),
-  dirs: new Set<string>(),
-  clusters: new Set<string>(),
-};
-process.once("exit", () => {
-  for (const child of leftovers.children) child.kill("SIGKILL");
-  // A postmaster is not our child (pg_ctl daemonizes it): its pid file says which it is.
-  for (const data of leftovers.clusters) killPostmaster(data);
-  for (const dir of leftovers.dirs) rmSync(dir, { recursive: true, force: true });
-});
-
+/**
+ * Every server's dir lives under the run's directory (servers-setup.ts), whose teardown kills
+ * whatever a hung or crashed test left running there; `close()` does it at once.
+ */
 function tempDir(label: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `syncdesk-${label}-`));
-  leftovers.dirs.add(dir);
-  return dir;
+  return mkdtempSync(join(inject("faultServersRoot"), `${label}-`));
 }
 
 function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-  leftovers.dirs.delete(dir);
 }
 
 /**
@@ -86,6 +74,8 @@ export async function startPrivateRedis(options: { persistent: boolean }): Promi
     "127.0.0.1",
     "--dir",
     dir,
+    "--pidfile",
+    join(dir, "redis.pid"),
     "--save",
     "",
     "--maxmemory-policy",
@@ -97,7 +87,6 @@ export async function startPrivateRedis(options: { persistent: boolean }): Promi
   let child: ChildProcess | undefined;
   const launch = async (port: number): Promise<boolean> => {
     const started = spawn("redis-server", args(port), { stdio: ["ignore", "pipe", "pipe"] });
-    leftovers.children.add(started);
     let output = "";
     started.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
@@ -115,7 +104,6 @@ export async function startPrivateRedis(options: { persistent: boolean }): Promi
       `redis-server on port ${port}`,
     );
     if (ready === "exited") {
-      leftovers.children.delete(started);
       if (/Address already in use/.test(output)) return false;
       throw new Error(`redis-server did not start:\n${output}`);
     }
@@ -133,7 +121,6 @@ export async function startPrivateRedis(options: { persistent: boolean }): Promi
     const exited = new Promise((resolve) => running.once("exit", resolve));
     running.kill(signal);
     await exited;
-    leftovers.children.delete(running);
     child = undefined;
   };
   return {
@@ -245,7 +232,6 @@ interface RunningCluster extends PrivatePostgres {
 
 async function startCluster(dir: string): Promise<RunningCluster> {
   const data = join(dir, "data");
-  leftovers.clusters.add(data);
   // fsync off: the faults here kill processes, never the machine, and the kernel keeps what
   // a killed postmaster wrote; crash recovery after `-m immediate` still replays the WAL.
   const launch = (port: number) =>
@@ -294,7 +280,6 @@ async function startCluster(dir: string): Promise<RunningCluster> {
     },
     async close() {
       await stopCluster("immediate").catch(() => killPostmaster(data));
-      leftovers.clusters.delete(data);
     },
   };
 }
