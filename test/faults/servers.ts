@@ -2,8 +2,8 @@
  * Private Redis and Postgres servers for the fault suite, so it can stop, kill and restart
  * them for real: the shared servers on :5432 and :6379 carry other people's test runs and are
  * never touched. Each server runs on a free port with its data in a temp dir; every one that
- * was started is killed and its dir removed when the test closes it, and, should a test or a
- * hook hang, when the test process exits.
+ * was started is killed and its dir removed when the test closes it, and, should a test hang
+ * or its process die, by the run's teardown (servers-setup.ts).
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
