@@ -23,7 +23,7 @@ export default defineConfig({
         test: {
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
-          globalSetup: ["test/support/global-setup.ts"],
+          globalSetup: ["test/support/global-setup.ts", "test/faults/servers-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },

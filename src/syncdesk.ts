@@ -41,7 +41,7 @@ import {
 } from "./platform/queue/catalog.js";
 import { createQueues, enqueue } from "./platform/queue/queues.js";
 import { createRedis } from "./platform/queue/redis.js";
-import { startWorker, type WorkerHandle } from "./platform/queue/worker.js";
+import { startWorker } from "./platform/queue/worker.js";
 import { createSlackApp } from "./platform/slack/app.js";
 import { createDirectory } from "./platform/slack/directory.js";
 import { createSlackOutbound } from "./platform/slack/outbound.js";
@@ -130,11 +130,11 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
     );
     closers.push({ name: "redis", close: () => redis.quit() });
-    const queues = createQueues(redis, {
-      prefix: env.QUEUE_PREFIX,
-      failures: env.FAILURE_QUEUE,
-      outcomes: env.OUTCOME_QUEUE,
-    });
+    const queues = createQueues(
+      redis,
+      { prefix: env.QUEUE_PREFIX, failures: env.FAILURE_QUEUE, outcomes: env.OUTCOME_QUEUE },
+      logger,
+    );
     closers.push({ name: "queues", close: queues.close });
     const unwatchQueues = watchQueueDepth(() => [
       queues.failures,
@@ -193,7 +193,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
-      closers.push({ name: "workers", close: () => Promise.all(workers.map((w) => w.close())) });
+      closers.push({ name: "workers", close: workers.close });
       const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
       const relay = await startOutboxRelay({
         db: database.db,
@@ -262,7 +262,7 @@ async function startWorkers(
     jobConcurrency: number;
     digest: { cron: string; tz: string };
   },
-): Promise<WorkerHandle[]> {
+): Promise<{ close(): Promise<void> }> {
   const { queues, logger } = deps;
   const common = {
     connection: queues.connection,
@@ -320,27 +320,46 @@ async function startWorkers(
     },
     { ...common, concurrency: settings.jobConcurrency },
   );
-  await queues.internal.upsertJobScheduler(
-    "intake-sweep",
-    { every: settings.intakeSweepMs },
-    {
-      name: "intake.sweep",
-      data: { baseDelayMs: settings.intakeSweepMs },
-      opts: { removeOnComplete: true, removeOnFail: 100 },
+  const schedule = async () => {
+    await queues.internal.upsertJobScheduler(
+      "intake-sweep",
+      { every: settings.intakeSweepMs },
+      {
+        name: "intake.sweep",
+        data: { baseDelayMs: settings.intakeSweepMs },
+        opts: { removeOnComplete: true, removeOnFail: 100 },
+      },
+    );
+    await queues.internal.upsertJobScheduler(
+      "retries-reconcile",
+      { every: settings.retryPollMs },
+      { name: "retries.reconcile", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+    await queues.internal.upsertJobScheduler(
+      "sla-sweep",
+      { every: settings.slaSweepMs },
+      { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+    await scheduleDigest(queues, settings.digest);
+  };
+  await schedule();
+  // The schedulers live in Redis. One restarted without its data (no append-only file, a
+  // failover to an empty replica) would keep the workers running with no SLA sweeper, no
+  // intake sweeper and no retry reconcile until the next deploy: every lost timer stays lost.
+  // So each reconnect schedules them again; upserting an existing scheduler changes nothing.
+  const reschedule = () => {
+    schedule().catch((error: unknown) => {
+      logger.error({ err: error }, "could not schedule the sweepers again after a reconnect");
+    });
+  };
+  queues.connection.on("ready", reschedule);
+  const workers = [failures, outcomes, internal];
+  return {
+    close: async () => {
+      queues.connection.off("ready", reschedule);
+      await Promise.all(workers.map((worker) => worker.close()));
     },
-  );
-  await queues.internal.upsertJobScheduler(
-    "retries-reconcile",
-    { every: settings.retryPollMs },
-    { name: "retries.reconcile", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
-  );
-  await queues.internal.upsertJobScheduler(
-    "sla-sweep",
-    { every: settings.slaSweepMs },
-    { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
-  );
-  await scheduleDigest(queues, settings.digest);
-  return [failures, outcomes, internal];
+  };
 }
 
 /** What each catalogued internal job does. */

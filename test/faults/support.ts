@@ -17,7 +17,7 @@ import { eventually, failureEvent } from "../support/harness.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const SHARED_REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const BOT_TOKEN = "xoxb-fault-suite-SECRETTOKEN";
 export const SIGNING_SECRET = "fault-suite-signing-secret";
 
@@ -45,15 +45,30 @@ export interface Stage {
   close(): Promise<void>;
 }
 
-export async function startStage(env: Record<string, string> = {}): Promise<Stage> {
+/**
+ * Private servers (test/faults/servers.ts) instead of the shared ones, for tests that restart
+ * them: their data is thrown away with them, so nothing is created or cleaned up there.
+ */
+export interface StageServers {
+  databaseUrl?: string;
+  redisUrl?: string;
+}
+
+export async function startStage(
+  env: Record<string, string> = {},
+  servers: StageServers = {},
+): Promise<Stage> {
   const id = randomUUID().replaceAll("-", "").slice(0, 16);
   const database = `syncdesk_test_${id}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${database}" template "${inject("templateDatabase")}"`);
-  await admin.end();
+  if (!servers.databaseUrl) {
+    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${database}" template "${inject("templateDatabase")}"`);
+    await admin.end();
+  }
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = servers.databaseUrl ?? url.toString();
+  const REDIS_URL = servers.redisUrl ?? SHARED_REDIS_URL;
   const prefix = `fault-${id}`;
   const fake = await startFakeSlack({ usergroups: { S0FULFILL: ["U0DAVE"] } });
   const sql = postgres(databaseUrl, {
@@ -63,6 +78,11 @@ export async function startStage(env: Record<string, string> = {}): Promise<Stag
   });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue("inventory-sync-failures", { connection: redis, prefix });
+  if (servers.redisUrl) {
+    // The test stops this server on purpose: its refused reconnects are not news.
+    redis.on("error", () => {});
+    failures.on("error", () => {});
+  }
   const childEnv = {
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -126,14 +146,22 @@ export async function startStage(env: Record<string, string> = {}): Promise<Stag
           await proc.exited;
         }
       }
-      await failures.close();
-      await clearPrefix(redis, prefix);
-      await redis.quit();
+      if (servers.redisUrl) {
+        // A private server may be down when a test fails: do not wait for it.
+        redis.disconnect();
+        await failures.close().catch(() => {});
+      } else {
+        await failures.close();
+        await clearPrefix(redis, prefix);
+        await redis.quit();
+      }
       await sql.end({ timeout: 5 });
       await fake.close();
-      const cleanup = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await cleanup.unsafe(`drop database if exists "${database}" with (force)`);
-      await cleanup.end();
+      if (!servers.databaseUrl) {
+        const cleanup = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+        await cleanup.unsafe(`drop database if exists "${database}" with (force)`);
+        await cleanup.end();
+      }
       if (leaks.length) throw new Error(`a secret appears in the ${leaks[0]?.role} process's log`);
     },
   };

@@ -1,6 +1,7 @@
 /** The queues one process talks to, created once in the composition root. */
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import type { Logger } from "../logger.js";
 import {
   defaultJobOptions,
   INTERNAL_QUEUE,
@@ -23,12 +24,19 @@ export interface Queues {
 export function createQueues(
   connection: Redis,
   names: { prefix: string; failures: string; outcomes: string },
+  logger?: Logger,
 ): Queues {
   const open = new Map<string, Queue>();
   const get = (name: string) => {
     let queue = open.get(name);
     if (!queue) {
       queue = new Queue(name, { connection, prefix: names.prefix });
+      // Without a listener BullMQ prints each refused reconnect as a bare stack on stderr,
+      // once per queue, breaking the JSON log while Redis restarts. ioredis reconnects itself.
+      if (logger) {
+        const queueLogger = logger.child({ queue: name });
+        queue.on("error", (error) => queueLogger.warn({ err: error }, "queue connection error"));
+      }
       open.set(name, queue);
     }
     return queue;
