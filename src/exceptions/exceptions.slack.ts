@@ -8,6 +8,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { acksFirst } from "../platform/slack/acks-first.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
@@ -27,7 +28,7 @@ import { transition } from "./state-machine.js";
 export const RESOLVE_CALLBACK = "exception.resolve.submit";
 
 /** What a person hears when Postgres or Redis failed mid-click (the change was rolled back). */
-const COULD_NOT =
+export const COULD_NOT =
   "I could not do that just now (our database or queue did not answer). Nothing was changed; try again in a minute.";
 
 const exceptionIdValue = rowIdValue;
@@ -92,6 +93,7 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       actionId,
       async ({ ack, body, action: button, respond: slackRespond }) => {
         await ack();
+        await acksFirst();
         const respond = respondOrDm(deps, body, slackRespond);
         const id = exceptionIdValue.safeParse(button.value);
         if (!id.success)
@@ -125,6 +127,7 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
     ACTIONS.resolve,
     async ({ ack, body, action, respond: slackRespond, client }) => {
       await ack();
+      await acksFirst();
       const respond = respondOrDm(deps, body, slackRespond);
       const id = exceptionIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");

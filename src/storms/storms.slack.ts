@@ -8,9 +8,16 @@ import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { and, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
-import { actorOf, cardChannel, resolveSubmission, tell } from "../exceptions/exceptions.slack.js";
+import {
+  actorOf,
+  COULD_NOT,
+  cardChannel,
+  resolveSubmission,
+  tell,
+} from "../exceptions/exceptions.slack.js";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
+import { acksFirst } from "../platform/slack/acks-first.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
 import { stormLabel } from "./storm-key.js";
@@ -36,14 +43,20 @@ export function registerStormListeners(app: App, deps: Deps): void {
   for (const [actionId, service] of simple) {
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
+      await acksFirst();
       const id = stormIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
       const result = await service(deps, {
         stormId: id.data,
         actor: actorOf(body),
         expectedChannel: cardChannel(body),
+      }).catch((error: unknown) => {
+        deps.logger.error({ err: error, stormId: id.data, actionId }, "storm click failed");
+        return null;
       });
-      if (!result.ok) await tell(respond, result.message);
+      // The storm step, its audit row and its queued job share a transaction: nothing is left.
+      if (!result) await tell(respond, COULD_NOT);
+      else if (!result.ok) await tell(respond, result.message);
     });
   }
 
@@ -51,6 +64,7 @@ export function registerStormListeners(app: App, deps: Deps): void {
     STORM_ACTIONS.resolveAll,
     async ({ ack, body, action, respond, client }) => {
       await ack();
+      await acksFirst();
       const id = stormIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
       const channel = cardChannel(body);
@@ -58,7 +72,11 @@ export function registerStormListeners(app: App, deps: Deps): void {
         stormId: id.data,
         actor: actorOf(body),
         expectedChannel: channel,
+      }).catch((error: unknown) => {
+        deps.logger.error({ err: error, stormId: id.data }, "Resolve all click failed");
+        return null;
       });
+      if (!auth) return tell(respond, COULD_NOT);
       if (!auth.ok) return tell(respond, auth.message);
       const [open] = await deps.db
         .select({ n: sql<number>`count(*)::int` })

@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
 import type { WebClientOptions } from "@slack/web-api";
 import type { Logger } from "../logger.js";
+import { trackRequests } from "./acks-first.js";
 
 export interface SlackAppOptions {
   token: string;
@@ -49,6 +50,8 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
     },
     logger,
     deferInitialization: true,
+    // No listener reads context.conversation: skip the store's middleware on every request.
+    convoStore: false as const,
   };
   let app: App;
   if (options.appToken) {
@@ -68,8 +71,11 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
       logger,
       ...(options.maxBodyBytes ? { bodyLimit: options.maxBodyBytes } : {}),
     });
-    if (options.guardRequests)
-      receiver.requestListener = options.guardRequests(receiver.requestListener);
+    const guarded = options.guardRequests
+      ? options.guardRequests(receiver.requestListener)
+      : receiver.requestListener;
+    // Outermost, so a request counts as unanswered from its first byte (see acks-first.ts).
+    receiver.requestListener = trackRequests(guarded);
     app = new App({ ...common, receiver });
   }
   await app.init();
