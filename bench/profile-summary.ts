@@ -35,7 +35,7 @@ const STEPS: [string, (frame: CallFrame) => boolean][] = [
   ],
   [
     "before ack: request guard (size, signature, replay)",
-    (f) => /request-guard|slack-edge/.test(f.url),
+    (f) => /request-guard/.test(f.url),
   ],
   ["after ack: Postgres (drizzle, postgres.js)", (f) => /drizzle-orm|\/postgres\//.test(f.url)],
   [

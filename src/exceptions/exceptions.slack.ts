@@ -8,7 +8,6 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { acksFirst } from "../platform/slack/acks-first.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
@@ -93,7 +92,6 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       actionId,
       async ({ ack, body, action: button, respond: slackRespond }) => {
         await ack();
-        await acksFirst();
         const respond = respondOrDm(deps, body, slackRespond);
         const id = exceptionIdValue.safeParse(button.value);
         if (!id.success)
@@ -127,7 +125,6 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
     ACTIONS.resolve,
     async ({ ack, body, action, respond: slackRespond, client }) => {
       await ack();
-      await acksFirst();
       const respond = respondOrDm(deps, body, slackRespond);
       const id = exceptionIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");

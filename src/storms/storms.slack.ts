@@ -17,7 +17,6 @@ import {
 } from "../exceptions/exceptions.slack.js";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { acksFirst } from "../platform/slack/acks-first.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
 import { stormLabel } from "./storm-key.js";
@@ -43,7 +42,6 @@ export function registerStormListeners(app: App, deps: Deps): void {
   for (const [actionId, service] of simple) {
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
-      await acksFirst();
       const id = stormIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
       const result = await service(deps, {
@@ -64,7 +62,6 @@ export function registerStormListeners(app: App, deps: Deps): void {
     STORM_ACTIONS.resolveAll,
     async ({ ack, body, action, respond, client }) => {
       await ack();
-      await acksFirst();
       const id = stormIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
       const channel = cardChannel(body);

@@ -3,7 +3,6 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
 import type { WebClientOptions } from "@slack/web-api";
 import type { Logger } from "../logger.js";
-import { trackRequests } from "./acks-first.js";
 
 export interface SlackAppOptions {
   token: string;
@@ -71,11 +70,8 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
       logger,
       ...(options.maxBodyBytes ? { bodyLimit: options.maxBodyBytes } : {}),
     });
-    const guarded = options.guardRequests
-      ? options.guardRequests(receiver.requestListener)
-      : receiver.requestListener;
-    // Outermost, so a request counts as unanswered from its first byte (see acks-first.ts).
-    receiver.requestListener = trackRequests(guarded);
+    if (options.guardRequests)
+      receiver.requestListener = options.guardRequests(receiver.requestListener);
     app = new App({ ...common, receiver });
   }
   await app.init();
