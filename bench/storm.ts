@@ -1,9 +1,25 @@
 /**
- * `npm run bench:storm`: the real bot (web + worker, one process) on a fresh database, with
- * Slack played by the local fake. A 10,000-event storm across three clients, then 200
- * concurrent signed button clicks, then one Resolve all. Prints: events accounted for, cards
- * posted, Slack calls per 1,000 events, click acknowledgement latency and intake throughput.
+ * `npm run bench:storm`: the real bot on a fresh database, with Slack played by the local fake.
+ * A 10,000-event storm across three clients, then 200 concurrent signed button clicks (all at
+ * once, then spread over 2 s), then one Resolve all. Prints: events accounted for, cards
+ * posted, Slack calls per 1,000 events, click acknowledgement latency, the CPU the bot's event
+ * loop(s) spent per click, and intake throughput.
+ *
+ * Settings (environment):
+ * - BENCH_SHAPE=single (default): web and worker roles in this process, as `npm start` runs.
+ *   BENCH_SHAPE=split: the Procfile's shape, `node --import tsx src/main.ts worker` and `… web`
+ *   as two child processes (the README's recommended deployment).
+ * - BENCH_EVENTS (10000), BENCH_CLICKS (200), BENCH_SPREAD_MS (2000): the load.
+ * - BENCH_WARMUP_CLICKS (200): refused clicks (an outsider's Claim storm) sent before the
+ *   measured rounds, so neither shape is measured on code the JIT has not seen; 0 for none.
+ * - BENCH_RESOLVE_LIMIT_MS (300000): how long to wait for Resolve all; a small value ends the
+ *   bench soon after the clicks.
+ * - BENCH_PROFILE_DIR: write a CPU profile of the web side's event loop during each click round
+ *   there (`<shape>-burst.cpuprofile`, `<shape>-spread.cpuprofile`); summarise one with
+ *   `npx tsx bench/profile-summary.ts <file>`.
+ * - BENCH_LOG_LEVEL (silent), BENCH_STORM_THRESHOLD, BENCH_ADMIN_URL, REDIS_URL.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -11,15 +27,13 @@ import { Queue } from "bullmq";
 import { eq, sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { loadEnv } from "../src/env.js";
 import { ACTIONS } from "../src/exceptions/card.js";
 import { exceptions, storms } from "../src/platform/db/schema.js";
-import { createLogger } from "../src/platform/logger.js";
 import type { RecordedCall } from "../src/platform/slack/fake-slack.js";
 import { slackRequester } from "../src/platform/slack/signing.js";
 import { STORM_ACTIONS } from "../src/storms/storm-card.js";
 import { STORM_RESOLVE_CALLBACK } from "../src/storms/storms.slack.js";
-import { startSyncdesk } from "../src/syncdesk.js";
+import { type Shape, startBot } from "./bot-shape.js";
 import { countBy, line, ms, percentile } from "./figures.js";
 import { startSlackSide } from "./slack-side.client.js";
 import { type Click, planClicks, stormEvents } from "./storm-plan.js";
@@ -28,6 +42,9 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 200);
 /** The second round of clicks arrives spread over this long instead of all at once. */
 const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 2000);
+const SHAPE = (process.env.BENCH_SHAPE ?? "single") as Shape;
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const WARMUP = Number(process.env.BENCH_WARMUP_CLICKS ?? 200);
 const SECRET = "bench-signing-secret-0123456789";
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -53,7 +70,8 @@ async function main() {
   const prefix = `bench-${id}`;
   // Slack (the fake Web API and the people clicking) runs in a thread of its own.
   const fake = await startSlackSide();
-  const env = loadEnv({
+  if (SHAPE !== "single" && SHAPE !== "split") throw new Error("BENCH_SHAPE is single or split");
+  const settings: Record<string, string> = {
     SLACK_BOT_TOKEN: "xoxb-bench-token",
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: fake.url,
@@ -67,19 +85,16 @@ async function main() {
     ...(process.env.BENCH_STORM_THRESHOLD
       ? { STORM_THRESHOLD: process.env.BENCH_STORM_THRESHOLD }
       : {}),
-  });
-  const bot = await startSyncdesk(env, {
-    roles: ["web", "worker"],
-    logger: createLogger(env.LOG_LEVEL),
-  });
-  const db = bot.deps.db;
+  };
+  const bot = await startBot(SHAPE, settings, { profiles: PROFILE_DIR !== undefined });
+  const { db, env } = bot;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue(env.FAILURE_QUEUE, { connection: redis, prefix });
-  const slack = slackRequester({ url: `http://127.0.0.1:${bot.port}`, signingSecret: SECRET });
+  const slack = slackRequester({ url: bot.url, signingSecret: SECRET });
 
   try {
     say(
-      `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s)`,
+      `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s), ${SHAPE === "single" ? "web and worker in one process" : "web and worker in separate processes"}`,
     );
     // ---- 1. the storm ----
     const events = stormEvents(EVENTS);
@@ -141,10 +156,40 @@ async function main() {
     const cardTargets = carded.map((c) => ({ id: c.id, channel: c.channel, ts: c.ts ?? "" }));
     const clicks = planClicks(CLICKS, stormTargets, cardTargets);
     const clickCallsBefore = (await fake.calls()).length;
-    const bolt = { url: `http://127.0.0.1:${bot.port}`, secret: SECRET };
-    const burstResults = await fake.click(bolt, clicks.map(toRequest), 0);
-    const spread = planClicks(CLICKS, stormTargets, cardTargets);
-    const spreadResults = await fake.click(bolt, spread.map(toRequest), SPREAD_MS);
+    const bolt = { url: bot.url, secret: SECRET };
+    /** One round of clicks, with the CPU each process's event loop spent until the last ack. */
+    const round = async (name: string, planned: Click[], spreadMs: number) => {
+      const stopProfile = PROFILE_DIR
+        ? await bot.profileWeb(`${PROFILE_DIR}/${SHAPE}-${name}.cpuprofile`)
+        : null;
+      const cpuBefore = bot.cpuMs();
+      const results = await fake.click(bolt, planned.map(toRequest), spreadMs);
+      const cpuAfter = bot.cpuMs();
+      await stopProfile?.();
+      const cpu = Object.entries(cpuAfter).map(
+        ([proc, after]) =>
+          `${proc} ${((after - (cpuBefore[proc] ?? 0)) / planned.length).toFixed(2)} ms`,
+      );
+      return { results, cpu: cpu.join(", ") };
+    };
+    // The floor: the same burst against a bare Node server that answers 200 at once (a child
+    // process, like Bolt's in the split shape): what this machine and the clickers cost.
+    const floor = await floorLatencies(clicks, (url, planned) =>
+      fake.click({ url, secret: SECRET }, planned.map(toRequest), 0),
+    );
+    // A process that has served no click yet runs its first ones unoptimised (JIT), which a web
+    // process in production does once per deploy: warm it with clicks that change nothing (an
+    // outsider's, refused) before the measured rounds, in both shapes alike.
+    if (WARMUP > 0)
+      await fake.click(
+        bolt,
+        clicks
+          .slice(0, WARMUP)
+          .map((c) => toRequest({ ...c, kind: "storm-claim", userId: "U0EVE" })),
+        SPREAD_MS,
+      );
+    const burst = await round("burst", clicks, 0);
+    const spread = await round("spread", planClicks(CLICKS, stormTargets, cardTargets), SPREAD_MS);
     const clickCalls = (await fake.calls(clickCallsBefore)).length;
 
     // ---- 3. Resolve all on the largest unresolved storm, start to finish ----
@@ -235,11 +280,13 @@ async function main() {
     say(line("Slack calls per 1,000 events", ((stormCalls.length / EVENTS) * 1000).toFixed(1)));
     say(line("  by method", JSON.stringify(countBy(stormCalls, (c) => c.method))));
     say();
-    say(`Clicks (${clicks.length} signed requests from Slack's side, in a thread of its own)`);
+    say(
+      `Clicks (${clicks.length} signed requests from Slack's side, in a thread of its own, after ${WARMUP} warm-up clicks)`,
+    );
     say(line("by kind", JSON.stringify(countBy(clicks, (c) => c.kind))));
-    for (const [label, results] of [
-      ["all at once", burstResults],
-      [`spread over ${SPREAD_MS} ms`, spreadResults],
+    for (const [label, { results, cpu }] of [
+      ["all at once", burst],
+      [`spread over ${SPREAD_MS} ms`, spread],
     ] as const) {
       const latencies = results.map((r) => r.ms);
       say(`  ${label}:`);
@@ -248,7 +295,14 @@ async function main() {
       say(line("  ack latency P90", ms(percentile(latencies, 90))));
       say(line("  ack latency P99 (target < 100 ms)", ms(percentile(latencies, 99))));
       say(line("  ack latency max", ms(Math.max(...latencies))));
+      say(line("  event-loop CPU per click, until the last ack", cpu));
     }
+    say(
+      line(
+        "  floor: same burst, bare server (P50 / P99)",
+        `${ms(percentile(floor, 50))} / ${ms(percentile(floor, 99))}`,
+      ),
+    );
     say(line("Slack calls caused by the clicks (so far)", clickCalls));
     say();
     say("Resolve all");
@@ -274,6 +328,27 @@ async function main() {
     for (const [what, step] of steps) {
       await step().catch((error: unknown) => console.error(`could not ${what}:`, error));
     }
+  }
+}
+
+async function floorLatencies(
+  clicks: Click[],
+  send: (url: string, clicks: Click[]) => Promise<{ ms: number }[]>,
+): Promise<number[]> {
+  const bare = spawn(
+    process.execPath,
+    [
+      "-e",
+      `require("node:http").createServer((req, res) => { req.resume(); req.on("end", () => res.end()); })
+        .listen(0, "127.0.0.1", function () { process.send(this.address().port); });`,
+    ],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  try {
+    const port = await new Promise<number>((resolve) => bare.once("message", resolve));
+    return (await send(`http://127.0.0.1:${port}`, clicks)).map((r) => r.ms);
+  } finally {
+    bare.kill();
   }
 }
 

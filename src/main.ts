@@ -42,6 +42,9 @@ async function main(): Promise<void> {
     else logger.fatal({ err: error }, "syncdesk could not start");
     process.exit(1);
   }
+  // Under a parent with an IPC channel (a bench, a process manager's wait-ready), say once
+  // that this process is serving, and on which port: PORT=0 picks a free one.
+  process.send?.({ type: "syncdesk.ready", roles, port: bot.port });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

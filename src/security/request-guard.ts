@@ -6,7 +6,7 @@
  * every refusal. Slack's own retries of an event carry a new signature, so they pass here and
  * are made idempotent by event id (event-dedupe.ts).
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { parse as parseQuery } from "node:querystring";
 import type { Logger } from "../platform/logger.js";
@@ -70,6 +70,8 @@ export function guardSlackRequests(
   const endpoint = options.path ?? "/slack/events";
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const nowMs = options.nowMs ?? Date.now;
+  // Prepared once: createHmac would otherwise copy and check the secret on every request.
+  const key = createSecretKey(Buffer.from(options.signingSecret, "utf8"));
   return (inner) => (req, res) => {
     const path = pathOf(req);
     if (req.method !== "POST" || path !== endpoint) return inner(req, res);
@@ -110,7 +112,7 @@ export function guardSlackRequests(
     const timestampSec = Number(timestampHeader);
     if (Math.abs(nowMs() / 1000 - timestampSec) > SIGNATURE_TOLERANCE_SEC)
       return refuse("stale", length);
-    if (!signatureMatches(options.signingSecret, timestampHeader, body, signature))
+    if (!signatureMatches(key, timestampHeader, body, signature))
       return refuse("bad_signature", length);
     // Remember it until its timestamp leaves the window, when Bolt would refuse it anyway.
     const ttlMs = Math.max(1000, (timestampSec + SIGNATURE_TOLERANCE_SEC) * 1000 - nowMs() + 1000);
@@ -130,7 +132,7 @@ const MESSAGES: Record<RejectionReason, (maxBytes: number) => string> = {
 };
 
 export function signatureMatches(
-  secret: string,
+  secret: string | KeyObject,
   timestamp: string,
   body: Buffer,
   signature: string,
@@ -178,6 +180,10 @@ function isSslCheck(req: IncomingMessage, body: Buffer): boolean {
 }
 
 function pathOf(req: IncomingMessage): string {
+  // Most requests name the path plainly; anything else is read as Bolt reads it (WHATWG URL,
+  // dot segments resolved), so the guard and Bolt always agree on what the endpoint is.
+  if (req.url !== undefined && /^\/[A-Za-z0-9_/-]*$/.test(req.url) && !req.url.includes("//"))
+    return req.url;
   try {
     return new URL(req.url ?? "/", "http://localhost").pathname;
   } catch {

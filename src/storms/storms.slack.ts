@@ -62,7 +62,11 @@ export function registerStormListeners(app: App, deps: Deps): void {
         stormId: id.data,
         actor: actorOf(body),
         expectedChannel: channel,
+      }).catch((error: unknown) => {
+        deps.logger.error({ err: error, stormId: id.data }, "Resolve all click failed");
+        return null;
       });
+      if (!auth) return tell(respond, COULD_NOT);
       if (!auth.ok) return tell(respond, auth.message);
       const [open] = await deps.db
         .select({ n: sql<number>`count(*)::int` })

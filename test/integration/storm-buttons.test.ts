@@ -287,4 +287,28 @@ describe("storm buttons", () => {
     });
     expect(await membersOf(h, s.id)).toHaveLength(6);
   });
+
+  it("acks a click whose database work fails and tells the clicker nothing was changed", async () => {
+    const s = await newStorm("btn-db-fails");
+    // Postgres refuses any change to this storm's row, as it would in an outage mid-click.
+    await h.bot.deps.db.execute(
+      sql.raw(`create function storms_refuse() returns trigger language plpgsql as $$
+        begin raise exception 'storms are read-only in this test'; end $$`),
+    );
+    await h.bot.deps.db.execute(
+      sql.raw(`create trigger storms_refuse before update on storms
+        for each row when (old.id = ${s.id}) execute function storms_refuse()`),
+    );
+    try {
+      const click = await clickStorm(h, USERS.alice, s.id, "claim");
+      expect(click.status).toBe(200);
+      expect(await replyTo(h, click)).toContain("Nothing was changed; try again");
+    } finally {
+      await h.bot.deps.db.execute(sql.raw("drop trigger storms_refuse on storms"));
+      await h.bot.deps.db.execute(sql.raw("drop function storms_refuse()"));
+    }
+    expect((await storm(h, s.id)).claimedBy).toBeNull();
+    expect(await stormAudit(h, s.id, "storm_claim")).toEqual([]);
+    for (const member of await membersOf(h, s.id)) expect(member.claimedBy).toBeNull();
+  });
 });

@@ -49,6 +49,8 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
     },
     logger,
     deferInitialization: true,
+    // No listener reads context.conversation: skip the store's middleware on every request.
+    convoStore: false as const,
   };
   let app: App;
   if (options.appToken) {

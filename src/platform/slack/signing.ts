@@ -253,6 +253,14 @@ export function sendBlockAction(
   input: BlockActionInput,
   opts?: SendOptions,
 ): Promise<SlackResponse> {
+  return sendInteraction(target, blockActionPayload(target, input), opts);
+}
+
+/** The `payload` Slack sends for a block action (benches sign and send it their own way). */
+export function blockActionPayload(
+  target: SlackTarget,
+  input: BlockActionInput,
+): Record<string, unknown> {
   const actionTs = (Date.now() / 1000).toFixed(6);
   const action = {
     type: "button",
@@ -310,7 +318,7 @@ export function sendBlockAction(
       response_url: input.responseUrl ?? defaultResponseUrl(target),
     };
   }
-  return sendInteraction(target, { ...common, ...where }, opts);
+  return { ...common, ...where };
 }
 
 /** A modal's submit button: `view_submission` with `view.state.values`. */

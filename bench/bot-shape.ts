@@ -1,0 +1,175 @@
+/**
+ * The bot under a bench, in one of the two shapes it is deployed in:
+ * - `single`: web and worker in the bench's own process (`npm start`);
+ * - `split`: the Procfile's shape, `node --import tsx src/main.ts worker` and `… web` as child
+ *   processes, so clicks are acknowledged by a process that runs no queue work.
+ * Either way the bench gets a database handle of its own, the HTTP URL, the event-loop thread
+ * CPU of the process(es) and, when asked, CPU profiles of the web side.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Env, loadEnv } from "../src/env.js";
+import { connectDatabase, type Db } from "../src/platform/db/db.js";
+import { createLogger } from "../src/platform/logger.js";
+import { startSyncdesk } from "../src/syncdesk.js";
+
+export type Shape = "single" | "split";
+
+export interface BotUnderBench {
+  shape: Shape;
+  env: Env;
+  db: Db;
+  url: string;
+  /** Milliseconds of CPU the event-loop thread of each process has used so far. */
+  cpuMs(): Record<string, number>;
+  /** Starts a CPU profile of the web side's event loop; the returned stop writes it to `file`. */
+  profileWeb(file: string): Promise<() => Promise<void>>;
+  stop(): Promise<void>;
+}
+
+/** Profile sampling interval, microseconds: fine enough for requests costing about a millisecond. */
+const SAMPLING_US = 100;
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const PROFILE_HOOK = new URL("./profile-hook.ts", import.meta.url).href;
+
+export async function startBot(
+  shape: Shape,
+  settings: Record<string, string>,
+  options: { profiles?: boolean } = {},
+): Promise<BotUnderBench> {
+  const env = loadEnv(settings);
+  if (shape === "single") {
+    const bot = await startSyncdesk(env, {
+      roles: ["web", "worker"],
+      logger: createLogger(env.LOG_LEVEL),
+    });
+    return {
+      shape,
+      env,
+      db: bot.deps.db,
+      url: `http://127.0.0.1:${bot.port}`,
+      cpuMs: () => ({ "web+worker": threadCpuMs(process.pid) }),
+      profileWeb: (file) => profileThisThread(file),
+      stop: () => bot.stop(),
+    };
+  }
+  // The worker first: the first start writes routing version 1, and two starts must not race.
+  const worker = await startRole("worker", settings, false);
+  const web = await startRole("web", settings, options.profiles ?? false).catch(
+    async (error: unknown) => {
+      await worker.stop();
+      throw error;
+    },
+  );
+  const database = connectDatabase(env.DATABASE_URL, { max: 4 });
+  return {
+    shape,
+    env,
+    db: database.db,
+    url: `http://127.0.0.1:${web.port}`,
+    cpuMs: () => ({ web: threadCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
+    profileWeb: (file) => web.profile(file),
+    stop: async () => {
+      await Promise.allSettled([web.stop(), worker.stop()]);
+      await database.close();
+    },
+  };
+}
+
+interface RoleProcess {
+  pid: number;
+  port: number | null;
+  profile(file: string): Promise<() => Promise<void>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One role as the Procfile runs it, told its settings through the environment. With
+ * `profiles`, bench/profile-hook.ts is preloaded so that profile() can start and stop a CPU
+ * profile of the child's event loop over the IPC channel.
+ */
+async function startRole(
+  role: "web" | "worker",
+  settings: Record<string, string>,
+  profiles: boolean,
+): Promise<RoleProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...(profiles ? ["--import", PROFILE_HOOK] : []), MAIN, role],
+    { env: { ...process.env, ...settings }, stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const reply = (type: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const onMessage = (message: unknown) => {
+        const m = message as Record<string, unknown> | null;
+        if (m?.type !== type) return;
+        child.off("message", onMessage);
+        if (typeof m.error === "string") reject(new Error(`${role}: ${m.error}`));
+        else resolve(m);
+      };
+      child.on("message", onMessage);
+      void exited.then((code) => reject(new Error(`${role} exited with ${code}`)));
+    });
+  const ready = await reply("syncdesk.ready");
+  return {
+    pid: child.pid as number,
+    port: typeof ready.port === "number" ? ready.port : null,
+    profile: async (file) => {
+      if (!profiles) throw new Error(`the ${role} process was started without the profile hook`);
+      await mkdir(dirname(file), { recursive: true });
+      const started = reply("bench.profile.start.done");
+      child.send({ type: "bench.profile.start", intervalUs: SAMPLING_US });
+      await started;
+      return async () => {
+        const stopped = reply("bench.profile.stop.done");
+        child.send({ type: "bench.profile.stop", file });
+        await stopped;
+      };
+    },
+    stop: () => stopChild(child, exited),
+  };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function profileThisThread(file: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: SAMPLING_US });
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    await saveProfile(file, profile);
+    session.disconnect();
+  };
+}
+
+async function saveProfile(file: string, profile: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(profile));
+}
+
+/** utime + stime of a process's main (event-loop) thread, from /proc (Linux). */
+export function threadCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
