@@ -22,6 +22,7 @@ import { loadEnv } from "../src/env.js";
 import { reportSyncFailure } from "../src/intake/failure-event.schema.js";
 import { auditLog } from "../src/platform/db/schema.js";
 import { createLogger } from "../src/platform/logger.js";
+import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startFakeSlack } from "../src/platform/slack/fake-slack.js";
 import { DEFAULT_SLACK_LIMITS, type RateRule } from "../src/platform/slack/rate-limits.js";
 import { type StartOptions, type Syncdesk, startSyncdesk } from "../src/syncdesk.js";
@@ -209,15 +210,6 @@ async function waitFor<T>(what: string, limitMs: number, probe: () => Promise<T 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
 }
 
 await main();

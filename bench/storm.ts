@@ -29,6 +29,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { ACTIONS } from "../src/exceptions/card.js";
 import { exceptions, storms } from "../src/platform/db/schema.js";
+import { clearPrefix } from "../src/platform/queue/redis.js";
 import type { RecordedCall } from "../src/platform/slack/fake-slack.js";
 import { slackRequester } from "../src/platform/slack/signing.js";
 import { STORM_ACTIONS } from "../src/storms/storm-card.js";
@@ -381,15 +382,6 @@ function toRequest(click: Click) {
     actionId,
     value: String(click.id),
   };
-}
-
-async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
 }
 
 main().then(

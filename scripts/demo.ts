@@ -11,6 +11,7 @@ import { loadEnv } from "../src/env.js";
 import { type FailureEventInput, reportSyncFailure } from "../src/intake/failure-event.schema.js";
 import { reportSyncSuccess } from "../src/outcomes/outcome-event.schema.js";
 import { createLogger } from "../src/platform/logger.js";
+import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startFakeSlack } from "../src/platform/slack/fake-slack.js";
 import { slackRequester } from "../src/platform/slack/signing.js";
 import { startSyncdesk } from "../src/syncdesk.js";
@@ -354,15 +355,6 @@ async function resetDatabase(url: string) {
   const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
   await sql.unsafe(`drop database if exists "${name}" with (force)`);
   await sql.end();
-}
-
-async function clearPrefix(redis: Redis, prefix: string) {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
 }
 
 main().then(

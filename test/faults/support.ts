@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { expect, inject } from "vitest";
 import { type FailureEventInput, failureJobId } from "../../src/intake/failure-event.schema.js";
+import { clearPrefix } from "../../src/platform/queue/redis.js";
 import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
 import { eventually, failureEvent } from "../support/harness.js";
 
@@ -203,15 +204,6 @@ export async function waitForLine(proc: Proc, text: string, timeoutMs = 10_000):
   ).catch((error: Error) => {
     throw new Error(`${error.message}\n--- output ---\n${proc.output().slice(-4000)}`);
   });
-}
-
-async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
 }
 
 /** Which of these events and jobs left a trace: an occurrence, or a rejected-event row. */

@@ -17,6 +17,7 @@ import {
 } from "../../src/intake/failure-event.schema.js";
 import { auditLog, exceptions } from "../../src/platform/db/schema.js";
 import { createLogger } from "../../src/platform/logger.js";
+import { clearPrefix } from "../../src/platform/queue/redis.js";
 import {
   type FakeSlack,
   type FakeSlackOptions,
@@ -188,15 +189,6 @@ function redisOptions(url: string) {
     db: Number(parsed.pathname.slice(1) || 0),
     maxRetriesPerRequest: null,
   };
-}
-
-async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
 }
 
 /** Waits for a condition instead of sleeping: resolves with the first truthy value. */

@@ -12,3 +12,13 @@ export function createRedis(url: string, name?: string): Redis {
     ...(name ? { connectionName: name } : {}),
   });
 }
+
+/** Deletes every key under a queue prefix (a test's, a bench's or the demo's own queues). */
+export async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
+}
