@@ -219,6 +219,19 @@ describe("fake Slack through a real WebClient", () => {
     expect(fake.messages("C0OPS").map((m) => m.text)).toEqual(["after"]);
   });
 
+  it("enforces a per-channel rate limit on arrival, as Slack does", async () => {
+    fake.setChannel({ id: "C0OTHER", name: "other" });
+    fake.limitRate("chat.postMessage", { intervalMs: 60_000, burst: 2, scope: "channel" });
+    const post = (channel: string) => client.chat.postMessage({ channel, text: "x" });
+    await post("C0OPS");
+    await post("C0OPS");
+    expect(await failure(post("C0OPS"))).toEqual({ rateLimited: 60 });
+    await post("C0OTHER");
+    expect(fake.callsTo("chat.postMessage").map((c) => c.status)).toEqual([200, 200, 429, 200]);
+    fake.reset();
+    await post("C0OPS");
+  });
+
   it("injects errors, HTTP failures and an outage", async () => {
     fake.failNext("chat.update", { error: "cant_update_message" });
     fake.failNext("chat.postMessage", { status: 500, times: 2 });

@@ -19,7 +19,7 @@ import { eventually, failureEvent, type Harness, startHarness } from "../support
 
 const CHANNEL_MS = 100; // chat.postMessage: 600/min per channel in these tests
 const BURST = 3;
-const TOLERANCE_MS = 25; // HTTP and timer jitter between the slot and the fake's clock
+const TOLERANCE_MS = 25; // HTTP and timer jitter between a Retry-After and the fake's clock
 
 const LIMITS: Partial<SlackLimits> = {
   ...FAST_SLACK_LIMITS,
@@ -59,22 +59,22 @@ describe("outbound path through the running bot", () => {
 
   it("paces cards into one channel at its rate after the burst, across two worker replicas", async () => {
     replica = await h.startAnother(["worker"]);
+    // Slack counts on arrival and allows short bursts; ours is one call smaller, so HTTP and
+    // timer jitter between a booked slot and its arrival does not cost a 429.
+    h.fake.limitRate("chat.postMessage", {
+      intervalMs: CHANNEL_MS,
+      burst: BURST + 1,
+      scope: "channel",
+    });
     const n = 12;
-    for (let i = 0; i < n; i++) await h.report(failureEvent({ sku: `SKU-PACE-${i}` }));
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => h.report(failureEvent({ sku: `SKU-PACE-${i}` }))),
+    );
     await eventually(async () => cardsIn(h, "C0FULFILL").length >= n, 15_000, `${n} cards`);
 
-    const times = cardPosts(h, "C0FULFILL").map((c) => c.at.getTime());
-    expect(times).toHaveLength(n);
-    times.sort((a, b) => a - b);
-    // GCRA: any k consecutive posts span at least (k - burst) intervals.
-    for (let i = 0; i < n; i++) {
-      for (let j = i + BURST; j < n; j++) {
-        expect(times[j]! - times[i]!).toBeGreaterThanOrEqual(
-          (j - i + 1 - BURST) * CHANNEL_MS - TOLERANCE_MS,
-        );
-      }
-    }
-    expect(times[n - 1]! - times[0]!).toBeGreaterThanOrEqual((n - BURST) * CHANNEL_MS - 25);
+    expect(cardsIn(h, "C0FULFILL")).toHaveLength(n);
+    // Unpaced, a dozen posts in one burst would meet 429s here.
+    expect(cardPosts(h, "C0FULFILL", 429)).toEqual([]);
   });
 
   it("honours 429 Retry-After on that channel only; other channels keep posting", async () => {

@@ -84,6 +84,16 @@ export interface SlackFault {
   times?: number;
 }
 
+/** Slack's own rate limit on a method, enforced on arrival: over it, a 429 with Retry-After. */
+export interface FakeRateLimit {
+  /** Sustained spacing between calls. */
+  intervalMs: number;
+  /** Calls allowed back to back before the spacing applies (>= 1). */
+  burst: number;
+  /** "channel": one allowance per `channel` argument, as Slack counts chat.postMessage. */
+  scope: "channel" | "workspace";
+}
+
 export interface FakeViolation {
   method: string;
   /** Channel and ts, view id or response id the payload was for. */
@@ -149,6 +159,9 @@ export class FakeSlack {
   private homeViews = new Map<string, string>();
   private usedTriggers = new Set<string>();
   private faults = new Map<string, SlackFault[]>();
+  private rateLimits = new Map<string, FakeRateLimit>();
+  /** GCRA theoretical arrival time per rate-limited method (and channel). */
+  private rateTats = new Map<string, number>();
   private responseLog = new Map<string, unknown[]>();
   private waiters = new Set<Waiter>();
 
@@ -258,6 +271,11 @@ export class FakeSlack {
     else this.faults.delete(method);
   }
 
+  /** Enforce a rate limit on `method` as Slack does, until `reset()`. */
+  limitRate(method: string, limit: FakeRateLimit): void {
+    this.rateLimits.set(method, limit);
+  }
+
   /** While down, every request gets a 503. */
   setDown(down: boolean): void {
     this.down = down;
@@ -292,6 +310,8 @@ export class FakeSlack {
     this.homeViews.clear();
     this.usedTriggers.clear();
     this.faults.clear();
+    this.rateLimits.clear();
+    this.rateTats.clear();
     this.responseLog.clear();
     this.down = false;
     this.seedDirectory();
@@ -307,6 +327,8 @@ export class FakeSlack {
   // ---- HTTP ----
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Slack's clock starts when the request arrives, not once its body has been read.
+    const at = new Date();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
@@ -329,7 +351,7 @@ export class FakeSlack {
     const body = parseBody(raw, req.headers["content-type"]);
     const token = bearer(req.headers.authorization) ?? str(body?.token);
     if (body) delete body.token;
-    const fault = this.takeFault(method);
+    const fault = this.takeFault(method) ?? this.overRateLimit(method, body, at.getTime());
     let status = 200;
     let reply: Json;
     const headers: Record<string, string> = {};
@@ -347,7 +369,7 @@ export class FakeSlack {
       const handler = this.handlers[method];
       reply = handler ? handler(body) : err("unknown_method");
     }
-    const call: RecordedCall = { method, body: body ?? {}, at: new Date(), status };
+    const call: RecordedCall = { method, body: body ?? {}, at, status };
     if (typeof reply.error === "string") call.error = reply.error;
     this.calls.push(call);
     this.notify();
@@ -361,6 +383,22 @@ export class FakeSlack {
     fault.times = (fault.times ?? 1) - 1;
     if (fault.times <= 0) queue.shift();
     return fault;
+  }
+
+  /** A 429 fault when this call breaks the method's rate limit (GCRA on arrival times). */
+  private overRateLimit(
+    method: string,
+    body: Json | undefined,
+    now: number,
+  ): SlackFault | undefined {
+    const limit = this.rateLimits.get(method);
+    if (!limit) return undefined;
+    const key = limit.scope === "channel" ? `${method}:${str(body?.channel) ?? ""}` : method;
+    const tat = Math.max(this.rateTats.get(key) ?? now, now);
+    const early = tat - now - (limit.burst - 1) * limit.intervalMs;
+    if (early > 0) return { status: 429, retryAfterSec: Math.max(1, Math.ceil(early / 1000)) };
+    this.rateTats.set(key, tat + limit.intervalMs);
+    return undefined;
   }
 
   private waitFor<T>(find: () => T | undefined, timeoutMs: number, what: () => string): Promise<T> {
