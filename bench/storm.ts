@@ -163,15 +163,17 @@ async function main() {
       const stopProfile = PROFILE_DIR
         ? await bot.profileWeb(`${PROFILE_DIR}/${SHAPE}-${name}.cpuprofile`)
         : null;
+      const acksBefore = await ackHistogram(bot.url);
       const cpuBefore = bot.cpuMs();
       const results = await fake.click(bolt, planned.map(toRequest), spreadMs);
       const cpuAfter = bot.cpuMs();
+      const acks = subtract(await ackHistogram(bot.url), acksBefore);
       await stopProfile?.();
       const cpu = Object.entries(cpuAfter).map(
         ([proc, after]) =>
           `${proc} ${((after - (cpuBefore[proc] ?? 0)) / planned.length).toFixed(2)} ms`,
       );
-      return { results, cpu: cpu.join(", ") };
+      return { results, cpu: cpu.join(", "), acks };
     };
     // The floor: the same burst against a bare Node server that answers 200 at once (a child
     // process, like Bolt's in the split shape): what this machine and the clickers cost.
@@ -285,7 +287,7 @@ async function main() {
       `Clicks (${clicks.length} signed requests from Slack's side, in a thread of its own, after ${WARMUP} warm-up clicks)`,
     );
     say(line("by kind", JSON.stringify(countBy(clicks, (c) => c.kind))));
-    for (const [label, { results, cpu }] of [
+    for (const [label, { results, cpu, acks }] of [
       ["all at once", burst],
       [`spread over ${SPREAD_MS} ms`, spread],
     ] as const) {
@@ -296,6 +298,12 @@ async function main() {
       say(line("  ack latency P90", ms(percentile(latencies, 90))));
       say(line("  ack latency P99 (target < 100 ms)", ms(percentile(latencies, 99))));
       say(line("  ack latency max", ms(Math.max(...latencies))));
+      say(
+        line(
+          "  bot's own view (arrival to ack, /metrics)",
+          `P99 <= ${ms(bucketPercentile(acks, 99) * 1000)}, ${withinShare(acks, 0.1)} within 100 ms`,
+        ),
+      );
       say(line("  event-loop CPU per click, until the last ack", cpu));
     }
     say(
@@ -351,6 +359,32 @@ async function floorLatencies(
   } finally {
     bare.kill();
   }
+}
+
+/** `syncdesk_slack_ack_seconds` for status 200 from the web process: [upper bound, count]. */
+async function ackHistogram(url: string): Promise<[number, number][]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets: [number, number][] = [];
+  for (const m of text.matchAll(
+    /^syncdesk_slack_ack_seconds_bucket\{le="([^"]+)",status="200"\} (\d+)$/gm,
+  ))
+    buckets.push([m[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2])]);
+  return buckets;
+}
+
+const subtract = (after: [number, number][], before: [number, number][]) =>
+  after.map(([le, n], i): [number, number] => [le, n - (before[i]?.[1] ?? 0)]);
+
+/** The smallest bucket bound holding `p` percent of the samples (cumulative buckets). */
+function bucketPercentile(buckets: [number, number][], p: number): number {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  return buckets.find(([, n]) => n >= (p / 100) * total)?.[0] ?? Number.NaN;
+}
+
+function withinShare(buckets: [number, number][], seconds: number): string {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  const within = buckets.find(([le]) => le === seconds)?.[1] ?? 0;
+  return `${within}/${total}`;
 }
 
 async function dropDatabase(database: string): Promise<void> {

@@ -70,6 +70,14 @@ export const metrics = {
     labelNames: ["role"] as const,
     registers,
   }),
+  /** From a request's arrival on /slack/events to its answer (a click's ack), by HTTP status. */
+  slackAcks: new Histogram({
+    name: "syncdesk_slack_ack_seconds",
+    help: "Time from a Slack request's arrival to the last byte of its answer, by HTTP status.",
+    labelNames: ["status"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
+    registers,
+  }),
   jobDuration: new Histogram({
     name: "syncdesk_job_duration_seconds",
     help: "How long a job ran, by queue, job name and outcome.",

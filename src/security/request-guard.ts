@@ -50,6 +50,11 @@ export interface RequestGuardOptions {
    */
   firstSighting: (signature: string, ttlMs: number) => Promise<boolean>;
   onRejected: (rejection: RequestRejection) => void;
+  /**
+   * Every answer on the endpoint, refusals included: its HTTP status and the seconds from the
+   * request's arrival to the last byte of the answer (Slack gives up on an ack after 3 s).
+   */
+  onAnswered?: (status: number, seconds: number) => void;
   logger: Logger;
   nowMs?: () => number;
 }
@@ -75,6 +80,11 @@ export function guardSlackRequests(
   return (inner) => (req, res) => {
     const path = pathOf(req);
     if (req.method !== "POST" || path !== endpoint) return inner(req, res);
+    const { onAnswered } = options;
+    if (onAnswered) {
+      const arrived = performance.now();
+      res.once("finish", () => onAnswered(res.statusCode, (performance.now() - arrived) / 1000));
+    }
     void guard(req, res, path).then(
       (verdict) => {
         if (verdict === "pass") inner(req, res);

@@ -6,6 +6,7 @@
 import type { App } from "@slack/bolt";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Deps } from "../platform/deps.js";
+import { metrics } from "../platform/metrics.js";
 import { guardSlackRequests, type RequestRejection } from "./request-guard.js";
 
 /** Rejections recorded per minute across replicas; the rest are only counted and logged once. */
@@ -38,6 +39,7 @@ export function slackRequestGuard(
         deps.logger.error({ err: error, rejection }, "could not record a refused request"),
       );
     },
+    onAnswered: (status, seconds) => metrics.slackAcks.observe({ status: String(status) }, seconds),
   });
 }
 

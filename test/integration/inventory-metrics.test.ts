@@ -50,6 +50,11 @@ describe("GET /metrics", () => {
     await h.reportRaw({ eventId: "broken", sku: 42 }, "broken-job");
     await click(h, "U0ALICE", row!.id, "claim");
     await eventually(async () => (await h.exception(row!.id)).claimedBy === "U0ALICE");
+    const unsigned = await fetch(`http://127.0.0.1:${h.bot.port}/slack/events`, {
+      method: "POST",
+      body: "payload=%7B%7D",
+    });
+    expect(unsigned.status).toBe(401);
 
     const after = await eventually(async () => {
       const scraped = await scrape();
@@ -73,6 +78,12 @@ describe("GET /metrics", () => {
     );
     expect(after.text).toMatch(
       /syncdesk_job_duration_seconds_count\{queue="inventory-sync-failures",job="[^"]+",outcome="completed"\} [1-9]/,
+    );
+    // The click's ack and the refusal, timed from arrival to answer.
+    expect(delta('syncdesk_slack_ack_seconds_count{status="200"}')).toBeGreaterThanOrEqual(1);
+    expect(delta('syncdesk_slack_ack_seconds_count{status="401"}')).toBe(1);
+    expect(value(after.text, 'syncdesk_slack_ack_seconds_bucket{le="3",status="200"}')).toBe(
+      value(after.text, 'syncdesk_slack_ack_seconds_count{status="200"}'),
     );
     expect(after.text).toMatch(/syncdesk_job_wait_seconds_bucket\{le="[^"]+",queue="syncdesk"/);
     expect(after.text).toMatch(
