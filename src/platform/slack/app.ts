@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
 import type { WebClientOptions } from "@slack/web-api";
 import type { Logger } from "../logger.js";
+import { ackClicksAtTheEdge } from "./edge-ack.js";
 
 export interface SlackAppOptions {
   token: string;
@@ -70,9 +71,12 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
       logger,
       ...(options.maxBodyBytes ? { bodyLimit: options.maxBodyBytes } : {}),
     });
-    if (options.guardRequests)
-      receiver.requestListener = options.guardRequests(receiver.requestListener);
     app = new App({ ...common, receiver });
+    // Clicks are acked at the edge only behind the guard, which has verified them by then.
+    if (options.guardRequests)
+      receiver.requestListener = options.guardRequests(
+        ackClicksAtTheEdge(app, options.logger, receiver.requestListener),
+      );
   }
   await app.init();
   return app;

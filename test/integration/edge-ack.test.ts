@@ -1,0 +1,113 @@
+/**
+ * Clicks acked at the edge, through the real request guard and a real Bolt app: a verified
+ * click is answered at once, whatever its listener is still doing; forms and commands are still
+ * answered by their listeners; a forged click reaches no listener; a failing listener is logged.
+ */
+import type { App, BlockAction } from "@slack/bolt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/platform/logger.js";
+import { createSlackApp } from "../../src/platform/slack/app.js";
+import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
+import { type SlackRequester, slackRequester } from "../../src/platform/slack/signing.js";
+import { guardSlackRequests } from "../../src/security/request-guard.js";
+import { eventually } from "../support/harness.js";
+
+const SECRET = "edge-ack-signing-secret";
+const CARD = { channelId: "C0OPS", messageTs: "1700000000.000100" };
+
+let fake: FakeSlack;
+let app: App;
+let slack: SlackRequester;
+const lines: Record<string, unknown>[] = [];
+const clicked: string[] = [];
+let running = false;
+let release: () => void = () => {};
+
+beforeAll(async () => {
+  fake = await startFakeSlack({ channels: [{ id: "C0OPS", name: "ops" }] });
+  const sink = { write: (line: string) => lines.push(JSON.parse(line)) };
+  const logger = createLogger("info", sink as unknown as NodeJS.WritableStream);
+  const seen = new Set<string>();
+  app = await createSlackApp({
+    token: "xoxb-edge-test",
+    signingSecret: SECRET,
+    slackApiUrl: fake.url,
+    logger,
+    health: async () => true,
+    guardRequests: guardSlackRequests({
+      signingSecret: SECRET,
+      logger,
+      firstSighting: async (signature) => !seen.has(signature) && Boolean(seen.add(signature)),
+      onRejected: () => {},
+    }),
+  });
+  // A listener that never acks and waits until told: the click is answered all the same.
+  app.action<BlockAction>("slow", async ({ body }) => {
+    running = true;
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    clicked.push(`slow by ${body.user.id}`);
+  });
+  app.action<BlockAction>("broken", async ({ ack }) => {
+    await ack();
+    throw new Error("listener blew up");
+  });
+  app.view("form", async ({ ack }) => {
+    await ack({ response_action: "errors", errors: { note: "Say more." } });
+  });
+  app.command("/inventory", async ({ ack }) => {
+    await ack({ response_type: "ephemeral", text: "answered by the listener" });
+  });
+  const server = (await app.start(0)) as import("node:http").Server;
+  const { port } = server.address() as { port: number };
+  slack = slackRequester({
+    url: `http://127.0.0.1:${port}`,
+    signingSecret: SECRET,
+    responseUrl: () => fake.responseUrl(),
+  });
+});
+afterAll(async () => {
+  release();
+  await app?.stop();
+  await fake?.close();
+});
+
+describe("clicks acked at the edge", () => {
+  it("answers a verified click at once, before its listener is done, then runs the listener", async () => {
+    const res = await slack.blockAction({ ...CARD, userId: "U0ALICE", actionId: "slow" });
+    expect(res).toMatchObject({ status: 200, body: "" });
+    await eventually(async () => running);
+    expect(clicked).toEqual([]);
+    release();
+    await eventually(async () => clicked.includes("slow by U0ALICE"));
+  });
+
+  it("dispatches nothing for a forged click", async () => {
+    const forged = slackRequester({ ...slack.target, signingSecret: "not-the-secret" });
+    const res = await forged.blockAction({ ...CARD, userId: "U0EVE", actionId: "slow" });
+    expect(res.status).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(clicked).not.toContain("slow by U0EVE");
+  });
+
+  it("still lets forms and commands answer in their ack", async () => {
+    const form = await slack.viewSubmission({ userId: "U0ALICE", callbackId: "form" });
+    expect(form.json).toEqual({ response_action: "errors", errors: { note: "Say more." } });
+    const command = await slack.command({
+      command: "/inventory",
+      userId: "U0ALICE",
+      channelId: "C0OPS",
+    });
+    expect(command.json).toMatchObject({ text: "answered by the listener" });
+  });
+
+  it("logs a listener that fails after the ack, with the action it was for", async () => {
+    const res = await slack.blockAction({ ...CARD, userId: "U0ALICE", actionId: "broken" });
+    expect(res.status).toBe(200);
+    const logged = await eventually(async () =>
+      lines.find((l) => l.msg === "click listener failed"),
+    );
+    expect(logged).toMatchObject({ level: 50, actions: ["broken"] });
+  });
+});
