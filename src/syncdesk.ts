@@ -25,7 +25,7 @@ import {
   scheduleDigest,
   sendDigest,
 } from "./inventory/digest.job.js";
-import { publishHome } from "./inventory/home.service.js";
+import { fanOutHome, refreshHomeJob } from "./inventory/home.service.js";
 import { registerInventoryCommand } from "./inventory/inventory.slack.js";
 import { applyOutcome } from "./outcomes/outcome.service.js";
 import { type Clock, systemClock } from "./platform/clock.js";
@@ -374,7 +374,8 @@ function internalJobHandlers(deps: Deps): {
     ...stormJobHandlers(deps),
     "sla.step": (data) => fireSlaStep(deps, data),
     "sla.sweep": () => sweepSla(deps),
-    "home.refresh": (data) => publishHome(deps, data.userId),
+    "home.fanout": (data) => fanOutHome(deps, data.role),
+    "home.refresh": (data) => refreshHomeJob(deps, data.userId),
     "digest.send": (_data, job) => sendDigest(deps, digestKey(job)),
   };
 }

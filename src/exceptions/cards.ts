@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import { homeChanged } from "../inventory/home.service.js";
 import type { Queryable } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
@@ -82,10 +83,16 @@ export async function syncCard(deps: Deps, exceptionId: number): Promise<void> {
 
 /**
  * What a committed change needs besides the outbox: a storm member's card is its storm's
- * (src/storms), so each change of a member redraws the storm card (coalesced there).
+ * (src/storms), so each change of a member redraws the storm card (coalesced there); and the
+ * Home tabs of the role's people who use Home are redrawn (queued and paced, src/inventory).
+ * Every change passes here: intake (through syncCard), clicks, signals, SLA breaches, moves.
  */
-export async function cardChanged(deps: Deps, row: Pick<ExceptionRow, "stormId">): Promise<void> {
+export async function cardChanged(
+  deps: Deps,
+  row: Pick<ExceptionRow, "stormId" | "role">,
+): Promise<void> {
   if (row.stormId !== null) await deps.storms?.memberChanged(row.stormId);
+  await homeChanged(deps, row);
 }
 
 /**

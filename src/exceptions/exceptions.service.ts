@@ -6,7 +6,6 @@
 import { eq } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { FailureEvent } from "../intake/failure-event.schema.js";
-import { refreshHome } from "../inventory/home.service.js";
 import type { Tx } from "../platform/db/db.js";
 import { exceptions, type RootCause } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
@@ -185,8 +184,6 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
   if (result.ok) {
     metrics.actions.inc({ kind: action.kind, actor: "human" });
     if (action.kind === "retry") metrics.retries.inc({ outcome: "queued" });
-    // The Home tabs of whoever acted, held it before, and holds it now.
-    await refreshHome(deps, [actor.userId, found.claimedBy, result.row.claimedBy]);
     // SLA timers follow every committed change (claim cancels nudges, resolve cancels all).
     await armSla(deps, exceptionId);
   }
@@ -251,7 +248,6 @@ export async function applySignal(
     metrics.actions.inc({ kind: signal.kind, actor: "system" });
     if (signal.kind === "retry_succeeded") metrics.retries.inc({ outcome: "succeeded" });
     if (signal.kind === "retry_failed") metrics.retries.inc({ outcome: "failed" });
-    await refreshHome(deps, [updated.claimedBy, updated.retryRequestedBy]);
     await armSla(deps, updated.id);
     try {
       await cardChanged(deps, updated);

@@ -1,18 +1,33 @@
 /**
- * The App Home tab: published when a user opens it, and again shortly after any change to an
- * exception they hold, held, or acted on. Changes only enqueue a refresh (debounced per user),
- * so a click never waits on `views.publish` and a burst of changes publishes once.
+ * The App Home tab: published when a user opens it, and again after any change to an
+ * exception of their roles (opened, claimed, released, reassigned, retried, resolved,
+ * breached) or one they hold, for as long as they have opened it at least once.
+ *
+ * A change never waits on Slack: `homeChanged` (called from `cardChanged`, the one hook every
+ * committed change passes) queues a fan-out per role, coalesced over HOME_FANOUT_MS. The
+ * fan-out picks the role's people who have opened Home and books each a publish, paced per
+ * person (home-pacing.ts): the first at once, then at most one per window, and a publish
+ * already booked for later absorbs the change (it renders when it runs). A failed publish is
+ * retried by BullMQ from the state as it is then.
  */
+import { createHash } from "node:crypto";
+import { standingIn } from "../exceptions/authorization.js";
 import type { Deps } from "../platform/deps.js";
 import { enqueue } from "../platform/queue/queues.js";
 import { renderHome } from "./home.view.js";
+import { homeWindowMs } from "./home-pacing.js";
+import {
+  allHomeViewers,
+  homeViewersHolding,
+  isHomeViewer,
+  recordHomeOpened,
+} from "./home-viewers.repo.js";
 import { queueItems, rolesOf, weekFigures } from "./inventory.service.js";
 import { linkerFor } from "./links.js";
 import { liveExceptions } from "./live.repo.js";
 
-/** Changes within this long of each other publish one Home view. */
-export const HOME_REFRESH_DEBOUNCE_MS = 500;
-const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+/** Changes of one role within this long of each other share one fan-out. */
+export const HOME_FANOUT_MS = 250;
 
 export async function publishHome(deps: Deps, userId: string): Promise<void> {
   const now = deps.clock.now();
@@ -37,28 +52,101 @@ export async function publishHome(deps: Deps, userId: string): Promise<void> {
   await deps.slack.views.publish({ user_id: userId, view: view as never });
 }
 
-/**
- * Asks for the Home tabs of these users to be republished. Called after a change is committed;
- * never throws (the change stands whatever happens to the Home tab).
- */
-export async function refreshHome(
-  deps: Pick<Deps, "queues" | "logger">,
-  userIds: readonly (string | null | undefined)[],
-): Promise<void> {
-  const users = [...new Set(userIds)].filter((id): id is string => !!id && USER_ID.test(id));
-  for (const userId of users) {
-    try {
-      await enqueue(
-        deps.queues,
-        "home.refresh",
-        { userId },
-        {
-          delay: HOME_REFRESH_DEBOUNCE_MS,
-          deduplication: { id: `home-${userId}`, ttl: HOME_REFRESH_DEBOUNCE_MS },
-        },
-      );
-    } catch (error) {
-      deps.logger.warn({ userId, err: error }, "could not queue a Home tab refresh");
-    }
+/** `app_home_opened`: remember that this person looks at Home, then draw it. */
+export async function openHome(deps: Deps, userId: string): Promise<void> {
+  try {
+    await recordHomeOpened(deps.db, userId, deps.clock.now());
+  } catch (error) {
+    // Drawing the tab matters more; the record is made again at the next open.
+    deps.logger.warn({ userId, err: error }, "could not record a Home tab viewer");
   }
+  await publishHome(deps, userId);
+}
+
+/**
+ * An exception of `role` changed (committed). Queues the role's fan-out; every change of the
+ * role in the same HOME_FANOUT_MS slot is the same job. Throws if Redis refuses, so a caller
+ * that retries (the card job) tries again.
+ */
+export async function homeChanged(
+  deps: Pick<Deps, "queues" | "clock">,
+  row: { role: string },
+): Promise<void> {
+  const now = deps.clock.now().getTime();
+  const slot = Math.floor(now / HOME_FANOUT_MS);
+  await enqueue(
+    deps.queues,
+    "home.fanout",
+    { role: row.role },
+    // Job ids may not contain ":" (a role name might): name the role by a hash.
+    { jobId: `home-role-${roleKey(row.role)}-${slot}`, delay: (slot + 1) * HOME_FANOUT_MS - now },
+  );
+}
+
+/** The `home.fanout` job: a paced publish for each Home viewer the role's change concerns. */
+export async function fanOutHome(deps: Deps, role: string): Promise<number> {
+  const [viewers, holders] = await Promise.all([
+    allHomeViewers(deps.db),
+    homeViewersHolding(deps.db, role),
+  ]);
+  const standings = await Promise.all(viewers.map((userId) => standingIn(deps, role, userId)));
+  const recipients = viewers.filter(
+    (userId, i) => holders.has(userId) || standings[i]?.standing !== "outsider",
+  );
+  const windowMs = homeWindowMs(recipients.length);
+  for (const userId of recipients) await bookHomePublish(deps, userId, windowMs);
+  return recipients.length;
+}
+
+/** The `home.refresh` job: draw the tab now, from the state as it is now. */
+export async function refreshHomeJob(deps: Deps, userId: string): Promise<void> {
+  // Booked only for viewers; re-checked so a job queued by an older release cannot widen that.
+  if (!(await isHomeViewer(deps.db, userId))) return;
+  await publishHome(deps, userId);
+}
+
+/**
+ * nextPublishAt (home-pacing.ts), atomically across replicas. KEYS[1] holds when this
+ * person's last publish was booked (epoch ms); -1: one is booked after now already.
+ */
+const BOOK = `
+local last = tonumber(redis.call('GET', KEYS[1]))
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+if last and last > now then return -1 end
+local at = now
+if last then at = math.max(now, last + window) end
+redis.call('SET', KEYS[1], string.format('%d', at), 'PX', string.format('%d', at - now + window))
+return at`;
+
+const UNBOOK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0`;
+
+async function bookHomePublish(
+  deps: Pick<Deps, "queues" | "clock">,
+  userId: string,
+  windowMs: number,
+): Promise<void> {
+  const { connection, prefix } = deps.queues;
+  const key = `${prefix}:home:next:${userId}`;
+  const now = deps.clock.now().getTime();
+  const at = Number(await connection.eval(BOOK, 1, key, String(now), String(windowMs)));
+  if (at < 0) return;
+  try {
+    await enqueue(
+      deps.queues,
+      "home.refresh",
+      { userId },
+      { jobId: `home-${userId}-${at}`, delay: Math.max(0, at - now) },
+    );
+  } catch (error) {
+    // Not queued: free the booking, or the retried fan-out would think a publish is coming.
+    await connection.eval(UNBOOK, 1, key, String(at)).catch(() => undefined);
+    throw error;
+  }
+}
+
+function roleKey(role: string): string {
+  return createHash("sha256").update(role).digest("hex").slice(0, 16);
 }

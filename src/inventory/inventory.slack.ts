@@ -8,7 +8,7 @@ import type { Deps } from "../platform/deps.js";
 import { handleRoutesCommand } from "../routing/routes.slack.js";
 import { renderChecklist } from "./checklist.view.js";
 import { type InventoryCommand, parseInventoryCommand } from "./command-args.js";
-import { publishHome } from "./home.service.js";
+import { openHome } from "./home.service.js";
 import { checklistLines, mineReport, statusReport } from "./inventory.service.js";
 import { linkerFor } from "./links.js";
 import { renderMine } from "./queue.view.js";
@@ -67,7 +67,7 @@ export function registerInventoryCommand(app: App, deps: Deps): void {
   app.event("app_home_opened", async ({ event }) => {
     if (event.tab !== "home") return;
     try {
-      await publishHome(deps, event.user);
+      await openHome(deps, event.user);
     } catch (error) {
       deps.logger.error({ userId: event.user, err: error }, "could not publish the Home tab");
     }

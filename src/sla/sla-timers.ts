@@ -41,12 +41,15 @@ export interface FiringTimer {
   rearm: number;
 }
 
+/** What arming found: a timer it created or promoted, one already live, or no step ahead. */
+export type TimerOutcome = "created" | "promoted" | "live";
+
 /** `armSla` that throws, for job handlers that want BullMQ to retry. */
 export async function rearm(
   deps: SlaDeps,
   exceptionId: number,
   firing?: FiringTimer,
-): Promise<SlaStep | null> {
+): Promise<{ next: SlaStep; timer: TimerOutcome } | null> {
   const planned = await deps.db.transaction(async (tx) => {
     // The row lock orders concurrent arms: each computes from the latest committed state.
     const [row] = await tx
@@ -77,8 +80,8 @@ export async function rearm(
     .filter((jobId) => jobId !== keep && jobId !== firing?.jobId);
   // remove() answers 0 for an active job (one about to find itself stale): that is fine.
   await Promise.all(obsolete.map((jobId) => deps.queues.internal.remove(jobId)));
-  if (next) await ensureTimer(deps, exceptionId, next, rearmCount);
-  return next;
+  if (!next) return null;
+  return { next, timer: await ensureTimer(deps, exceptionId, next, rearmCount) };
 }
 
 /**
@@ -91,7 +94,7 @@ export async function ensureTimer(
   exceptionId: number,
   step: SlaStep,
   rearmCount = 0,
-): Promise<void> {
+): Promise<TimerOutcome> {
   const queue = deps.queues.internal;
   const jobId = timerJobId(exceptionId, step, rearmCount);
   const delay = Math.max(0, step.dueAt - deps.clock.now().getTime());
@@ -100,13 +103,18 @@ export async function ensureTimer(
     const state = await existing.getState();
     if (state === "delayed") {
       if (delay === 0) {
-        await existing.promote().catch((error: unknown) => {
-          deps.logger.debug({ jobId, err: error }, "timer moved on before it could be promoted");
-        });
+        const promoted = await existing.promote().then(
+          () => true,
+          (error: unknown) => {
+            deps.logger.debug({ jobId, err: error }, "timer moved on before it could be promoted");
+            return false;
+          },
+        );
+        if (promoted) return "promoted";
       }
-      return;
+      return "live";
     }
-    if (LIVE_STATES.has(state)) return;
+    if (LIVE_STATES.has(state)) return "live";
     await queue.remove(jobId);
   }
   await enqueue(
@@ -121,12 +129,15 @@ export async function ensureTimer(
     },
     { jobId, delay, removeOnComplete: true },
   );
+  return "created";
 }
 
 /**
  * Re-arms exceptions whose deadline passed with no timer acting on it, and new ones that were
  * never armed (the process died between commit and arm). Runs as a BullMQ job scheduler, so
- * one replica sweeps at a time; re-arming is idempotent, so an overlap is harmless.
+ * one replica sweeps at a time; re-arming is idempotent, so an overlap is harmless. Returns
+ * how many timers it re-created (a row whose timer was still live only gets its deadline
+ * re-checked, and is not counted).
  */
 export async function sweepSla(deps: SlaDeps): Promise<number> {
   const cutoff = new Date(deps.clock.now().getTime() - SWEEP_GRACE_MS);
@@ -150,14 +161,22 @@ export async function sweepSla(deps: SlaDeps): Promise<number> {
     .orderBy(asc(exceptions.nextDeadlineAt))
     .limit(SWEEP_BATCH);
   let rearmed = 0;
+  let promoted = 0;
   for (const { id } of due) {
     try {
-      await rearm(deps, id);
-      rearmed++;
+      const armed = await rearm(deps, id);
+      if (armed?.timer === "created") rearmed++;
+      if (armed?.timer === "promoted") promoted++;
     } catch (error) {
       deps.logger.error({ exceptionId: id, err: error }, "sweeper could not re-arm an SLA timer");
     }
   }
-  if (rearmed > 0) deps.logger.info({ rearmed }, "SLA sweeper re-armed overdue timers");
+  if (rearmed > 0 || promoted > 0) {
+    // rearmed: timers that were missing and were created; promoted: due timers woken early.
+    deps.logger.info(
+      { rearmed, promoted, checked: due.length },
+      "SLA sweeper re-armed overdue timers",
+    );
+  }
   return rearmed;
 }

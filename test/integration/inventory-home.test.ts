@@ -6,6 +6,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { DIGEST_SCHEDULER_ID } from "../../src/inventory/digest.job.js";
+import { HOME_REFRESH_WINDOW_MS } from "../../src/inventory/home-pacing.js";
 import { exceptions } from "../../src/platform/db/schema.js";
 import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
 import { INVENTORY_ROUTING } from "../support/inventory-history.js";
@@ -85,7 +86,8 @@ describe("App Home", () => {
   });
 
   it("ignores the Messages tab being opened", async () => {
-    const before = h.fake.callsTo("views.publish").length;
+    // Bob's own publishes: Alice's tab may be redrawn meanwhile by the change above.
+    const before = publishes("U0BOB").length;
     await h.slack.event({
       type: "app_home_opened",
       user: "U0BOB",
@@ -94,7 +96,7 @@ describe("App Home", () => {
     });
     await h.slack.event({ type: "app_home_opened", user: "U0BOB", channel: "D0BOB", tab: "home" });
     await eventually(async () => publishes("U0BOB").length > 0);
-    expect(h.fake.callsTo("views.publish").length).toBe(before + 1);
+    expect(publishes("U0BOB").length).toBe(before + 1);
   });
 
   it("claims from the Home tab, records the first claim, and refreshes the tab", async () => {
@@ -226,5 +228,74 @@ describe("weekly digest schedule", () => {
   it("is one job scheduler, Mondays at 09:00 UTC by default", async () => {
     const scheduler = await h.bot.deps.queues.internal.getJobScheduler(DIGEST_SCHEDULER_ID);
     expect(scheduler).toMatchObject({ pattern: "0 9 * * 1", tz: "UTC" });
+  });
+});
+
+describe("App Home follows changes without being reopened", () => {
+  // Alice and Bob opened Home above; U0MGR, a manager of the role, never has.
+  const openInRole = async () =>
+    (await h.bot.deps.db.select().from(exceptions)).filter(
+      (row) => row.role === "fulfillment-ops" && row.state !== "resolved",
+    ).length;
+  const failedPublishes = () =>
+    h.fake.callsTo("views.publish").filter((call) => call.error !== undefined);
+
+  it("shows a new exception of my role, then a teammate's claim of it", async () => {
+    const beforeAlice = publishes("U0ALICE").length;
+    const beforeBob = publishes("U0BOB").length;
+    const id = await openException("SKU-LIVE-1");
+    await homeAfter("U0ALICE", beforeAlice, (text) => text.includes(`EX-${id}`));
+    await homeAfter("U0BOB", beforeBob, (text) => text.includes(`EX-${id}`));
+
+    const before = publishes("U0ALICE").length;
+    await click(h, "U0BOB", id, "claim");
+    const view = await homeAfter(
+      "U0ALICE",
+      before,
+      (text) => text.includes(`EX-${id}`) && text.includes("held by <@U0BOB>"),
+    );
+    expect(viewText(view)).toContain(`EX-${id}`);
+  });
+
+  it("publishes a bounded number of views per person in a burst, ending on the latest state", async () => {
+    const beforeAlice = publishes("U0ALICE").length;
+    const beforeBob = publishes("U0BOB").length;
+    const started = Date.now();
+    const burst = 60;
+    const open = await openInRole();
+    // Another client and failure mode than the other tests: this burst forms a storm of its own.
+    for (let i = 0; i < burst; i++) {
+      await h.report(
+        failureEvent({ sku: `SKU-BURST-${i}`, client: "globex", failureMode: "network" }),
+      );
+    }
+    const expected = `Unresolved in your roles: ${open + burst}`;
+    await homeAfter("U0ALICE", beforeAlice, (text) => text.includes(expected));
+    await homeAfter("U0BOB", beforeBob, (text) => text.includes(expected));
+    const elapsed = Date.now() - started;
+    const sent = publishes("U0ALICE").length - beforeAlice;
+    // The first at once, then at most one per 2 s window.
+    expect(sent).toBeLessThanOrEqual(Math.ceil(elapsed / HOME_REFRESH_WINDOW_MS) + 1);
+    expect(sent).toBeLessThan(burst / 5);
+  });
+
+  it("retries a publish Slack refused, from the state as it is then", async () => {
+    const beforeAlice = publishes("U0ALICE").length;
+    const beforeBob = publishes("U0BOB").length;
+    const failed = failedPublishes().length;
+    h.fake.failNext("views.publish", { error: "internal_error", times: 2 });
+    const id = await openException("SKU-LIVE-2");
+    // The role's list is cut to the most urgent after the burst above: look for the count.
+    const expected = `Unresolved in your roles: ${await openInRole()}`;
+    await homeAfter("U0ALICE", beforeAlice, (text) => text.includes(expected));
+    await homeAfter("U0BOB", beforeBob, (text) => text.includes(expected));
+    expect(failedPublishes().length).toBe(failed + 2);
+    expect((await h.exception(id)).state).toBe("open");
+  });
+
+  it("publishes nothing to someone who never opened Home, though they act in the role", async () => {
+    expect(publishes("U0MGR")).toEqual([]);
+    // Outside the role and never opened: nothing either.
+    expect(publishes("U0CAROL")).toEqual([]);
   });
 });

@@ -5,15 +5,19 @@
  * Reminders follow whoever holds the exception when they fire.
  */
 import { randomBytes } from "node:crypto";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { REASSIGN_CALLBACK } from "../../src/exceptions/reassign.slack.js";
+import { exceptions } from "../../src/platform/db/schema.js";
 import { SLA_ACTIONS } from "../../src/sla/sla-messages.js";
+import { sweepSla } from "../../src/sla/sla-timers.js";
 import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
 import {
   claim,
   clickCard,
   dmsTo,
+  liveTimers,
   openedCard,
   SLA_ROUTING,
   slaSteps,
@@ -79,6 +83,29 @@ function optionValues(view: Json): { value: string }[] {
   const select = (view.blocks as Json[]).find((block) => block.block_id === "to");
   return ((select?.element ?? {}) as Json).options as { value: string }[];
 }
+
+// First in the file: no other exception of these tests is overdue yet.
+describe("the SLA sweeper", () => {
+  it("counts the timers it re-created, not the overdue rows it looked at", async () => {
+    await h.report(failureEvent({ client: "sweeper", sku: "SKU-SWEEP" }));
+    const row = await openedCard(h, "SKU-SWEEP");
+    await eventually(async () => (await liveTimers(h, row.id)).length === 1);
+    const overdue = () =>
+      h.bot.deps.db
+        .update(exceptions)
+        .set({ nextDeadlineAt: new Date(Date.now() - 60_000) })
+        .where(eq(exceptions.id, row.id));
+    // Looks overdue, but its timer is still waiting: only the deadline is put right.
+    await overdue();
+    expect(await sweepSla(h.bot.deps)).toBe(0);
+    expect((await h.exception(row.id)).nextDeadlineAt!.getTime()).toBeGreaterThan(Date.now());
+    // The timer is lost (a Redis key gone): the sweeper makes a new one and counts it.
+    for (const job of await liveTimers(h, row.id)) await job.remove();
+    await overdue();
+    expect(await sweepSla(h.bot.deps)).toBe(1);
+    expect(await liveTimers(h, row.id)).toHaveLength(1);
+  });
+});
 
 describe("breach DM buttons", () => {
   it("let managers claim, take over and reassign, and refuse everyone else", async () => {

@@ -313,3 +313,14 @@ export const digestDeliveries = pgTable(
   },
   (t) => [primaryKey({ columns: [t.digestKey, t.target, t.role] })],
 );
+
+/**
+ * Who has opened the App Home tab. Home tabs are republished on changes only for these people:
+ * publishing to someone who never looks is a wasted Tier 4 call. In Postgres rather than Redis
+ * so a Redis that comes back empty does not silently stop everyone's live Home tab.
+ */
+export const homeViewers = pgTable("home_viewers", {
+  userId: text("user_id").primaryKey(),
+  firstOpenedAt: ts("first_opened_at").notNull().defaultNow(),
+  lastOpenedAt: ts("last_opened_at").notNull().defaultNow(),
+});

@@ -61,10 +61,15 @@ export const jobCatalog = {
   "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
   /** Resolve all: resolves its members one by one through the exception service. */
   "storms.resolve-members": { schema: stormResolveMembersJob, options: { attempts: 5 } },
-  /** Republishes one user's App Home tab (queued, debounced, after their exceptions change). */
+  /** An exception of this role changed: book Home publishes for its viewers (one per slot). */
+  "home.fanout": {
+    schema: z.object({ role: z.string().min(1) }),
+    options: { attempts: 5, removeOnComplete: true },
+  },
+  /** Republishes one user's App Home tab (booked by home.fanout, paced per user). */
   "home.refresh": {
     schema: z.object({ userId: z.string().regex(/^[UW][A-Z0-9]+$/) }),
-    options: { attempts: 3, removeOnComplete: true, removeOnFail: 100 },
+    options: { attempts: 5, removeOnComplete: true, removeOnFail: 100 },
   },
   /** The weekly digest; fired by the DIGEST_CRON job scheduler, keyed by its tick. */
   "digest.send": { schema: z.object({}), options: { attempts: 5 } },
