@@ -52,15 +52,19 @@ describe("weekly digest", () => {
       "two digest ticks",
     );
     await h.bot.deps.queues.internal.removeJobScheduler(DIGEST_SCHEDULER_ID);
-    const rows = await eventually(async () => {
-      const all = await h.bot.deps.db
-        .select()
-        .from(digestDeliveries)
-        .orderBy(asc(digestDeliveries.digestKey));
+    // No tick left to run or running: the delivery rows are final, then wait for the posts.
+    await eventually(async () => {
+      const jobs = await h.bot.deps.queues.internal.getJobs(["active", "waiting", "delayed"]);
+      return !jobs.some((job) => job?.name === "digest.send");
+    });
+    const rows = await h.bot.deps.db
+      .select()
+      .from(digestDeliveries)
+      .orderBy(asc(digestDeliveries.digestKey));
+    await eventually(async () => {
       const posted = digestMessages("C0FULFILL").length + digestMessages("C0ADS").length;
       const postedDms = digestMessages("DU0MGR").length + digestMessages("DU0MGR2").length;
-      const counts = await h.bot.deps.queues.internal.getJobCounts("active");
-      return counts.active === 0 && all.length === posted + postedDms ? all : null;
+      return posted + postedDms === rows.length;
     });
     const keys = [...new Set(rows.map((r) => r.digestKey))];
     for (const key of keys) {
