@@ -21,6 +21,7 @@ let slack: SlackRequester;
 const lines: Record<string, unknown>[] = [];
 const clicked: string[] = [];
 let running = false;
+const events: { what: string; at: number }[] = [];
 let release: () => void = () => {};
 
 beforeAll(async () => {
@@ -52,6 +53,15 @@ beforeAll(async () => {
   app.action<BlockAction>("broken", async ({ ack }) => {
     await ack();
     throw new Error("listener blew up");
+  });
+  // A form whose answer takes `wait_ms` (from its private metadata), as a slow database would.
+  app.view("slow-form", async ({ ack, view }) => {
+    await new Promise((resolve) => setTimeout(resolve, Number(view.private_metadata)));
+    events.push({ what: "form answered", at: performance.now() });
+    await ack();
+  });
+  app.action<BlockAction>("order", async () => {
+    events.push({ what: "click work", at: performance.now() });
   });
   app.view("form", async ({ ack }) => {
     await ack({ response_action: "errors", errors: { note: "Say more." } });
@@ -100,6 +110,37 @@ describe("clicks acked at the edge", () => {
       channelId: "C0OPS",
     });
     expect(command.json).toMatchObject({ text: "answered by the listener" });
+  });
+
+  it("holds a click's work while another request still waits for its answer", async () => {
+    events.length = 0;
+    const form = slack.viewSubmission({
+      userId: "U0ALICE",
+      callbackId: "slow-form",
+      privateMetadata: "300",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const res = await slack.blockAction({ ...CARD, userId: "U0ALICE", actionId: "order" });
+    expect(res.status).toBe(200);
+    await form;
+    await eventually(async () => events.length === 2);
+    expect(events.map((e) => e.what)).toEqual(["form answered", "click work"]);
+  });
+
+  it("holds it at most a second when answers are slower than that", async () => {
+    events.length = 0;
+    const form = slack.viewSubmission({
+      userId: "U0ALICE",
+      callbackId: "slow-form",
+      privateMetadata: "2000",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const clickedAt = performance.now();
+    await slack.blockAction({ ...CARD, userId: "U0ALICE", actionId: "order" });
+    const work = await eventually(async () => events.find((e) => e.what === "click work"));
+    expect(work.at - clickedAt).toBeGreaterThanOrEqual(900);
+    expect(work.at - clickedAt).toBeLessThan(1500);
+    await form;
   });
 
   it("logs a listener that fails after the ack, with the action it was for", async () => {

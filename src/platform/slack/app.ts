@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
 import type { WebClientOptions } from "@slack/web-api";
 import type { Logger } from "../logger.js";
-import { ackClicksAtTheEdge } from "./edge-ack.js";
+import { createClickEdge } from "./edge-ack.js";
 
 export interface SlackAppOptions {
   token: string;
@@ -73,10 +73,12 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
     });
     app = new App({ ...common, receiver });
     // Clicks are acked at the edge only behind the guard, which has verified them by then.
-    if (options.guardRequests)
-      receiver.requestListener = options.guardRequests(
-        ackClicksAtTheEdge(app, options.logger, receiver.requestListener),
+    if (options.guardRequests) {
+      const edge = createClickEdge(app, options.logger);
+      receiver.requestListener = edge.count(
+        options.guardRequests(edge.ack(receiver.requestListener)),
       );
+    }
   }
   await app.init();
   return app;

@@ -1,15 +1,16 @@
 /**
  * Button clicks are acknowledged at the edge. A `block_actions` request wants an empty 200 and
  * nothing more (every listener of ours acks a click before doing its work), and Slack shows
- * the clicker an error if that answer is late. Bolt's receiver would first run the whole
- * dispatch (context, global middleware, every listener's matcher) on the one event loop, so in
- * a burst of clicks each ack also waited for the dispatch of the clicks before it.
+ * the clicker an error if that answer is late. One web process has one event loop: through
+ * Bolt's receiver, each ack in a burst of clicks also waited for the dispatch and the database
+ * work of the clicks before it.
  *
- * Once the request guard has verified a request (size, signature, timestamp, replay), a click
- * is answered at once, and its payload is handed to Bolt a turn later with `app.processEvent`
- * (Bolt's entry point for receivers) and an ack that has already happened. Forms, commands,
- * events and anything this does not recognise go through Bolt's receiver as before: their ack
- * can carry an answer.
+ * So, once the request guard has verified a request (size, signature, timestamp, replay), a
+ * click is answered at once and its payload queued. The queue is handed to Bolt's
+ * `app.processEvent` (its entry point for receivers) one click per turn of the event loop, and
+ * only while no request to the endpoint is waiting for its answer, or once the oldest click
+ * has waited `maxHoldMs`: acks first, work right after. Forms, commands, events and anything
+ * this does not recognise go through Bolt's receiver as before: their ack can carry an answer.
  */
 import type { IncomingMessage, RequestListener } from "node:http";
 import { parse as parseQuery } from "node:querystring";
@@ -18,23 +19,73 @@ import type { Logger } from "../logger.js";
 
 type WithRawBody = IncomingMessage & { rawBody?: Buffer };
 
-export function ackClicksAtTheEdge(
+export interface ClickEdge {
+  /** Outermost: counts POSTs from their arrival until they are answered (or dropped). */
+  count(listener: RequestListener): RequestListener;
+  /** Behind the guard: acks verified clicks and queues them; passes anything else on. */
+  ack(listener: RequestListener): RequestListener;
+}
+
+export function createClickEdge(
   app: Pick<App, "processEvent">,
   logger: Logger,
-  inner: RequestListener,
-): RequestListener {
-  return (req, res) => {
-    const click = clickPayload(req as WithRawBody);
-    if (!click) return inner(req, res);
-    res.writeHead(200);
-    res.end();
-    setImmediate(() => {
-      app
-        .processEvent({ body: click, ack: async () => {} })
-        .catch((error: unknown) =>
-          logger.error({ err: error, actions: actionIds(click) }, "click listener failed"),
-        );
-    });
+  options: { maxHoldMs?: number } = {},
+): ClickEdge {
+  const maxHoldMs = options.maxHoldMs ?? 1000;
+  const queued: { click: Record<string, unknown>; at: number }[] = [];
+  let unanswered = 0;
+  let scheduled = false;
+  let holding = false;
+
+  const schedule = () => {
+    if (scheduled || queued.length === 0) return;
+    scheduled = true;
+    setImmediate(dispatchNext);
+  };
+
+  function dispatchNext(): void {
+    scheduled = false;
+    const next = queued[0];
+    if (!next) return;
+    const held = performance.now() - next.at;
+    if (unanswered > 0 && held < maxHoldMs) {
+      // The last answer schedules again; so does the hold limit, if answers keep coming.
+      if (!holding) {
+        holding = true;
+        setTimeout(() => {
+          holding = false;
+          schedule();
+        }, maxHoldMs - held);
+      }
+      return;
+    }
+    queued.shift();
+    app
+      .processEvent({ body: next.click, ack: async () => {} })
+      .catch((error: unknown) =>
+        logger.error({ err: error, actions: actionIds(next.click) }, "click listener failed"),
+      );
+    schedule();
+  }
+
+  return {
+    count: (listener) => (req, res) => {
+      if (req.method !== "POST") return listener(req, res);
+      unanswered += 1;
+      res.once("close", () => {
+        unanswered -= 1;
+        if (unanswered === 0) schedule();
+      });
+      return listener(req, res);
+    },
+    ack: (listener) => (req, res) => {
+      const click = clickPayload(req as WithRawBody);
+      if (!click) return listener(req, res);
+      res.writeHead(200);
+      res.end();
+      queued.push({ click, at: performance.now() });
+      schedule();
+    },
   };
 }
 
