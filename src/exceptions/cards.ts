@@ -17,7 +17,7 @@ import type { Queryable } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { metrics } from "../platform/metrics.js";
-import { enqueueOutbox, lastCardUpdate } from "../platform/slack/outbox.repo.js";
+import { enqueueOutbox, lastCardUpdate, type OutboxEntry } from "../platform/slack/outbox.repo.js";
 import {
   findEarlierPost,
   type MessageInput,
@@ -65,6 +65,32 @@ export async function queueThreadNote(
       payload,
     },
   ]);
+}
+
+/**
+ * The outbox rows of many committed-together changes, in one insert: each card that exists
+ * (or is to be posted) is refreshed and gets its thread note. A storm member without a card
+ * of its own has neither (its storm's card shows it), so a storm's thousands of members add
+ * nothing here; `queueCardSync` and `queueThreadNote` do the same for one change.
+ */
+export async function queueCardChanges(
+  db: Queryable,
+  changes: readonly { row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">; note: string }[],
+): Promise<void> {
+  const entries: OutboxEntry[] = [];
+  for (const { row, note } of changes) {
+    if (row.stormId !== null && !row.cardTs) continue;
+    entries.push({ lane: cardLane(row.id), kind: "card", exceptionId: row.id });
+    entries.push({
+      lane: cardLane(row.id),
+      kind: "message",
+      exceptionId: row.id,
+      inCardThread: true,
+      dedupeKey: `note-${row.id}-${randomUUID()}`,
+      payload: messagePayloadSchema.parse({ text: note }),
+    });
+  }
+  await enqueueOutbox(db, entries);
 }
 
 /**

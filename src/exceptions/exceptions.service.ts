@@ -296,7 +296,10 @@ export function holding(row: ExceptionRow): Holding {
   };
 }
 
-function auditDetails(action: HumanAction, row: ExceptionRow): Record<string, unknown> | null {
+export function auditDetails(
+  action: HumanAction,
+  row: ExceptionRow,
+): Record<string, unknown> | null {
   switch (action.kind) {
     case "reassign":
       return { from: row.claimedBy, to: action.to };
@@ -341,7 +344,7 @@ function resolvedHow(refusal: { by: string | null; how?: string | null }): strin
   return "";
 }
 
-function humanNote(actor: Actor, action: HumanAction, row: ExceptionRow): string {
+export function humanNote(actor: Actor, action: HumanAction, row: ExceptionRow): string {
   const who = `*${escapeMrkdwn(actor.name)}*`;
   switch (action.kind) {
     case "claim":
