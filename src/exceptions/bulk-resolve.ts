@@ -11,7 +11,6 @@ import { type AuditEntry, recordAudits } from "../audit/audit.js";
 import { refreshHome } from "../inventory/home.service.js";
 import { exceptions, type RootCause } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { exceptionLogger } from "../platform/logger.js";
 import { metrics } from "../platform/metrics.js";
 import { disarmResolved } from "../sla/sla-timers.js";
 import { type Standing, standingIn } from "./authorization.js";
@@ -139,6 +138,10 @@ export async function resolveExceptions(
       tx,
       resolved.map((row) => ({ row, note: humanNote(actor, action, row) })),
     );
+    // Storm members redraw their storm's card: once per storm, not once per member.
+    for (const stormId of new Set(resolved.map((row) => row.stormId))) {
+      await cardChanged(deps, { stormId }, tx);
+    }
     return { resolved, before };
   });
 
@@ -147,19 +150,6 @@ export async function resolveExceptions(
     const holders = [...before.values()].map((row) => row.claimedBy);
     await refreshHome(deps, [actor.userId, ...holders]);
     await disarmResolved(deps, resolved);
-    // Storm members redraw their storm's card: once per storm, not once per member.
-    const stormIds = new Set(resolved.map((row) => row.stormId).filter((id) => id !== null));
-    for (const stormId of stormIds) {
-      const first = resolved.find((row) => row.stormId === stormId) as ExceptionRow;
-      try {
-        await cardChanged(deps, first);
-      } catch (error) {
-        exceptionLogger(deps.logger, first.id, first.latestEvent).error(
-          { err: error },
-          "storm card update failed after a bulk resolve",
-        );
-      }
-    }
   }
   return { resolved, refused };
 }

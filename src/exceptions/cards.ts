@@ -96,22 +96,27 @@ export async function queueCardChanges(
 /**
  * Brings the card up to date (posting it if needed), once the change is committed. Prefer
  * `queueCardSync(tx, id)` inside the change's transaction (nothing lost if the process dies
- * right after the commit) plus `cardChanged` after it.
+ * right after the commit). A storm member without a card of its own has its storm's card,
+ * which its change queued in its own transaction.
  */
 export async function syncCard(deps: Deps, exceptionId: number): Promise<void> {
   const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, exceptionId));
   if (!row) return;
-  await cardChanged(deps, row);
   if (row.stormId !== null && !row.cardTs) return;
   await queueCardSync(deps.db, exceptionId);
 }
 
 /**
- * What a committed change needs besides the outbox: a storm member's card is its storm's
- * (src/storms), so each change of a member redraws the storm card (coalesced there).
+ * A storm member's card is its storm's (src/storms): each change of a member redraws the
+ * storm card (coalesced there). Pass the change's transaction; `deps.db` where a job that
+ * Redis retries does the asking.
  */
-export async function cardChanged(deps: Deps, row: Pick<ExceptionRow, "stormId">): Promise<void> {
-  if (row.stormId !== null) await deps.storms?.memberChanged(row.stormId);
+export async function cardChanged(
+  deps: Deps,
+  row: Pick<ExceptionRow, "stormId">,
+  db: Queryable = deps.db,
+): Promise<void> {
+  if (row.stormId !== null) await deps.storms?.memberChanged(db, row.stormId);
 }
 
 /**

@@ -11,7 +11,6 @@ import type { Tx } from "../platform/db/db.js";
 import { exceptions, type RootCause } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
-import { exceptionLogger } from "../platform/logger.js";
 import { metrics } from "../platform/metrics.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import { armSla } from "../sla/sla-timers.js";
@@ -45,34 +44,16 @@ export interface ActInput {
   expectedChannel?: string;
 }
 
-/** Checks, changes and announces: the whole of one click. */
-export async function actOnException(deps: Deps, input: ActInput): Promise<ActResult> {
-  const result = await changeException(deps, input);
-  if (result.ok) await announceChange(deps, input, result.row);
-  return result;
-}
-
 /**
- * After the commit. The card refresh and the thread note were queued in the change's own
- * transaction (Slack outbox): they go out when Slack answers, in order, once each. What is
- * left here is telling a storm its member changed; a failure never undoes the change.
+ * The whole of one click. The card refresh, the thread note and a storm member's storm card
+ * are queued in the change's own transaction (Slack outbox): they go out when Slack answers,
+ * in order, once each, so nothing is left to announce after the commit.
  */
-export async function announceChange(
-  deps: Deps,
-  _input: ActInput,
-  row: ExceptionRow,
-): Promise<void> {
-  try {
-    await cardChanged(deps, row);
-  } catch (error) {
-    exceptionLogger(deps.logger, row.id, row.latestEvent).error(
-      { err: error },
-      "card update failed after a change",
-    );
-  }
+export async function actOnException(deps: Deps, input: ActInput): Promise<ActResult> {
+  return changeException(deps, input);
 }
 
-/** The checks and the transaction, without telling Slack (a modal acks in between). */
+/** The checks and the transaction (a modal acks after it). */
 export async function changeException(deps: Deps, input: ActInput): Promise<ActResult> {
   const { exceptionId, actor, action } = input;
   const label = exceptionLabel(exceptionId);
@@ -180,6 +161,7 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
       updated as ExceptionRow,
       humanNote(actor, action, updated as ExceptionRow),
     );
+    await cardChanged(deps, row, tx);
     return { ok: true, row: updated as ExceptionRow };
   });
   if (result.ok) {
@@ -245,6 +227,7 @@ export async function applySignal(
     });
     await queueCardSync(tx, row.id);
     await queueThreadNote(tx, next as ExceptionRow, systemNote(signal, next as ExceptionRow));
+    await cardChanged(deps, row, tx);
     return next as ExceptionRow;
   });
   if (updated) {
@@ -253,14 +236,6 @@ export async function applySignal(
     if (signal.kind === "retry_failed") metrics.retries.inc({ outcome: "failed" });
     await refreshHome(deps, [updated.claimedBy, updated.retryRequestedBy]);
     await armSla(deps, updated.id);
-    try {
-      await cardChanged(deps, updated);
-    } catch (error) {
-      exceptionLogger(deps.logger, updated.id, updated.latestEvent).error(
-        { err: error },
-        "card update failed after a signal",
-      );
-    }
   }
   return updated;
 }

@@ -16,9 +16,8 @@ import {
 import { storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import type { JobData } from "../platform/queue/catalog.js";
-import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
-import { queueStormNote } from "./storm-cards.js";
+import { queueStormCard, queueStormNote } from "./storm-cards.js";
 import { scheduleEndCheck } from "./storm-desk.js";
 import { lockKind } from "./storm-intake.js";
 import { quietCheck } from "./storm-policy.js";
@@ -89,7 +88,6 @@ export async function claimStormMembers(
   const tally = await forEachMember(deps, { ...data, filter: "unclaimed" }, (id) =>
     act(id, { kind: "claim" }),
   );
-  await deps.storms?.memberChanged(storm.id);
   return tally.done;
 }
 
@@ -155,7 +153,6 @@ export async function resolveStormMembers(
     afterId = page.at(-1)?.id ?? afterId;
     if (page.length < RESOLVE_BATCH) break;
   }
-  await deps.storms?.memberChanged(storm.id);
   // A rerun after a crash resolves only what the first run had not: count from the rows.
   const done = await resolvedByResolveAll(deps.db, storm.id, data);
   if (done > 0) {
@@ -207,14 +204,8 @@ export async function endStormIfQuiet(
       details: { lastMemberAt: storm.lastMemberAt.toISOString(), windowMs },
       at: now,
     });
-    // The card says so from a job of its own (retried until Slack answers), queued with the
-    // change so neither happens without the other.
-    await enqueue(
-      deps.queues,
-      "storms.card",
-      { stormId: storm.id },
-      { jobId: `storm-${storm.id}-ended` },
-    );
+    // The card says so through the outbox, committed with the change.
+    await queueStormCard(tx, storm.id);
     return "ended" as const;
   });
   return outcome;
