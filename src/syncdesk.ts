@@ -59,6 +59,7 @@ import { slaCardDecorator } from "./sla/sla-messages.js";
 import { fireSlaStep } from "./sla/sla-step.job.js";
 import { armSla, sweepSla } from "./sla/sla-timers.js";
 import { stormMemberLine } from "./storms/storm-card.js";
+import { stormCardHandler } from "./storms/storm-cards.js";
 import { createStormDesk } from "./storms/storm-desk.js";
 import { stormJobHandlers } from "./storms/storm-jobs.js";
 import { registerStormListeners } from "./storms/storms.slack.js";
@@ -201,14 +202,17 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         redis,
         prefix: env.QUEUE_PREFIX,
         logger,
-        handlers: cardOutboxHandlers(deps, {
-          windowMs: cardWindowMs,
-          subjects: {
-            rejected_event: rejectedCardBinding(deps.db),
-            routing_version: approvalCardBinding(deps),
-            digest_delivery: digestDeliveryBinding(deps.db),
-          },
-        }),
+        handlers: {
+          ...cardOutboxHandlers(deps, {
+            windowMs: cardWindowMs,
+            subjects: {
+              rejected_event: rejectedCardBinding(deps.db),
+              routing_version: approvalCardBinding(deps),
+              digest_delivery: digestDeliveryBinding(deps.db),
+            },
+          }),
+          storm_card: stormCardHandler(deps, cardWindowMs),
+        },
         settings: relaySettings,
       });
       closers.push({ name: "slack-outbox", close: () => relay.close() });

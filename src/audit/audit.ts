@@ -9,3 +9,8 @@ export type AuditEntry = Omit<typeof auditLog.$inferInsert, "id">;
 export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
   await db.insert(auditLog).values(entry);
 }
+
+/** Many rows in one statement: a bulk change records one row per exception all the same. */
+export async function recordAudits(db: Queryable, entries: AuditEntry[]): Promise<void> {
+  if (entries.length > 0) await db.insert(auditLog).values(entries);
+}

@@ -18,7 +18,7 @@ import type { Queryable } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { metrics } from "../platform/metrics.js";
-import { enqueueOutbox, lastCardUpdate } from "../platform/slack/outbox.repo.js";
+import { enqueueOutbox, lastCardUpdate, type OutboxEntry } from "../platform/slack/outbox.repo.js";
 import {
   findEarlierPost,
   type MessageInput,
@@ -69,30 +69,57 @@ export async function queueThreadNote(
 }
 
 /**
+ * The outbox rows of many committed-together changes, in one insert: each card that exists
+ * (or is to be posted) is refreshed and gets its thread note. A storm member without a card
+ * of its own has neither (its storm's card shows it), so a storm's thousands of members add
+ * nothing here; `queueCardSync` and `queueThreadNote` do the same for one change.
+ */
+export async function queueCardChanges(
+  db: Queryable,
+  changes: readonly { row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">; note: string }[],
+): Promise<void> {
+  const entries: OutboxEntry[] = [];
+  for (const { row, note } of changes) {
+    if (row.stormId !== null && !row.cardTs) continue;
+    entries.push({ lane: cardLane(row.id), kind: "card", exceptionId: row.id });
+    entries.push({
+      lane: cardLane(row.id),
+      kind: "message",
+      exceptionId: row.id,
+      inCardThread: true,
+      dedupeKey: `note-${row.id}-${randomUUID()}`,
+      payload: messagePayloadSchema.parse({ text: note }),
+    });
+  }
+  await enqueueOutbox(db, entries);
+}
+
+/**
  * Brings the card up to date (posting it if needed), once the change is committed. Prefer
  * `queueCardSync(tx, id)` inside the change's transaction (nothing lost if the process dies
- * right after the commit) plus `cardChanged` after it.
+ * right after the commit). A storm member without a card of its own has its storm's card,
+ * which its change queued in its own transaction. The Home tabs of the row's role are redrawn
+ * too (queued, paced: src/inventory/home.service.ts).
  */
 export async function syncCard(deps: Deps, exceptionId: number): Promise<void> {
   const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, exceptionId));
   if (!row) return;
-  await cardChanged(deps, row);
+  await homeChanged(deps, row);
   if (row.stormId !== null && !row.cardTs) return;
   await queueCardSync(deps.db, exceptionId);
 }
 
 /**
- * What a committed change needs besides the outbox: a storm member's card is its storm's
- * (src/storms), so each change of a member redraws the storm card (coalesced there); and the
- * Home tabs of the role's people who use Home are redrawn (queued and paced, src/inventory).
- * Every change passes here: intake (through syncCard), clicks, signals, SLA breaches, moves.
+ * A storm member's card is its storm's (src/storms): each change of a member redraws the
+ * storm card (coalesced there). Pass the change's transaction; `deps.db` where a job that
+ * Redis retries does the asking.
  */
 export async function cardChanged(
   deps: Deps,
-  row: Pick<ExceptionRow, "stormId" | "role">,
+  row: Pick<ExceptionRow, "stormId">,
+  db: Queryable = deps.db,
 ): Promise<void> {
-  if (row.stormId !== null) await deps.storms?.memberChanged(row.stormId);
-  await homeChanged(deps, row);
+  if (row.stormId !== null) await deps.storms?.memberChanged(db, row.stormId);
 }
 
 /**

@@ -6,11 +6,11 @@
 import { eq } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { FailureEvent } from "../intake/failure-event.schema.js";
+import { homeChanged } from "../inventory/home.service.js";
 import type { Tx } from "../platform/db/db.js";
 import { exceptions, type RootCause } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
-import { exceptionLogger } from "../platform/logger.js";
 import { metrics } from "../platform/metrics.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import { armSla } from "../sla/sla-timers.js";
@@ -44,34 +44,16 @@ export interface ActInput {
   expectedChannel?: string;
 }
 
-/** Checks, changes and announces: the whole of one click. */
-export async function actOnException(deps: Deps, input: ActInput): Promise<ActResult> {
-  const result = await changeException(deps, input);
-  if (result.ok) await announceChange(deps, input, result.row);
-  return result;
-}
-
 /**
- * After the commit. The card refresh and the thread note were queued in the change's own
- * transaction (Slack outbox): they go out when Slack answers, in order, once each. What is
- * left here is telling a storm its member changed; a failure never undoes the change.
+ * The whole of one click. The card refresh, the thread note and a storm member's storm card
+ * are queued in the change's own transaction (Slack outbox): they go out when Slack answers,
+ * in order, once each, so nothing is left to announce after the commit.
  */
-export async function announceChange(
-  deps: Deps,
-  _input: ActInput,
-  row: ExceptionRow,
-): Promise<void> {
-  try {
-    await cardChanged(deps, row);
-  } catch (error) {
-    exceptionLogger(deps.logger, row.id, row.latestEvent).error(
-      { err: error },
-      "card update failed after a change",
-    );
-  }
+export async function actOnException(deps: Deps, input: ActInput): Promise<ActResult> {
+  return changeException(deps, input);
 }
 
-/** The checks and the transaction, without telling Slack (a modal acks in between). */
+/** The checks and the transaction (a modal acks after it). */
 export async function changeException(deps: Deps, input: ActInput): Promise<ActResult> {
   const { exceptionId, actor, action } = input;
   const label = exceptionLabel(exceptionId);
@@ -179,6 +161,7 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
       updated as ExceptionRow,
       humanNote(actor, action, updated as ExceptionRow),
     );
+    await cardChanged(deps, row, tx);
     return { ok: true, row: updated as ExceptionRow };
   });
   if (result.ok) {
@@ -186,6 +169,7 @@ export async function changeException(deps: Deps, input: ActInput): Promise<ActR
     if (action.kind === "retry") metrics.retries.inc({ outcome: "queued" });
     // SLA timers follow every committed change (claim cancels nudges, resolve cancels all).
     await armSla(deps, exceptionId);
+    await redrawHomes(deps, result.row);
   }
   return result;
 }
@@ -242,6 +226,7 @@ export async function applySignal(
     });
     await queueCardSync(tx, row.id);
     await queueThreadNote(tx, next as ExceptionRow, systemNote(signal, next as ExceptionRow));
+    await cardChanged(deps, row, tx);
     return next as ExceptionRow;
   });
   if (updated) {
@@ -249,16 +234,16 @@ export async function applySignal(
     if (signal.kind === "retry_succeeded") metrics.retries.inc({ outcome: "succeeded" });
     if (signal.kind === "retry_failed") metrics.retries.inc({ outcome: "failed" });
     await armSla(deps, updated.id);
-    try {
-      await cardChanged(deps, updated);
-    } catch (error) {
-      exceptionLogger(deps.logger, updated.id, updated.latestEvent).error(
-        { err: error },
-        "card update failed after a signal",
-      );
-    }
+    await redrawHomes(deps, updated);
   }
   return updated;
+}
+
+/** The role's Home tabs follow a committed change; a Redis refusal costs a redraw, not the change. */
+export async function redrawHomes(deps: Deps, row: { role: string }): Promise<void> {
+  await homeChanged(deps, row).catch((error: unknown) =>
+    deps.logger.warn({ role: row.role, err: error }, "could not queue a Home tab redraw"),
+  );
 }
 
 export function retryJobId(exceptionId: number, retryNumber: number): string {
@@ -292,7 +277,10 @@ export function holding(row: ExceptionRow): Holding {
   };
 }
 
-function auditDetails(action: HumanAction, row: ExceptionRow): Record<string, unknown> | null {
+export function auditDetails(
+  action: HumanAction,
+  row: ExceptionRow,
+): Record<string, unknown> | null {
   switch (action.kind) {
     case "reassign":
       return { from: row.claimedBy, to: action.to };
@@ -337,7 +325,7 @@ function resolvedHow(refusal: { by: string | null; how?: string | null }): strin
   return "";
 }
 
-function humanNote(actor: Actor, action: HumanAction, row: ExceptionRow): string {
+export function humanNote(actor: Actor, action: HumanAction, row: ExceptionRow): string {
   const who = `*${escapeMrkdwn(actor.name)}*`;
   switch (action.kind) {
     case "claim":

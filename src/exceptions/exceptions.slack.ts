@@ -17,7 +17,6 @@ import {
   type ActInput,
   type Actor,
   actOnException,
-  announceChange,
   changeException,
   type HumanAction,
   holding,
@@ -192,7 +191,6 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    await announceChange(deps, input, result.row);
   });
 }
 

@@ -17,7 +17,7 @@ import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, type ExceptionRow, exceptionLabel } from "./card.js";
-import { type ActInput, announceChange, changeException } from "./exceptions.service.js";
+import { type ActInput, changeException } from "./exceptions.service.js";
 import { actorOf, cardChannel, tell } from "./exceptions.slack.js";
 
 export const REASSIGN_CALLBACK = "exception.reassign.submit";
@@ -119,7 +119,6 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       return;
     }
     await ack();
-    await announceChange(deps, input, result.row);
   });
 }
 

@@ -78,7 +78,7 @@ async function openOrAddOccurrence(
       updatedAt: now,
     })
     .where(live)
-    .returning({ id: exceptions.id, state: exceptions.state });
+    .returning({ id: exceptions.id, state: exceptions.state, stormId: exceptions.stormId });
   // A new fingerprint. Two deliveries racing on it cannot open two exceptions: the partial
   // unique index makes the second insert an update (which, only then, skips a number).
   const [row] = repeat
@@ -121,6 +121,7 @@ async function openOrAddOccurrence(
         .returning({
           id: exceptions.id,
           state: exceptions.state,
+          stormId: exceptions.stormId,
           inserted: sql<boolean>`(xmax = 0)`,
         });
   if (!row) throw new Error("upsert returned no row");
@@ -147,6 +148,8 @@ async function openOrAddOccurrence(
       stateAfter: row.state,
       details: { eventId: event.eventId, error: event.error.message.slice(0, 500) },
     });
+    // A repeat of a storm member counts on the storm card: redrawn, committed with it.
+    if (row.stormId !== null) await deps.storms?.memberChanged(db, row.stormId);
     return { kind: "occurrence", exceptionId: row.id };
   }
 
@@ -181,6 +184,8 @@ async function openOrAddOccurrence(
     role: decision.role.name,
     channel: decision.role.channel,
   });
+  // The storm card is posted (a storm just formed) or counts the new member.
+  if (storm) await deps.storms?.memberChanged(db, storm.stormId);
   return {
     kind: previous ? "reopened" : "opened",
     exceptionId: row.id,

@@ -9,6 +9,7 @@ import { eq } from "drizzle-orm";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import { exceptionLabel } from "../exceptions/card.js";
 import { cardChanged } from "../exceptions/cards.js";
+import { redrawHomes } from "../exceptions/exceptions.service.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
@@ -138,6 +139,7 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
       if (result.next) await ensureTimer(deps, data.exceptionId, result.next);
       if (result.step.kind === "breach" || result.step.kind === "escalation") {
         await cardChanged(deps, peek);
+        await redrawHomes(deps, peek);
       }
       return result.outcome;
     default:

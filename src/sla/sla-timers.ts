@@ -6,6 +6,7 @@
  * re-arms any deadline that passed without a live timer (a lost Redis key, a failed job).
  */
 import { and, asc, eq, isNull, lt, ne, or } from "drizzle-orm";
+import type { ExceptionRow } from "../exceptions/card.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { enqueue } from "../platform/queue/queues.js";
@@ -82,6 +83,42 @@ export async function rearm(
   await Promise.all(obsolete.map((jobId) => deps.queues.internal.remove(jobId)));
   if (!next) return null;
   return { next, timer: await ensureTimer(deps, exceptionId, next, rearmCount) };
+}
+
+/**
+ * After many exceptions were resolved in one transaction (which stored their deadline as none):
+ * removes the timers `rearm` would have removed, all at once. Never throws: a timer left behind
+ * wakes, finds its exception resolved and does nothing.
+ */
+export async function disarmResolved(
+  deps: SlaDeps,
+  rows: readonly Pick<
+    ExceptionRow,
+    | "id"
+    | "ruleIndex"
+    | "role"
+    | "openedAt"
+    | "claimedBy"
+    | "state"
+    | "breachedAt"
+    | "escalations"
+    | "slaFired"
+  >[],
+): Promise<void> {
+  const config = deps.routing.current().config;
+  const jobIds = rows.flatMap((row) =>
+    ladderSteps(slaClockOf(row), policyFor(config, row)).map((step) => timerJobId(row.id, step)),
+  );
+  const results = await Promise.allSettled(
+    jobIds.map((jobId) => deps.queues.internal.remove(jobId)),
+  );
+  const failed = results.filter((result) => result.status === "rejected").length;
+  if (failed > 0) {
+    deps.logger.warn(
+      { timers: jobIds.length, failed },
+      "could not remove some SLA timers of resolved exceptions; they will find them resolved",
+    );
+  }
 }
 
 /**

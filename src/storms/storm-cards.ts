@@ -1,157 +1,165 @@
 /**
- * Keeps a storm's one Slack card in step with its rows. Posted once (under a lock, its ts
- * recorded in the same transaction), then redrawn at most once per slot however many members
- * change: every change asks for the slot's update, which renders the rows as they are then.
+ * Keeps a storm's one Slack card in step with its rows, through the Slack outbox: every change
+ * queues a `storm_card` row in the transaction of the change (one pending row per storm absorbs
+ * every later change), and the relay posts the card or redraws it from the rows as they are
+ * when it is sent, at most once per window. Slack being down for any length of time only
+ * means the row waits. The card, its redraws and its thread notes share the storm's lane, so
+ * they go out in order.
+ *
+ * Exactly one card per storm: before posting, the relay looks for a message whose metadata
+ * names the storm (an attempt that died between Slack's answer and our write left one) and
+ * adopts it. If two posts still race (a lane lease lost mid-call), the loser deletes its own.
  */
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { queueCardSync } from "../exceptions/cards.js";
 import type { Queryable } from "../platform/db/db.js";
-import { exceptions, storms } from "../platform/db/schema.js";
+import { exceptions, slackOutbox, storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
-import { enqueue } from "../platform/queue/queues.js";
+import { enqueueOutbox } from "../platform/slack/outbox.repo.js";
 import { findEarlierPost, queueMessage } from "../platform/slack/outbox-message.js";
-import { renderStormCard, type StormRow, type StormStats } from "./storm-card.js";
-import { coalesceSlot } from "./storm-policy.js";
+import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
+import { coalesceDelay } from "../platform/slack/rate-limits.js";
+import { renderStormCard, type StormRow } from "./storm-card.js";
 import { findStorm, recordStormAudit, stormStats } from "./storms.repo.js";
 
 export const STORM_METADATA_TYPE = "syncdesk_storm";
 /** At most one chat.update per storm card per this many milliseconds. */
 export const STORM_CARD_EVERY_MS = 2000;
-/** Advisory lock namespace for posting a storm card (exception cards use 42). */
-const STORM_CARD_LOCK = 43;
 
 const windowOf = (deps: Pick<Deps, "storms">) => deps.storms?.settings.windowMs ?? 5 * 60_000;
 
 /**
- * A member changed: the storm's card is posted if it has none, else its next redraw is due.
- * Both happen in a job, never here: this runs inside intake and clicks, which must not wait
- * for Slack's per-channel rate limit (one job id per storm for the post).
+ * The storm's card is to show a change: posted if it has none, else redrawn. Use inside the
+ * transaction of the change, as its last statement. A pending row already there is locked
+ * until this transaction ends, so the relay cannot render it before the change is committed
+ * (and then miss it); one that is being sent already gets a new row behind it.
  */
-export async function stormMemberChanged(deps: Deps, stormId: number): Promise<void> {
-  const storm = await findStorm(deps.db, stormId);
-  if (!storm) return;
-  if (!storm.cardTs) {
-    await enqueue(
-      deps.queues,
-      "storms.card",
-      { stormId, post: true },
-      { jobId: `storm-${stormId}-post` },
-    );
-    return;
-  }
-  await scheduleStormCard(deps, stormId);
+export async function queueStormCard(db: Queryable, stormId: number): Promise<void> {
+  const lane = stormLane(stormId);
+  const [pending] = await db
+    .select({ id: slackOutbox.id })
+    .from(slackOutbox)
+    .where(
+      and(
+        eq(slackOutbox.lane, lane),
+        eq(slackOutbox.kind, "storm_card"),
+        eq(slackOutbox.state, "pending"),
+      ),
+    )
+    .limit(1)
+    .for("update");
+  if (pending) return;
+  await enqueueOutbox(db, [{ lane, kind: "storm_card", payload: { stormId } }]);
 }
 
-/** The `storms.card` job: post the card, or redraw it from the rows now. */
-export async function runStormCardJob(
+/**
+ * The `storms.card` job of earlier releases, still in Redis after an upgrade: the outbox
+ * takes it over.
+ */
+export async function runStormCardJob(deps: Deps, data: { stormId: number }): Promise<void> {
+  await queueStormCard(deps.db, data.stormId);
+}
+
+/** The relay's handler of `storm_card` rows: post the card, or redraw it from the rows now. */
+export function stormCardHandler(deps: Deps, windowMs = STORM_CARD_EVERY_MS): OutboxHandler {
+  return {
+    async holdFor(row) {
+      const [found] = await deps.db.execute<{ last: string | null; now: string }>(sql`
+        select max(sent_at) as last, now() as now from ${slackOutbox}
+        where lane = ${row.lane} and kind = 'storm_card' and state = 'sent'
+          and payload->>'delivered' = 'update'`);
+      return coalesceDelay(
+        found?.last ? new Date(found.last) : null,
+        found ? new Date(found.now) : new Date(),
+        windowMs,
+      );
+    },
+    async deliver(row) {
+      const storm = await findStorm(deps.db, Number(row.payload.stormId));
+      if (!storm) return { ok: false, reason: "storm not found" };
+      if (!storm.cardTs)
+        return { ok: true, delivered: "post", ...(await postStormCard(deps, storm)) };
+      const stats = await stormStats(deps.db, storm.id);
+      const card = renderStormCard(storm, stats, windowOf(deps));
+      await deps.slack.chat.update({
+        channel: storm.channel,
+        ts: storm.cardTs,
+        text: card.text,
+        blocks: card.blocks as never,
+      });
+      return { ok: true, delivered: "update", channel: storm.channel, ts: storm.cardTs };
+    },
+  };
+}
+
+/**
+ * Posts the storm card unless an earlier attempt did (storms are rare: always look first), and
+ * records its ts with an audit row. Returns where the card is.
+ */
+async function postStormCard(
   deps: Deps,
-  data: { stormId: number; post?: boolean | undefined },
-): Promise<void> {
-  const storm = await findStorm(deps.db, data.stormId);
-  if (!storm) return;
-  if (!storm.cardTs) {
-    await postStormCard(deps, storm.id);
-    return;
-  }
-  // A post job that finds the card posted (a repeat): the redraw stays coalesced.
-  if (data.post) await scheduleStormCard(deps, storm.id);
-  else await updateStormCard(deps, storm.id);
-}
-
-/** Asks for the redraw of this slot; every ask in one slot is the same job (one update). */
-export async function scheduleStormCard(
-  deps: Pick<Deps, "queues" | "clock">,
-  stormId: number,
-): Promise<void> {
-  const { slot, delayMs } = coalesceSlot(deps.clock.now(), STORM_CARD_EVERY_MS);
-  await enqueue(
-    deps.queues,
-    "storms.card",
-    { stormId },
-    { jobId: `storm-${stormId}-card-${slot}`, delay: delayMs },
+  storm: StormRow,
+): Promise<{ channel: string; ts: string }> {
+  const earlier = await findEarlierPost(
+    deps.slack,
+    deps.logger,
+    { channel: storm.channel },
+    (payload, type) => type === STORM_METADATA_TYPE && Number(payload.storm_id) === storm.id,
+    storm.formedAt,
   );
-}
-
-/** Posts the storm card unless it is posted already; true when this call posted it. */
-export async function postStormCard(deps: Deps, stormId: number): Promise<boolean> {
-  const posted = await deps.db.transaction(async (tx) => {
-    // One poster per storm: a second caller waits here, then finds the ts recorded.
-    await tx.execute(sql`select pg_advisory_xact_lock(${STORM_CARD_LOCK}, ${stormId}::int)`);
-    const storm = await findStorm(tx, stormId);
-    if (!storm || storm.cardTs) return null;
-    const stats = await stormStats(tx, stormId);
-    // Exactly one card: an attempt that died between Slack's answer and our commit left a
-    // card whose metadata names this storm. Storms are rare, so always look first.
-    const earlier = await findEarlierPost(
-      deps.slack,
-      deps.logger,
-      { channel: storm.channel },
-      (payload, type) => type === STORM_METADATA_TYPE && Number(payload.storm_id) === storm.id,
-      storm.formedAt,
-    );
-    const answer = earlier ?? (await postCard(deps, storm, stats));
-    await tx
+  let answer = earlier;
+  let members = 0;
+  if (!answer) {
+    const stats = await stormStats(deps.db, storm.id);
+    members = stats.members;
+    const card = renderStormCard(storm, stats, windowOf(deps));
+    const posted = await deps.slack.chat.postMessage({
+      channel: storm.channel,
+      text: card.text,
+      blocks: card.blocks as never,
+      unfurl_links: false,
+      unfurl_media: false,
+      metadata: { event_type: STORM_METADATA_TYPE, event_payload: { storm_id: storm.id } },
+    });
+    if (!posted.ts) throw new Error("chat.postMessage returned no ts");
+    answer = { channel: posted.channel ?? storm.channel, ts: posted.ts };
+  }
+  const at = answer;
+  const adopted = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx
       .update(storms)
-      .set({ cardTs: answer.ts, channel: answer.channel })
-      .where(and(eq(storms.id, stormId), isNull(storms.cardTs)));
-    await recordStormAudit(tx, stormId, {
+      .set({ cardTs: at.ts, channel: at.channel })
+      .where(and(eq(storms.id, storm.id), isNull(storms.cardTs)))
+      .returning({ id: storms.id });
+    if (!updated) return false;
+    await recordStormAudit(tx, storm.id, {
       source: "slack",
       action: "storm_card_posted",
       details: {
-        channel: answer.channel,
-        ts: answer.ts,
-        members: stats.members,
-        ...(earlier ? { how: "reconciled" } : {}),
+        channel: at.channel,
+        ts: at.ts,
+        ...(earlier ? { how: "reconciled" } : { members }),
       },
       at: deps.clock.now(),
     });
-    return storm;
+    // Members carded before the storm formed get the line that says they belong to it.
+    const carded = await tx
+      .select({ id: exceptions.id })
+      .from(exceptions)
+      .where(and(eq(exceptions.stormId, storm.id), isNotNull(exceptions.cardTs)));
+    for (const { id } of carded) await queueCardSync(tx, id);
+    // Adopted, or drawn before members that joined meanwhile: redraw from the rows now.
+    await queueStormCard(tx, storm.id);
+    return true;
   });
-  if (!posted) return false;
-  // Members carded before the storm formed get the line that says they belong to it.
-  const carded = await deps.db
-    .select({ id: exceptions.id })
-    .from(exceptions)
-    .where(and(eq(exceptions.stormId, stormId), isNotNull(exceptions.cardTs)));
-  for (const { id } of carded) await enqueue(deps.queues, "cards.sync", { exceptionId: id });
-  // Members may have joined while the post was in flight.
-  await scheduleStormCard(deps, stormId);
-  return true;
-}
-
-async function postCard(
-  deps: Deps,
-  storm: StormRow,
-  stats: StormStats,
-): Promise<{ channel: string; ts: string }> {
-  const card = renderStormCard(storm, stats, windowOf(deps));
-  const answer = await deps.slack.chat.postMessage({
-    channel: storm.channel,
-    text: card.text,
-    blocks: card.blocks as never,
-    unfurl_links: false,
-    unfurl_media: false,
-    metadata: { event_type: STORM_METADATA_TYPE, event_payload: { storm_id: storm.id } },
-  });
-  if (!answer.ts) throw new Error("chat.postMessage returned no ts");
-  return { channel: answer.channel ?? storm.channel, ts: answer.ts };
-}
-
-/** Redraws the card from the rows now (the coalesced job, and a storm's end). */
-export async function updateStormCard(deps: Deps, stormId: number): Promise<void> {
-  const storm = await findStorm(deps.db, stormId);
-  if (!storm) return;
-  if (!storm.cardTs) {
-    await postStormCard(deps, stormId);
-    return;
+  if (adopted) return at;
+  const theirs = await findStorm(deps.db, storm.id);
+  if (!theirs?.cardTs) throw new Error("storm card ts vanished while adopting");
+  if (theirs.cardTs !== at.ts) {
+    deps.logger.warn({ stormId: storm.id, ts: at.ts }, "deleting a duplicate storm card");
+    await deps.slack.chat.delete({ channel: at.channel, ts: at.ts });
   }
-  const stats = await stormStats(deps.db, stormId);
-  const card = renderStormCard(storm, stats, windowOf(deps));
-  await deps.slack.chat.update({
-    channel: storm.channel,
-    ts: storm.cardTs,
-    text: card.text,
-    blocks: card.blocks as never,
-  });
+  return { channel: theirs.channel, ts: theirs.cardTs };
 }
 
 /** The outbox lane of a storm's thread notes: they go out in the order they were queued. */

@@ -1,10 +1,12 @@
 /**
  * The storm's background work, each an at-least-once job: walk the members for Claim storm
  * and Resolve all, retry one member for Retry all, and end the storm after its quiet window.
- * Every member goes through actOnException, which re-checks its state and the actor's right,
- * so a rerun finds the done ones refused as stale and changes nothing twice.
+ * Every member goes through the exception service (Resolve all through its batch form), which
+ * re-checks its state and the actor's right, so a rerun finds the done ones refused as stale
+ * and changes nothing twice.
  */
 import { eq } from "drizzle-orm";
+import { resolveExceptions } from "../exceptions/bulk-resolve.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import {
   type ActResult,
@@ -14,9 +16,8 @@ import {
 import { storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import type { JobData } from "../platform/queue/catalog.js";
-import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
-import { queueStormNote } from "./storm-cards.js";
+import { queueStormCard, queueStormNote } from "./storm-cards.js";
 import { scheduleEndCheck } from "./storm-desk.js";
 import { lockKind } from "./storm-intake.js";
 import { quietCheck } from "./storm-policy.js";
@@ -26,6 +27,7 @@ import {
   type MemberFilter,
   memberPage,
   recordStormAudit,
+  resolvedByResolveAll,
 } from "./storms.repo.js";
 
 const PAGE = 200;
@@ -86,7 +88,6 @@ export async function claimStormMembers(
   const tally = await forEachMember(deps, { ...data, filter: "unclaimed" }, (id) =>
     act(id, { kind: "claim" }),
   );
-  await deps.storms?.memberChanged(storm.id);
   return tally.done;
 }
 
@@ -111,6 +112,14 @@ export async function retryStormMember(
   return result.ok;
 }
 
+/** Members resolved per transaction by Resolve all: one UPDATE and one audit insert each. */
+export const RESOLVE_BATCH = 250;
+
+/**
+ * Resolve all, a batch of members per transaction (see resolveExceptions): a batch commits
+ * whole, so a crash leaves whole batches done and the rerun walks the rest; members resolved
+ * or held by someone else meanwhile are refused and counted, as a click on each would be.
+ */
 export async function resolveStormMembers(
   deps: Deps,
   data: JobData<"storms.resolve-members">,
@@ -119,17 +128,39 @@ export async function resolveStormMembers(
   if (!storm) return 0;
   // Queued inside the Resolve all transaction, so it can run before that commits: try again.
   if (storm.resolvedBy === null) throw new Error(`storm ${storm.id} resolve is not committed yet`);
-  const act = memberAct(deps, storm.channel, data.actor);
-  const tally = await forEachMember(deps, { ...data, filter: "unresolved" }, (id) =>
-    act(id, { kind: "resolve", note: data.note, rootCause: data.rootCause }),
-  );
-  await deps.storms?.memberChanged(storm.id);
-  if (tally.done > 0) {
+  const tally: Tally = { done: 0, refused: new Map() };
+  let afterId = 0;
+  for (;;) {
+    const page = await memberPage(deps.db, {
+      stormId: storm.id,
+      filter: "unresolved",
+      asOf: new Date(data.asOf),
+      afterId,
+      limit: RESOLVE_BATCH,
+    });
+    if (page.length === 0) break;
+    const result = await resolveExceptions(deps, {
+      exceptionIds: page.map((row) => row.id),
+      actor: data.actor,
+      note: data.note,
+      rootCause: data.rootCause,
+      expectedChannel: storm.channel,
+    });
+    tally.done += result.resolved.length;
+    for (const { code } of result.refused) {
+      tally.refused.set(code, (tally.refused.get(code) ?? 0) + 1);
+    }
+    afterId = page.at(-1)?.id ?? afterId;
+    if (page.length < RESOLVE_BATCH) break;
+  }
+  // A rerun after a crash resolves only what the first run had not: count from the rows.
+  const done = await resolvedByResolveAll(deps.db, storm.id, data);
+  if (done > 0) {
     const left = [...tally.refused.values()].reduce((sum, n) => sum + n, 0);
     await queueStormNote(
       deps.db,
       storm,
-      `:white_check_mark: *${escapeMrkdwn(data.actor.name)}* resolved ${tally.done} member${tally.done === 1 ? "" : "s"} of this storm · root cause: ${ROOT_CAUSE_LABELS[data.rootCause]}.${left ? ` ${left} held by someone else ${left === 1 ? "was" : "were"} left as they are.` : ""}`,
+      `:white_check_mark: *${escapeMrkdwn(data.actor.name)}* resolved ${done} member${done === 1 ? "" : "s"} of this storm · root cause: ${ROOT_CAUSE_LABELS[data.rootCause]}.${left ? ` ${left} held by someone else ${left === 1 ? "was" : "were"} left as they are.` : ""}`,
       `storm-${storm.id}-resolved-${data.asOf}`,
     );
   }
@@ -173,14 +204,8 @@ export async function endStormIfQuiet(
       details: { lastMemberAt: storm.lastMemberAt.toISOString(), windowMs },
       at: now,
     });
-    // The card says so from a job of its own (retried until Slack answers), queued with the
-    // change so neither happens without the other.
-    await enqueue(
-      deps.queues,
-      "storms.card",
-      { stormId: storm.id },
-      { jobId: `storm-${storm.id}-ended` },
-    );
+    // The card says so through the outbox, committed with the change.
+    await queueStormCard(tx, storm.id);
     return "ended" as const;
   });
   return outcome;

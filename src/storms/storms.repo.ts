@@ -1,8 +1,8 @@
 /** Reads of storms and their members. Writes live with the step that makes them. */
-import { and, asc, eq, gt, isNull, lte, ne, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNull, lte, ne, sql } from "drizzle-orm";
 import { type AuditEntry, recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Queryable } from "../platform/db/db.js";
-import { exceptions, storms } from "../platform/db/schema.js";
+import { exceptions, type RootCause, storms } from "../platform/db/schema.js";
 import type { StormRow, StormStats } from "./storm-card.js";
 
 export async function findStorm(db: Queryable, stormId: number): Promise<StormRow | undefined> {
@@ -108,4 +108,33 @@ export async function recordStormAudit(
     exceptionId: null,
     details: { stormId, ...entry.details },
   });
+}
+
+/** How far a worker's clock may lag the clock that stamped a click, for the count below. */
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * Members this Resolve all resolved: by its actor, by hand, with its note and root cause,
+ * since it was submitted (less the clock skew allowed between the web and worker processes).
+ */
+export async function resolvedByResolveAll(
+  db: Queryable,
+  stormId: number,
+  input: { actor: { userId: string }; asOf: number; note: string; rootCause: RootCause },
+): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(exceptions)
+    .where(
+      and(
+        eq(exceptions.stormId, stormId),
+        eq(exceptions.state, "resolved"),
+        eq(exceptions.resolution, "manual"),
+        eq(exceptions.resolvedBy, input.actor.userId),
+        eq(exceptions.resolutionNote, input.note),
+        eq(exceptions.rootCause, input.rootCause),
+        gte(exceptions.resolvedAt, new Date(input.asOf - CLOCK_SKEW_MS)),
+      ),
+    );
+  return row?.n ?? 0;
 }

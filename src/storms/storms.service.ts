@@ -14,7 +14,7 @@ import type { Deps } from "../platform/deps.js";
 import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import type { StormRow } from "./storm-card.js";
-import { queueStormNote } from "./storm-cards.js";
+import { queueStormCard, queueStormNote } from "./storm-cards.js";
 import { stormLabel } from "./storm-key.js";
 import { findStorm, lockStorm, recordStormAudit } from "./storms.repo.js";
 
@@ -94,9 +94,9 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
       actor: input.actor,
       asOf: now.getTime(),
     });
+    await queueStormCard(tx, storm.id);
     return { ok: true, storm: updated as StormRow };
   });
-  if (result.ok) await deps.storms?.memberChanged(result.storm.id);
   return result;
 }
 
@@ -215,9 +215,9 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
       note: input.note,
       rootCause: input.rootCause,
     });
+    await queueStormCard(tx, storm.id);
     return { ok: true, storm: updated as StormRow };
   });
-  if (result.ok) await deps.storms?.memberChanged(result.storm.id);
   return result;
 }
 

@@ -250,7 +250,7 @@ export const storms = pgTable(
   ],
 );
 
-export const SLACK_OUTBOX_KINDS = ["card", "message"] as const;
+export const SLACK_OUTBOX_KINDS = ["card", "message", "storm_card"] as const;
 export type SlackOutboxKind = (typeof SLACK_OUTBOX_KINDS)[number];
 /**
  * pending -> sending (the call may be in flight: intent recorded before it) -> sent | failed;

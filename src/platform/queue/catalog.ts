@@ -49,7 +49,10 @@ export const jobCatalog = {
   },
   /** Re-arms SLA deadlines that passed with no live timer (a lost Redis key, a failed job). */
   "sla.sweep": { schema: z.object({}), options: { attempts: 1 } },
-  /** Redraws a storm card (coalesced: one job per storm per 2 s slot). */
+  /**
+   * Storm card posts and redraws of earlier releases: the Slack outbox has them now, and a job
+   * still in Redis after an upgrade only hands over to it. Nothing queues this any more.
+   */
   "storms.card": { schema: stormCardJob, options: { attempts: 12, removeOnComplete: true } },
   /** Ends a storm after its quiet window, or checks again later. */
   "storms.end-check": { schema: stormEndCheckJob, options: { attempts: 12 } },

@@ -64,6 +64,14 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
       });
   }
   if (messages.length > 0) await db.insert(slackOutbox).values(messages).onConflictDoNothing();
+  // Other kinds (a storm card's post or redraw) coalesce themselves before they get here.
+  const others = entries.filter((entry) => entry.kind !== "card" && entry.kind !== "message");
+  if (others.length > 0) {
+    await db
+      .insert(slackOutbox)
+      .values(others.map((entry) => ({ ...entry, payload: entry.payload ?? {} })))
+      .onConflictDoNothing();
+  }
   for (const lane of new Set(entries.map((entry) => entry.lane))) {
     await db.execute(sql`select pg_notify(${OUTBOX_NOTIFY}, ${lane})`);
   }
