@@ -77,6 +77,13 @@ export async function startStage(
     onnotice: () => {},
     connection: { application_name: "fault-test" },
   });
+  if (!servers.databaseUrl) {
+    // Open a connection now and keep it (postgres.js closes no idle connection): every other
+    // vitest run's global setup drops a syncdesk_test_ database nobody is connected to, and
+    // between a SIGKILL and the next worker's start nobody else is. The worker would then
+    // create it again, empty, and the events taken in before would be gone.
+    await sql`select 1`;
+  }
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue("inventory-sync-failures", { connection: redis, prefix });
   if (servers.redisUrl) {
