@@ -100,7 +100,7 @@ export async function startStage(
     QUEUE_PREFIX: prefix,
     ROUTING_FILE: fileURLToPath(new URL("../fixtures/routing.test.yml", import.meta.url)),
     RETRY_POLL_MS: "500",
-    LOG_LEVEL: "info",
+    LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? "info",
     // Recover a killed worker's jobs in seconds, not BullMQ's default 30.
     QUEUE_LOCK_MS: "4000",
     INTAKE_SWEEP_MS: "1000",
