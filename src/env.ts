@@ -26,7 +26,10 @@ export const envSchema = z.object({
   FAILURE_QUEUE: withDefault(z.string().min(1), "inventory-sync-failures"),
   OUTCOME_QUEUE: withDefault(z.string().min(1), "inventory-sync-outcomes"),
   RETRY_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),
-  /** How long before the jobs of a worker that died run again elsewhere (BullMQ's job lock). */
+  /**
+   * How long before the work of a worker that died is taken over elsewhere: BullMQ's job lock,
+   * and the lease on each Slack outbox lane (a card's posts and updates) it was relaying.
+   */
   QUEUE_LOCK_MS: withDefault(z.coerce.number().int().min(1000), 30_000),
   /** How often failed intake jobs (a database outage outlasting in-process retries) are re-queued. */
   INTAKE_SWEEP_MS: withDefault(z.coerce.number().int().min(100), 30_000),

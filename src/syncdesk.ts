@@ -213,7 +213,9 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           }),
           storm_card: stormCardHandler(deps, cardWindowMs),
         },
-        settings: relaySettings,
+        // A lane's lease is the outbox's job lock: a worker that dies holding one (SIGKILL, OOM)
+        // leaves its cards unposted until the lease runs out, so it expires with the job locks.
+        settings: { leaseMs: env.QUEUE_LOCK_MS, ...relaySettings },
       });
       closers.push({ name: "slack-outbox", close: () => relay.close() });
     }

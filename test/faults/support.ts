@@ -77,6 +77,13 @@ export async function startStage(
     onnotice: () => {},
     connection: { application_name: "fault-test" },
   });
+  if (!servers.databaseUrl) {
+    // Open a connection now and keep it (postgres.js closes no idle connection): every other
+    // vitest run's global setup drops a syncdesk_test_ database nobody is connected to, and
+    // between a SIGKILL and the next worker's start nobody else is. The worker would then
+    // create it again, empty, and the events taken in before would be gone.
+    await sql`select 1`;
+  }
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue("inventory-sync-failures", { connection: redis, prefix });
   if (servers.redisUrl) {
@@ -93,7 +100,7 @@ export async function startStage(
     QUEUE_PREFIX: prefix,
     ROUTING_FILE: fileURLToPath(new URL("../fixtures/routing.test.yml", import.meta.url)),
     RETRY_POLL_MS: "500",
-    LOG_LEVEL: "info",
+    LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? "info",
     // Recover a killed worker's jobs in seconds, not BullMQ's default 30.
     QUEUE_LOCK_MS: "4000",
     INTAKE_SWEEP_MS: "1000",

@@ -23,8 +23,8 @@ export function startWorker(
     logger: Logger;
     concurrency?: number;
     /**
-     * How long a job stays locked without a renewal, and how often stalled jobs are looked
-     * for: the time it takes to re-run the jobs of a worker that died (BullMQ: 30 s).
+     * How long a job stays locked without a renewal (BullMQ: 30 s): about the time it takes
+     * to re-run the jobs of a worker that died (see stalledIntervalFor).
      */
     lockMs?: number;
     /** A job still running after this long is failed (a query on a broken connection can hang). */
@@ -75,7 +75,9 @@ export function startWorker(
       prefix: options.prefix,
       concurrency: options.concurrency ?? 4,
       autorun: true,
-      ...(options.lockMs ? { lockDuration: options.lockMs, stalledInterval: options.lockMs } : {}),
+      ...(options.lockMs
+        ? { lockDuration: options.lockMs, stalledInterval: stalledIntervalFor(options.lockMs) }
+        : {}),
     },
   );
   worker.on("error", (error) => logger.error({ err: error }, "worker error"));
@@ -96,6 +98,20 @@ export function startWorker(
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/**
+ * How often stalled jobs are looked for, given the job lock. BullMQ moves a job back to wait at
+ * the first check that finds it unlocked, but only if an earlier check (one interval before)
+ * saw it active; and the checks of all workers share one timer, so a worker started after a
+ * crash can skip its first check. A dead worker's jobs so run again up to lock + 2 intervals
+ * after it died: with the interval equal to the lock (BullMQ's default) up to three locks,
+ * 12 s for a 4 s lock. A quarter of the lock makes that one and a half. The check is one
+ * Lua script over the active list per queue; healthy jobs renew their lock every half lock,
+ * so checking more often never stalls one.
+ */
+export function stalledIntervalFor(lockMs: number): number {
+  return Math.max(250, Math.round(lockMs / 4));
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
