@@ -24,6 +24,7 @@ import {
   type MessageInput,
   messageHandler,
   messagePayloadSchema,
+  postFindable,
 } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import type { SubjectBindings } from "../platform/slack/outbox-subjects.js";
@@ -212,22 +213,12 @@ async function postCardOnce(
     if (found) return adoptCard(deps, exception, found, "reconciled");
   }
   const card = renderCard(exception, extrasFor(deps, exception));
-  const posted = await deps.slack.chat.postMessage({
-    channel: exception.channel,
-    text: card.text,
-    blocks: card.blocks as never,
-    unfurl_links: false,
-    unfurl_media: false,
-    metadata: { event_type: CARD_METADATA_TYPE, event_payload: { exception_id: exception.id } },
+  const posted = await postFindable(deps.slack, { channel: exception.channel }, card, {
+    event_type: CARD_METADATA_TYPE,
+    event_payload: { exception_id: exception.id },
   });
-  if (!posted.ts) throw new Error("chat.postMessage returned no ts");
   metrics.cardsPosted.inc();
-  return adoptCard(
-    deps,
-    exception,
-    { channel: posted.channel ?? exception.channel, ts: posted.ts },
-    "posted",
-  );
+  return adoptCard(deps, exception, posted, "posted");
 }
 
 async function adoptCard(

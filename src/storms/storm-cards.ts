@@ -16,7 +16,7 @@ import type { Queryable } from "../platform/db/db.js";
 import { exceptions, slackOutbox, storms } from "../platform/db/schema.js";
 import type { Deps } from "../platform/deps.js";
 import { enqueueOutbox } from "../platform/slack/outbox.repo.js";
-import { findEarlierPost, queueMessage } from "../platform/slack/outbox-message.js";
+import { findEarlierPost, postFindable, queueMessage } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
 import { renderStormCard, type StormRow } from "./storm-card.js";
@@ -113,16 +113,10 @@ async function postStormCard(
     const stats = await stormStats(deps.db, storm.id);
     members = stats.members;
     const card = renderStormCard(storm, stats, windowOf(deps));
-    const posted = await deps.slack.chat.postMessage({
-      channel: storm.channel,
-      text: card.text,
-      blocks: card.blocks as never,
-      unfurl_links: false,
-      unfurl_media: false,
-      metadata: { event_type: STORM_METADATA_TYPE, event_payload: { storm_id: storm.id } },
+    answer = await postFindable(deps.slack, { channel: storm.channel }, card, {
+      event_type: STORM_METADATA_TYPE,
+      event_payload: { storm_id: storm.id },
     });
-    if (!posted.ts) throw new Error("chat.postMessage returned no ts");
-    answer = { channel: posted.channel ?? storm.channel, ts: posted.ts };
   }
   const at = answer;
   const adopted = await deps.db.transaction(async (tx) => {

@@ -152,22 +152,40 @@ export function messageHandler(
         );
         if (found) return recorded(found);
       }
-      const posted = await slack.chat.postMessage({
-        channel: target.channel,
-        ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
-        text: payload.text,
-        ...(payload.blocks ? { blocks: payload.blocks as never } : {}),
-        unfurl_links: false,
-        unfurl_media: false,
-        metadata: { event_type: OUTBOX_METADATA_TYPE, event_payload: { dedupe_key: key } },
-      });
-      if (!posted.ts) throw new Error("chat.postMessage returned no ts");
-      return recorded({ channel: posted.channel ?? target.channel, ts: posted.ts });
+      return recorded(
+        await postFindable(slack, target, payload, {
+          event_type: OUTBOX_METADATA_TYPE,
+          event_payload: { dedupe_key: key },
+        }),
+      );
     },
   };
 }
 
 type Metadata = Record<string, unknown>;
+
+/**
+ * Posts a message (links not unfurled) that carries `metadata`, by which `findEarlierPost`
+ * finds it again after a crash between the post and recording where it landed.
+ */
+export async function postFindable(
+  slack: WebClient,
+  target: Target,
+  message: { text: string; blocks?: unknown[] },
+  metadata: { event_type: string; event_payload: Metadata },
+): Promise<{ channel: string; ts: string }> {
+  const posted = await slack.chat.postMessage({
+    channel: target.channel,
+    ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
+    text: message.text,
+    ...(message.blocks ? { blocks: message.blocks as never } : {}),
+    unfurl_links: false,
+    unfurl_media: false,
+    metadata: metadata as never,
+  });
+  if (!posted.ts) throw new Error("chat.postMessage returned no ts");
+  return { channel: posted.channel ?? target.channel, ts: posted.ts };
+}
 
 /**
  * `findByMetadata` for a resumed attempt. If Slack will not let us look (a missing
