@@ -4,8 +4,13 @@
  * for a reason outside the event (Postgres down for longer than the in-process retries, a job
  * stalled twice by crashing workers). The sweeper re-queues such jobs with growing delays, so
  * they run again once the cause is gone; intake is idempotent, so a re-run is harmless.
+ *
+ * While Postgres does not answer, nothing is re-queued: every run would fail again and only
+ * grow the job's delay, so after an outage of an hour the events would wait another hour.
+ * The delays grow only for failures while the database is up (a job that keeps failing).
  */
 import type { Job, Queue } from "bullmq";
+import { sql } from "drizzle-orm";
 import type { Deps } from "../platform/deps.js";
 
 /** Re-runs before a job is left failed for a person to look at (about a day at the default). */
@@ -25,11 +30,23 @@ export interface SweepResult {
 }
 
 export async function sweepFailedIntake(
-  deps: Pick<Deps, "queues" | "logger" | "clock">,
+  deps: Pick<Deps, "db" | "queues" | "logger" | "clock">,
   options: { baseDelayMs: number },
 ): Promise<SweepResult> {
   const total: SweepResult = { requeued: 0, waiting: 0, givenUp: 0 };
-  for (const queue of [deps.queues.failures, deps.queues.outcomes]) {
+  const queues = [deps.queues.failures, deps.queues.outcomes];
+  try {
+    await deps.db.execute(sql`select 1`);
+  } catch (error) {
+    for (const queue of queues) total.waiting += await queue.getFailedCount();
+    if (total.waiting > 0)
+      deps.logger.warn(
+        { waiting: total.waiting, err: error },
+        "Postgres does not answer; failed intake jobs wait for it",
+      );
+    return total;
+  }
+  for (const queue of queues) {
     const result = await sweepQueue(deps, queue, options.baseDelayMs);
     total.requeued += result.requeued;
     total.waiting += result.waiting;

@@ -84,6 +84,15 @@ describe("Postgres faults", () => {
         30_000,
         "intake jobs failing while Postgres refuses connections",
       );
+      // The sweeper (every second here) sees that Postgres does not answer and re-queues
+      // nothing: a run now would only fail again and push the job's next try further out.
+      await eventually(
+        async () => worker.output().includes("failed intake jobs wait for it"),
+        15_000,
+        "the sweeper waiting for Postgres",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(worker.output()).not.toContain("re-queued a failed intake job");
       await admin.unsafe(`alter database "${database}" allow_connections true`);
       // ...and the sweeper puts them back once Postgres answers again.
       await everythingAccountedFor(stage, events, []);
