@@ -23,7 +23,7 @@ import { reportSyncFailure } from "../src/intake/failure-event.schema.js";
 import { auditLog } from "../src/platform/db/schema.js";
 import { createLogger } from "../src/platform/logger.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
-import { startFakeSlack } from "../src/platform/slack/fake-slack.js";
+import { standInBotToken, startFakeSlack } from "../src/platform/slack/fake-slack.js";
 import { DEFAULT_SLACK_LIMITS, type RateRule } from "../src/platform/slack/rate-limits.js";
 import { type StartOptions, type Syncdesk, startSyncdesk } from "../src/syncdesk.js";
 
@@ -69,7 +69,7 @@ async function main() {
   const prefix = `bench-${id}`;
   const fake = await startFakeSlack({ usergroups: { S0FULFILL: ["U0DAVE"] } });
   const env = loadEnv({
-    SLACK_BOT_TOKEN: "xoxb-bench-token",
+    SLACK_BOT_TOKEN: standInBotToken(),
     SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
     SLACK_API_URL: fake.url,
     PORT: "0",

@@ -18,7 +18,11 @@ import postgres from "postgres";
 import { loadEnv } from "../src/env.js";
 import type { FailureEventInput } from "../src/intake/failure-event.schema.js";
 import { createLogger } from "../src/platform/logger.js";
-import { type RecordedCall, startFakeSlack } from "../src/platform/slack/fake-slack.js";
+import {
+  type RecordedCall,
+  standInBotToken,
+  startFakeSlack,
+} from "../src/platform/slack/fake-slack.js";
 import { startSyncdesk } from "../src/syncdesk.js";
 
 const CARDS = Number(process.env.BENCH_CARDS ?? 20);
@@ -74,7 +78,7 @@ async function main() {
   const prefix = `bench-${id}`;
   const fake = await startFakeSlack();
   const env = loadEnv({
-    SLACK_BOT_TOKEN: "xoxb-bench-token",
+    SLACK_BOT_TOKEN: standInBotToken(),
     SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
     SLACK_API_URL: fake.url,
     PORT: "0",

@@ -30,7 +30,7 @@ import postgres from "postgres";
 import { ACTIONS } from "../src/exceptions/card.js";
 import { exceptions, storms } from "../src/platform/db/schema.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
-import type { RecordedCall } from "../src/platform/slack/fake-slack.js";
+import { type RecordedCall, standInBotToken } from "../src/platform/slack/fake-slack.js";
 import { slackRequester } from "../src/platform/slack/signing.js";
 import { STORM_ACTIONS } from "../src/storms/storm-card.js";
 import { STORM_RESOLVE_CALLBACK } from "../src/storms/storms.slack.js";
@@ -73,7 +73,7 @@ async function main() {
   const fake = await startSlackSide();
   if (SHAPE !== "single" && SHAPE !== "split") throw new Error("BENCH_SHAPE is single or split");
   const settings: Record<string, string> = {
-    SLACK_BOT_TOKEN: "xoxb-bench-token",
+    SLACK_BOT_TOKEN: standInBotToken(),
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: fake.url,
     PORT: "0",

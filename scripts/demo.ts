@@ -12,7 +12,7 @@ import { type FailureEventInput, reportSyncFailure } from "../src/intake/failure
 import { reportSyncSuccess } from "../src/outcomes/outcome-event.schema.js";
 import { createLogger } from "../src/platform/logger.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
-import { startFakeSlack } from "../src/platform/slack/fake-slack.js";
+import { standInBotToken, startFakeSlack } from "../src/platform/slack/fake-slack.js";
 import { slackRequester } from "../src/platform/slack/signing.js";
 import { startSyncdesk } from "../src/syncdesk.js";
 import { plain, renderMessage } from "./transcript.js";
@@ -46,7 +46,7 @@ async function main() {
   });
   const prefix = `demo-${process.pid}`;
   const env = loadEnv({
-    SLACK_BOT_TOKEN: "xoxb-demo-token",
+    SLACK_BOT_TOKEN: standInBotToken(),
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: fake.url,
     PORT: "0",

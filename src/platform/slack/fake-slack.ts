@@ -766,6 +766,14 @@ export class FakeSlack {
 }
 
 /** Starts a fake Slack on 127.0.0.1 with a free port; `close()` it when done. */
+/**
+ * A bot token for one run against the stand-in (demo, benches): made up afresh each run, in
+ * the shape `src/env.ts` requires, so no token-like literal sits in the repository.
+ */
+export function standInBotToken(): string {
+  return `xoxb-${randomBytes(12).toString("hex")}`;
+}
+
 export async function startFakeSlack(opts?: FakeSlackOptions): Promise<FakeSlack> {
   return new FakeSlack(opts).listen();
 }
