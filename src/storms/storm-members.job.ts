@@ -39,12 +39,13 @@ interface Tally {
   refused: Map<string, number>;
 }
 
-async function forEachMember(
+/** Walks the storm's members that match `filter`, a page of ids at a time, in id order. */
+async function forEachPage(
   deps: Deps,
   input: { stormId: number; filter: MemberFilter; asOf: number },
-  act: (exceptionId: number) => Promise<ActResult>,
-): Promise<Tally> {
-  const tally: Tally = { done: 0, refused: new Map() };
+  limit: number,
+  work: (ids: number[]) => Promise<void>,
+): Promise<void> {
   let afterId = 0;
   for (;;) {
     const page = await memberPage(deps.db, {
@@ -52,21 +53,36 @@ async function forEachMember(
       filter: input.filter,
       asOf: new Date(input.asOf),
       afterId,
-      limit: PAGE,
+      limit,
     });
+    if (page.length > 0) await work(page.map((row) => row.id));
+    afterId = page.at(-1)?.id ?? afterId;
+    if (page.length < limit) return;
+  }
+}
+
+const refuse = (tally: Tally, code: string) =>
+  tally.refused.set(code, (tally.refused.get(code) ?? 0) + 1);
+
+async function forEachMember(
+  deps: Deps,
+  input: { stormId: number; filter: MemberFilter; asOf: number },
+  act: (exceptionId: number) => Promise<ActResult>,
+): Promise<Tally> {
+  const tally: Tally = { done: 0, refused: new Map() };
+  await forEachPage(deps, input, PAGE, async (ids) => {
     // A few members at a time: each is its own short transaction on its own row.
     let next = 0;
     const lane = async () => {
-      for (let i = next++; i < page.length; i = next++) {
-        const result = await act((page[i] as { id: number }).id);
+      for (let i = next++; i < ids.length; i = next++) {
+        const result = await act(ids[i] as number);
         if (result.ok) tally.done++;
-        else tally.refused.set(result.code, (tally.refused.get(result.code) ?? 0) + 1);
+        else refuse(tally, result.code);
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, lane));
-    afterId = page.at(-1)?.id ?? afterId;
-    if (page.length < PAGE) return tally;
-  }
+  });
+  return tally;
 }
 
 function memberAct(deps: Deps, channel: string, actor: JobData<"storms.claim-members">["actor"]) {
@@ -129,30 +145,17 @@ export async function resolveStormMembers(
   // Queued inside the Resolve all transaction, so it can run before that commits: try again.
   if (storm.resolvedBy === null) throw new Error(`storm ${storm.id} resolve is not committed yet`);
   const tally: Tally = { done: 0, refused: new Map() };
-  let afterId = 0;
-  for (;;) {
-    const page = await memberPage(deps.db, {
-      stormId: storm.id,
-      filter: "unresolved",
-      asOf: new Date(data.asOf),
-      afterId,
-      limit: RESOLVE_BATCH,
-    });
-    if (page.length === 0) break;
+  await forEachPage(deps, { ...data, filter: "unresolved" }, RESOLVE_BATCH, async (ids) => {
     const result = await resolveExceptions(deps, {
-      exceptionIds: page.map((row) => row.id),
+      exceptionIds: ids,
       actor: data.actor,
       note: data.note,
       rootCause: data.rootCause,
       expectedChannel: storm.channel,
     });
     tally.done += result.resolved.length;
-    for (const { code } of result.refused) {
-      tally.refused.set(code, (tally.refused.get(code) ?? 0) + 1);
-    }
-    afterId = page.at(-1)?.id ?? afterId;
-    if (page.length < RESOLVE_BATCH) break;
-  }
+    for (const { code } of result.refused) refuse(tally, code);
+  });
   // A rerun after a crash resolves only what the first run had not: count from the rows.
   const done = await resolvedByResolveAll(deps.db, storm.id, data);
   if (done > 0) {
