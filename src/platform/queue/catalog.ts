@@ -62,7 +62,7 @@ export const jobCatalog = {
   "storms.retry-all": { schema: stormRetryAllJob, options: { attempts: 5 } },
   /** Retry all: one member's retry, delayed to pace the producer's queue. */
   "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
-  /** Resolve all: resolves its members one by one through the exception service. */
+  /** Resolve all: resolves its members a batch per transaction (src/exceptions/bulk-resolve.ts). */
   "storms.resolve-members": { schema: stormResolveMembersJob, options: { attempts: 5 } },
   /** An exception of this role changed: book Home publishes for its viewers (one per slot). */
   "home.fanout": {
