@@ -178,6 +178,9 @@ export function spawnWorker(h: Harness, routingFile: string): ChildProcess {
       QUEUE_PREFIX: h.env.QUEUE_PREFIX,
       ROUTING_FILE: routingFile,
       SLA_SWEEP_MS: String(h.env.SLA_SWEEP_MS),
+      // A worker these tests kill may die holding a job lock or a card lane's outbox lease;
+      // another takes them over within about this long (30 s by default).
+      QUEUE_LOCK_MS: "3000",
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
     },
     stdio: ["ignore", "inherit", "inherit"],
