@@ -5,12 +5,12 @@
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { eq, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit } from "../audit/audit.js";
 import { standingIn } from "../exceptions/authorization.js";
 import { tell } from "../exceptions/exceptions.slack.js";
 import type { Db, Queryable } from "../platform/db/db.js";
 import { rejectedEvents } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn, safeText, slackDate } from "../platform/slack/mrkdwn.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";

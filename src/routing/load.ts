@@ -279,3 +279,19 @@ function buildConfig(file: RoutingFile, lineOfRoute: (index: number) => number):
     reassign: file.reassign,
   };
 }
+
+const parsed = new Map<string, RoutingConfig>();
+
+/** A stored version's config. Versions are immutable, so parses are cached by content hash. */
+export function configOf(row: {
+  text: string;
+  contentHash: string;
+  version: number;
+}): RoutingConfig {
+  const hit = parsed.get(row.contentHash);
+  if (hit) return hit;
+  const config = parseRoutingText(row.text, `routing v${row.version}`);
+  if (parsed.size >= 64) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(row.contentHash, config);
+  return config;
+}

@@ -12,10 +12,10 @@
 import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
+import { type Closer, createDeps } from "../app/create-deps.js";
+import type { Deps } from "../app/deps.js";
 import type { Env } from "../env.js";
-import type { Deps } from "../platform/deps.js";
 import { createLogger } from "../platform/logger.js";
-import { startSyncdesk } from "../syncdesk.js";
 import { breakGlassRollback } from "./break-glass.service.js";
 import { diffLines } from "./diff.js";
 import { formatProposalIssue } from "./proposal-check.js";
@@ -68,11 +68,13 @@ export async function runRoutesCli(
   }
   const actor = values.as ?? `cli:${userInfo().username}`;
   const logger = createLogger(options.quiet === false ? env.LOG_LEVEL : "warn", process.stderr);
-  const bot = await startSyncdesk(env, { roles: [], logger, routingFile: false });
+  // Deps only: no migration, no worker, no HTTP, and the routing file left alone.
+  const closers: Closer[] = [];
   try {
-    return await run(bot.deps, io, command, args, { ...values, actor });
+    const { deps } = await createDeps(env, { logger, routingText: null }, closers);
+    return await run(deps, io, command, args, { ...values, actor });
   } finally {
-    await bot.stop();
+    for (const closer of closers.reverse()) await closer.close().catch(() => undefined);
   }
 }
 

@@ -8,11 +8,11 @@
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { eq } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { exceptionLabel } from "../exceptions/card.js";
 import { actOnException } from "../exceptions/exceptions.service.js";
 import { actorOf, tell } from "../exceptions/exceptions.slack.js";
 import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { SLA_ACTIONS } from "./sla-messages.js";

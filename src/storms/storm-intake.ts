@@ -5,10 +5,10 @@
  * lock (and the partial unique index on open storms backs that up).
  */
 import { and, eq, gte, isNull, ne, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Tx } from "../platform/db/db.js";
 import { exceptions, storms } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { type StormKind, stormKey } from "./storm-key.js";
 import { decideStorm, windowStart } from "./storm-policy.js";
 import { recordStormAudit } from "./storms.repo.js";

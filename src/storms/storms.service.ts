@@ -5,16 +5,16 @@
  * so members keep their own state rules and hand-off records.
  */
 import { and, eq, ne, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { type Standing, standingIn } from "../exceptions/authorization.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import type { Actor } from "../exceptions/exceptions.service.js";
 import type { Refusal } from "../exceptions/state-machine.js";
 import { exceptions, type RootCause, storms } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
-import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import type { StormRow } from "./storm-card.js";
 import { queueStormCard, queueStormNote } from "./storm-cards.js";
+import { enqueueStormJob } from "./storm-jobs.schema.js";
 import { stormLabel } from "./storm-key.js";
 import { findStorm, lockStorm, recordStormAudit } from "./storms.repo.js";
 
@@ -89,7 +89,7 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
       `storm-${storm.id}-claimed-${now.getTime()}`,
     );
     // Queued inside the transaction: if Redis refuses, the claim does not happen either.
-    await enqueue(deps.queues, "storms.claim-members", {
+    await enqueueStormJob(deps.queues, "storms.claim-members", {
       stormId: storm.id,
       actor: input.actor,
       asOf: now.getTime(),
@@ -135,7 +135,7 @@ export async function retryAllInStorm(deps: Deps, input: StormActInput): Promise
     // Inside the audit row's transaction: the row never claims work Redis refused. A double
     // click within a few seconds is the same job; later ones find the members retrying.
     const slot = Math.floor(now.getTime() / 5000);
-    await enqueue(
+    await enqueueStormJob(
       deps.queues,
       "storms.retry-all",
       { stormId: storm.id, actor: input.actor, asOf: now.getTime() },
@@ -208,7 +208,7 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
       details: { rootCause: input.rootCause, members: open.n },
       at: now,
     });
-    await enqueue(deps.queues, "storms.resolve-members", {
+    await enqueueStormJob(deps.queues, "storms.resolve-members", {
       stormId: storm.id,
       actor: input.actor,
       asOf: now.getTime(),

@@ -7,10 +7,10 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { and, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import { actorOf, cardChannel, resolveSubmission, tell } from "../exceptions/exceptions.slack.js";
 import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
