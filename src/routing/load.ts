@@ -32,7 +32,7 @@ export interface RoutingFileIssue {
 
 export class RoutingFileError extends Error {
   override readonly name = "RoutingFileError";
-  /** Same code as `AppError`'s "routing_invalid", for callers mapping errors to sentences. */
+  /** A code for callers that map errors to sentences. */
   readonly code = "routing_invalid" as const;
   readonly fileName: string;
   readonly issues: RoutingFileIssue[];

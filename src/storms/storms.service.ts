@@ -8,6 +8,7 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { type Standing, standingIn } from "../exceptions/authorization.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
+import { outsiderMessage } from "../exceptions/exceptions.messages.js";
 import type { Actor } from "../exceptions/exceptions.service.js";
 import type { Refusal } from "../exceptions/state-machine.js";
 import { exceptions, type RootCause, storms } from "../platform/db/schema.js";
@@ -16,7 +17,7 @@ import type { StormRow } from "./storm-card.js";
 import { queueStormCard, queueStormNote } from "./storm-cards.js";
 import { enqueueStormJob } from "./storm-jobs.schema.js";
 import { stormLabel } from "./storm-key.js";
-import { findStorm, lockStorm, recordStormAudit } from "./storms.repo.js";
+import { findStorm, lockStorm, recordStormAudit, unresolvedMembers } from "./storms.repo.js";
 
 export interface StormActInput {
   stormId: number;
@@ -46,7 +47,7 @@ export async function authorizeStorm(
     return {
       ok: false,
       code: "forbidden",
-      message: `Only members of *${escapeMrkdwn(storm.role)}* and its managers can act on storm ${label}. Nothing was changed.`,
+      message: outsiderMessage(storm.role, `act on storm ${label}`),
     };
   }
   return { ok: true, storm, standing };
@@ -177,11 +178,8 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
   const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
     const storm = await lockStorm(tx, input.stormId);
     if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
-    const [open] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(exceptions)
-      .where(and(eq(exceptions.stormId, storm.id), ne(exceptions.state, "resolved")));
-    if (!open?.n) {
+    const open = await unresolvedMembers(tx, storm.id);
+    if (!open) {
       return {
         ok: false,
         code: "stale",
@@ -204,8 +202,8 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
       source: "slack",
       action: "storm_resolve_all",
       note: input.note,
-      expectedOutcome: `the ${open.n} unresolved members are resolved with this note`,
-      details: { rootCause: input.rootCause, members: open.n },
+      expectedOutcome: `the ${open} unresolved members are resolved with this note`,
+      details: { rootCause: input.rootCause, members: open },
       at: now,
     });
     await enqueueStormJob(deps.queues, "storms.resolve-members", {
