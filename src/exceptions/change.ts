@@ -238,11 +238,12 @@ async function writeChanges(
       exceptionId: row.id,
     })),
   );
+  // The change's own rows first (a moved card's last words go out before its new card).
+  for (const { row, change } of done) await change.outbox?.(tx, row);
   const entries: OutboxEntry[] = done.flatMap(({ row, change }) =>
     cardEntries(row, { card: change.card ?? true, note: change.note }),
   );
   await enqueueOutbox(tx, entries);
-  for (const { row, change } of done) await change.outbox?.(tx, row);
   // Last: a storm card's pending outbox row stays locked until this transaction ends.
   const storms = new Set<number>();
   for (const { before, row, change } of done) {

@@ -47,11 +47,14 @@ export async function armAfterChanges(
     .from(exceptions)
     .where(inArray(exceptions.id, [...new Set(live.map((change) => change.row.id))]));
   const config = deps.routing.current().config;
+  // A new exception has no timers yet: nothing to cancel.
+  const opened = new Set(live.filter((change) => !change.before).map((change) => change.row.id));
   for (const row of rows) {
     try {
       const clock = slaClockOf(row);
       const policy = policyFor(config, row);
-      await followLadder(deps, row.id, nextStep(clock, policy), ladderSteps(clock, policy));
+      const ladder = opened.has(row.id) ? [] : ladderSteps(clock, policy);
+      await followLadder(deps, row.id, nextStep(clock, policy), ladder);
     } catch (error) {
       deps.logger.error(
         { exceptionId: row.id, err: error },
