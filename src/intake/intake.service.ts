@@ -180,7 +180,7 @@ async function openOrAddOccurrence(
       ...(previous ? { reopenOf: previous.id } : {}),
     },
   };
-  const storm = await groupIntoStorm(db, deps, {
+  const storm = await groupIntoStorm(unit, deps, {
     exceptionId: row.id,
     client: event.client,
     targetSystem: event.targetSystem,
