@@ -22,6 +22,29 @@ export function notFoundMessage(exceptionId: number, here = true): string {
   return `I can't find ${exceptionLabel(exceptionId)}${here ? " here" : ""}.`;
 }
 
+/** Why a person's change was refused: the facts the service returns. */
+export type ActRefusal =
+  | { reason: "not_found"; exceptionId: number; here: boolean }
+  | { reason: "outsider"; exceptionId: number; role: string }
+  | { reason: "not_member"; userId: string; role: string }
+  | { reason: "stale"; exceptionId: number; refusal: Refusal };
+
+/** What a person is told when their click or submission changed nothing. */
+export function actRefusalMessage(refusal: ActRefusal): string {
+  switch (refusal.reason) {
+    case "not_found":
+      return notFoundMessage(refusal.exceptionId, refusal.here);
+    case "outsider":
+      return outsiderMessage(refusal.role, `act on ${exceptionLabel(refusal.exceptionId)}`);
+    case "not_member":
+      return notMemberMessage(refusal.userId, refusal.role);
+    case "stale":
+      return refusalMessage(exceptionLabel(refusal.exceptionId), refusal.refusal);
+    default:
+      return assertNever(refusal);
+  }
+}
+
 export function refusalMessage(label: string, refusal: Refusal): string {
   switch (refusal.reason) {
     case "already_claimed":

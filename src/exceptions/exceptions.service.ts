@@ -10,18 +10,13 @@ import type { RootCause } from "../platform/db/schema.js";
 import { assertNever } from "../platform/errors.js";
 import { metrics } from "../platform/metrics.js";
 import { standingIn } from "./authorization.js";
-import { type ExceptionRow, exceptionLabel } from "./card.js";
+import type { ExceptionRow } from "./card.js";
 import { changeException, type Decided, type RowChange } from "./change.js";
-import {
-  humanNote,
-  notFoundMessage,
-  notMemberMessage,
-  outsiderMessage,
-  refusalMessage,
-  systemNote,
-} from "./exceptions.messages.js";
+import { type ActRefusal, humanNote, systemNote } from "./exceptions.messages.js";
 import { findException } from "./exceptions.repo.js";
 import { type Action, type Holding, type Refusal, transition } from "./state-machine.js";
+
+export type { ActRefusal };
 
 export type HumanAction =
   | { kind: "claim" }
@@ -38,7 +33,16 @@ export interface Actor {
 
 export type ActResult =
   | { ok: true; row: ExceptionRow }
-  | { ok: false; code: "not_found" | "forbidden" | "stale"; message: string };
+  | { ok: false; code: "not_found" | "forbidden" | "stale"; refusal: ActRefusal };
+
+const refuse = (
+  code: Extract<ActResult, { ok: false }>["code"],
+  refusal: ActRefusal,
+): ActResult => ({
+  ok: false,
+  code,
+  refusal,
+});
 
 export interface ActInput {
   exceptionId: number;
@@ -55,24 +59,19 @@ export interface ActInput {
  */
 export async function actOnException(deps: Deps, input: ActInput): Promise<ActResult> {
   const { exceptionId, actor, action } = input;
-  const label = exceptionLabel(exceptionId);
   const found = await findException(deps.db, exceptionId);
   // A button value is untrusted: the exception must be the one whose card was clicked.
   if (!found || (input.expectedChannel && found.channel !== input.expectedChannel)) {
-    return { ok: false, code: "not_found", message: notFoundMessage(exceptionId) };
+    return refuse("not_found", { reason: "not_found", exceptionId, here: true });
   }
   const { standing } = await standingIn(deps, found.role, actor.userId);
   if (standing === "outsider") {
-    return {
-      ok: false,
-      code: "forbidden",
-      message: outsiderMessage(found.role, `act on ${label}`),
-    };
+    return refuse("forbidden", { reason: "outsider", exceptionId, role: found.role });
   }
   if (action.kind === "reassign") {
     const target = await standingIn(deps, found.role, action.to);
     if (target.standing === "outsider") {
-      return { ok: false, code: "forbidden", message: notMemberMessage(action.to, found.role) };
+      return refuse("forbidden", { reason: "not_member", userId: action.to, role: found.role });
     }
   }
   const machineAction = { ...action, actor: actor.userId, isManager: standing === "manager" };
@@ -87,8 +86,8 @@ export async function actOnException(deps: Deps, input: ActInput): Promise<ActRe
   });
   if (!result.ok) {
     if (!result.refusal)
-      return { ok: false, code: "not_found", message: notFoundMessage(exceptionId, false) };
-    return { ok: false, code: "stale", message: refusalMessage(label, result.refusal) };
+      return refuse("not_found", { reason: "not_found", exceptionId, here: false });
+    return refuse("stale", { reason: "stale", exceptionId, refusal: result.refusal });
   }
   metrics.actions.inc({ kind: action.kind, actor: "human" });
   if (action.kind === "retry") metrics.retries.inc({ outcome: "queued" });

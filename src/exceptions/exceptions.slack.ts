@@ -11,7 +11,12 @@ import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/cl
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
-import { notFoundMessage, outsiderMessage, refusalMessage } from "./exceptions.messages.js";
+import {
+  actRefusalMessage,
+  notFoundMessage,
+  outsiderMessage,
+  refusalMessage,
+} from "./exceptions.messages.js";
 import { findException } from "./exceptions.repo.js";
 import {
   type ActInput,
@@ -103,7 +108,7 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
         );
         // The change and its audit row share a transaction, so a failure left nothing behind.
         if (!result) return tell(respond, COULD_NOT);
-        if (!result.ok) await tell(respond, result.message);
+        if (!result.ok) await tell(respond, actRefusalMessage(result.refusal));
         // Clicked in a list, not on the card: say it worked, since the list itself stays as it was.
         else if (body.container?.is_ephemeral)
           await tell(
@@ -175,14 +180,15 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       action: { kind: "resolve", note: submitted.data.note, rootCause: submitted.data.rootCause },
       expectedChannel: meta.channel,
     };
-    const result = (await clickWork(
+    const result = await clickWork(
       deps.logger,
       { exceptionId: meta.exceptionId, action: "resolve" },
       () => actOnException(deps, input),
       BEFORE_ACK_DELAYS_MS,
-    )) ?? { ok: false as const, message: COULD_NOT };
-    if (!result.ok) {
-      await ack({ response_action: "errors", errors: { note: stripMrkdwn(result.message) } });
+    );
+    if (!result?.ok) {
+      const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
+      await ack({ response_action: "errors", errors: { note: stripMrkdwn(text) } });
       return;
     }
     await ack();

@@ -15,7 +15,7 @@ import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, type ExceptionRow, exceptionLabel } from "./card.js";
-import { notFoundMessage, outsiderMessage } from "./exceptions.messages.js";
+import { actRefusalMessage, notFoundMessage, outsiderMessage } from "./exceptions.messages.js";
 import { findException } from "./exceptions.repo.js";
 import { type ActInput, actOnException } from "./exceptions.service.js";
 import { actorOf, cardChannel, tell } from "./exceptions.slack.js";
@@ -102,14 +102,15 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       action: { kind: "reassign", to: to.data },
       ...(meta.channel ? { expectedChannel: meta.channel } : {}),
     };
-    const result = (await clickWork(
+    const result = await clickWork(
       deps.logger,
       { exceptionId: input.exceptionId, action: "reassign" },
       () => actOnException(deps, input),
       BEFORE_ACK_DELAYS_MS,
-    )) ?? { ok: false as const, message: COULD_NOT };
-    if (!result.ok) {
-      await ack({ response_action: "errors", errors: { to: plain(result.message) } });
+    );
+    if (!result?.ok) {
+      const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
+      await ack({ response_action: "errors", errors: { to: plain(text) } });
       return;
     }
     await ack();

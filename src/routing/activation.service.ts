@@ -99,8 +99,9 @@ export async function activate(
 }
 
 /**
- * After the commit: this process switches at once, the others on the NOTIFY; the moved
- * exceptions' cards follow. (The approval cards were queued with the decision.)
+ * After the commit: this process switches at once, the others on the NOTIFY; then the moved
+ * exceptions' after-commit hooks run (SLA timers of the new role, Home tabs). Their cards,
+ * like the approval cards, were queued in the decision's transaction.
  */
 export async function afterDecision(deps: Deps, result: DecisionResult): Promise<DecisionResult> {
   if (!result.ok) return result;

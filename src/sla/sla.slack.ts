@@ -9,6 +9,7 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import type { Deps } from "../app/deps.js";
 import { exceptionLabel } from "../exceptions/card.js";
+import { actRefusalMessage } from "../exceptions/exceptions.messages.js";
 import { findException } from "../exceptions/exceptions.repo.js";
 import { actOnException } from "../exceptions/exceptions.service.js";
 import { actorOf, tell } from "../exceptions/exceptions.slack.js";
@@ -49,7 +50,7 @@ export function registerSlaListeners(app: App, deps: Deps): void {
             // The service checks standing in the role; a member cannot take from another holder.
             action: row.claimedBy ? { kind: "reassign", to: me } : { kind: "claim" },
           });
-          return result.ok ? `You now hold ${label}.` : result.message;
+          return result.ok ? `You now hold ${label}.` : actRefusalMessage(result.refusal);
         },
       );
       await tell(respond, answer ?? COULD_NOT);
