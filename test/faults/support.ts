@@ -10,9 +10,9 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { expect, inject } from "vitest";
+import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
 import { type FailureEventInput, failureJobId } from "../../src/intake/failure-event.schema.js";
 import { clearPrefix } from "../../src/platform/queue/redis.js";
-import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
 import { eventually, failureEvent } from "../support/harness.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

@@ -1,12 +1,12 @@
 import { App, type BlockAction, LogLevel, webApi } from "@slack/bolt";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
+import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
 import {
   type SlackRequester,
   serverUrl,
   signSlackRequest,
   slackRequester,
-} from "../../src/platform/slack/signing.js";
+} from "../../dev/slack/signing.js";
 
 const { WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError } = webApi;
 

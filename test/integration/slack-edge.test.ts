@@ -6,9 +6,9 @@
 import { request } from "node:http";
 import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendSigned, slackRequester } from "../../dev/slack/signing.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { auditLog } from "../../src/platform/db/schema.js";
-import { sendSigned, slackRequester } from "../../src/platform/slack/signing.js";
 import {
   REJECTIONS_RECORDED_PER_MINUTE,
   recordRejectedRequest,

@@ -10,6 +10,12 @@ import { asc, eq } from "drizzle-orm";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { inject } from "vitest";
+import {
+  type FakeSlack,
+  type FakeSlackOptions,
+  startFakeSlack,
+} from "../../dev/slack/fake-slack.js";
+import { type SlackRequester, slackRequester } from "../../dev/slack/signing.js";
 import { loadEnv } from "../../src/env.js";
 import {
   type FailureEventInput,
@@ -18,12 +24,6 @@ import {
 import { auditLog, exceptions } from "../../src/platform/db/schema.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { clearPrefix } from "../../src/platform/queue/redis.js";
-import {
-  type FakeSlack,
-  type FakeSlackOptions,
-  startFakeSlack,
-} from "../../src/platform/slack/fake-slack.js";
-import { type SlackRequester, slackRequester } from "../../src/platform/slack/signing.js";
 import {
   type ProcessRole,
   type StartOptions,
