@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatProposalIssue } from "../../src/routing/proposal-check.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
-import { eventually, type Harness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import {
   edit,
   GOVERNED_CHANNELS,
@@ -13,10 +13,10 @@ import {
   startGovernedHarness,
   versions,
 } from "../support/routing-helpers.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startGovernedHarness({
+const h = useHarness(() =>
+  startGovernedHarness({
     fake: {
       channels: [
         ...GOVERNED_CHANNELS,
@@ -27,11 +27,8 @@ beforeAll(async () => {
       users: [{ id: "U0GONE", name: "gone", deleted: true }],
       usergroups: { S0FULFILL: ["U0DAVE"], S0EMPTY: [] },
     },
-  });
-});
-afterAll(async () => {
-  await h?.close();
-});
+  }),
+);
 
 const propose = (text: string) =>
   proposeChange(h.bot.deps, { text, author: "U0ALICE", reason: "check", via: "cli" });

@@ -15,7 +15,8 @@ import { createSlackOutbound } from "../../src/platform/slack/outbound.js";
 import { type SlackLimits, withLimits } from "../../src/platform/slack/rate-limits.js";
 import type { Syncdesk } from "../../src/syncdesk.js";
 import { FAST_SLACK_LIMITS } from "../support/fast-slack.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent, type Harness } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
 const CHANNEL_MS = 100; // chat.postMessage: 600/min per channel in these tests
 const BURST = 3;
@@ -44,17 +45,11 @@ const cardsIn = (h: Harness, channel: string) =>
     .filter((m) => (m.metadata as { event_type?: string })?.event_type === "syncdesk_exception");
 
 describe("outbound path through the running bot", () => {
-  let h: Harness;
   let replica: Syncdesk;
-  beforeAll(async () => {
-    h = await startHarness({
-      // Storm grouping would fold a dozen similar failures into one card.
-      env: { STORM_THRESHOLD: "1000" },
-      start: { slackLimits: LIMITS, slackRetries: 3 },
-    });
-  });
-  afterAll(async () => {
-    await h?.close();
+  const h = useHarness({
+    // Storm grouping would fold a dozen similar failures into one card.
+    env: { STORM_THRESHOLD: "1000" },
+    start: { slackLimits: LIMITS, slackRetries: 3 },
   });
 
   it("paces cards into one channel at its rate after the burst, across two worker replicas", async () => {
