@@ -58,6 +58,13 @@ export default async function setup(project: TestProject) {
   project.provide("templateDatabase", template);
   project.provide("testRunId", runId);
   return async () => {
+    // Whatever is left of this run was kept on purpose (a failed file) or orphaned (a file that
+    // died before its afterAll): say so, once, where the run's output ends.
+    const left = await lock<{ datname: string }[]>`
+      select datname from pg_database where datname like ${`syncdesk_t_${runId}_%`}`;
+    if (left.length > 0) {
+      console.warn(`test databases kept by this run: ${left.map((d) => d.datname).join(", ")}`);
+    }
     await lock.end();
   };
 }
