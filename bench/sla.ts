@@ -18,12 +18,12 @@ import { Queue } from "bullmq";
 import { eq } from "drizzle-orm";
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
 import { loadEnv } from "../src/env.js";
 import { reportSyncFailure } from "../src/intake/failure-event.schema.js";
 import { auditLog } from "../src/platform/db/schema.js";
 import { createLogger } from "../src/platform/logger.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
-import { standInBotToken, startFakeSlack } from "../src/platform/slack/fake-slack.js";
 import { DEFAULT_SLACK_LIMITS, type RateRule } from "../src/platform/slack/rate-limits.js";
 import { type StartOptions, type Syncdesk, startSyncdesk } from "../src/syncdesk.js";
 

@@ -8,12 +8,8 @@
  */
 import { connect } from "node:net";
 import { parentPort } from "node:worker_threads";
-import { type FakeSlack, startFakeSlack } from "../src/platform/slack/fake-slack.js";
-import {
-  blockActionPayload,
-  type SlackTarget,
-  signSlackRequest,
-} from "../src/platform/slack/signing.js";
+import { type FakeSlack, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { blockActionPayload, type SlackTarget, signSlackRequest } from "../dev/slack/signing.js";
 
 export interface ClickRequest {
   userId: string;

@@ -15,14 +15,10 @@ import { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { type RecordedCall, standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
 import { loadEnv } from "../src/env.js";
 import type { FailureEventInput } from "../src/intake/failure-event.schema.js";
 import { createLogger } from "../src/platform/logger.js";
-import {
-  type RecordedCall,
-  standInBotToken,
-  startFakeSlack,
-} from "../src/platform/slack/fake-slack.js";
 import { startSyncdesk } from "../src/syncdesk.js";
 
 const CARDS = Number(process.env.BENCH_CARDS ?? 20);

@@ -7,13 +7,13 @@ import { fileURLToPath } from "node:url";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { slackRequester } from "../dev/slack/signing.js";
 import { loadEnv } from "../src/env.js";
 import { type FailureEventInput, reportSyncFailure } from "../src/intake/failure-event.schema.js";
 import { reportSyncSuccess } from "../src/outcomes/outcome-event.schema.js";
 import { createLogger } from "../src/platform/logger.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
-import { standInBotToken, startFakeSlack } from "../src/platform/slack/fake-slack.js";
-import { slackRequester } from "../src/platform/slack/signing.js";
 import { startSyncdesk } from "../src/syncdesk.js";
 import { plain, renderMessage } from "./transcript.js";
 

@@ -3,8 +3,8 @@
  * signature and timestamp checked, and its signature remembered so a replay inside the
  * five-minute window is refused. Bolt verifies again behind us; what we add is the body limit
  * before buffering, the replay memory (Bolt has none), future timestamps, and a record of
- * every refusal. Slack's own retries of an event carry a new signature, so they pass here and
- * are made idempotent by event id (event-dedupe.ts).
+ * every refusal. Slack's own retries of an event carry a new signature, so they pass here; the
+ * one event we take (app_home_opened) only redraws a Home tab, which is harmless twice.
  */
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";

@@ -9,15 +9,20 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { expect, inject } from "vitest";
+import { expect, inject, onTestFailed } from "vitest";
+import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
 import { type FailureEventInput, failureJobId } from "../../src/intake/failure-event.schema.js";
 import { clearPrefix } from "../../src/platform/queue/redis.js";
-import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
 import { eventually, failureEvent } from "../support/harness.js";
+import { connectionLeaks } from "../support/leaks.js";
+import {
+  ADMIN_URL,
+  adminClient,
+  testDatabaseName,
+  databaseUrl as urlOf,
+} from "../support/test-databases.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const ADMIN_URL =
-  process.env.TEST_DATABASE_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SHARED_REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const BOT_TOKEN = "xoxb-fault-suite-SECRETTOKEN";
 export const SIGNING_SECRET = "fault-suite-signing-secret";
@@ -60,15 +65,18 @@ export async function startStage(
   servers: StageServers = {},
 ): Promise<Stage> {
   const id = randomUUID().replaceAll("-", "").slice(0, 16);
-  const database = `syncdesk_test_${id}`;
+  const database = testDatabaseName(inject("testRunId"));
   if (!servers.databaseUrl) {
-    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+    const admin = adminClient();
     await admin.unsafe(`create database "${database}" template "${inject("templateDatabase")}"`);
     await admin.end();
   }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  const databaseUrl = servers.databaseUrl ?? url.toString();
+  // A failed test keeps its database for inspection (close() says which).
+  let failed = false;
+  onTestFailed(() => {
+    failed = true;
+  });
+  const databaseUrl = servers.databaseUrl ?? urlOf(database);
   const REDIS_URL = servers.redisUrl ?? SHARED_REDIS_URL;
   const prefix = `fault-${id}`;
   const fake = await startFakeSlack({ usergroups: { S0FULFILL: ["U0DAVE"] } });
@@ -77,13 +85,6 @@ export async function startStage(
     onnotice: () => {},
     connection: { application_name: "fault-test" },
   });
-  if (!servers.databaseUrl) {
-    // Open a connection now and keep it (postgres.js closes no idle connection): every other
-    // vitest run's global setup drops a syncdesk_test_ database nobody is connected to, and
-    // between a SIGKILL and the next worker's start nobody else is. The worker would then
-    // create it again, empty, and the events taken in before would be gone.
-    await sql`select 1`;
-  }
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue("inventory-sync-failures", { connection: redis, prefix });
   if (servers.redisUrl) {
@@ -165,12 +166,24 @@ export async function startStage(
       }
       await sql.end({ timeout: 5 });
       await fake.close();
+      const left: string[] = [];
       if (!servers.databaseUrl) {
-        const cleanup = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-        await cleanup.unsafe(`drop database if exists "${database}" with (force)`);
-        await cleanup.end();
+        // Every process is gone: nothing may still be connected (no DROP … WITH (FORCE), which
+        // would hide it), and a failed test's database stays for inspection.
+        const admin = adminClient();
+        try {
+          left.push(...(await connectionLeaks(admin, database, REDIS_URL, prefix)));
+          if (failed || left.length > 0) {
+            console.warn(`kept the test database for inspection: ${database} (${databaseUrl})`);
+          } else {
+            await admin.unsafe(`drop database "${database}"`);
+          }
+        } finally {
+          await admin.end();
+        }
       }
       if (leaks.length) throw new Error(`a secret appears in the ${leaks[0]?.role} process's log`);
+      if (left.length) throw new Error(`the test left things behind:\n- ${left.join("\n- ")}`);
     },
   };
 }

@@ -4,8 +4,8 @@
  */
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { slackRequester } from "../../dev/slack/signing.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
-import { slackRequester } from "../../src/platform/slack/signing.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import { SIGNING_SECRET, type Stage, startStage, terminateBackends } from "./support.js";
 

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { and, eq, isNotNull } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { REASSIGN_CALLBACK } from "../../src/exceptions/reassign.slack.js";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
@@ -14,7 +14,8 @@ import { exceptions, storms } from "../../src/platform/db/schema.js";
 import { SLA_ACTIONS } from "../../src/sla/sla-messages.js";
 import { STORM_ACTIONS } from "../../src/storms/storm-card.js";
 import { STORM_RESOLVE_CALLBACK } from "../../src/storms/storms.slack.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
 const ROUTING = fileURLToPath(new URL("../fixtures/routing.security.yml", import.meta.url));
 const PEOPLE = {
@@ -31,14 +32,8 @@ const REFUSED: Person[] = ["admin", "otherRole", "outsider"];
 const EVERYONE = [...ALLOWED, ...REFUSED];
 const REFUSAL = "Only members of *fulfillment-ops*";
 
-let h: Harness;
-beforeAll(async () => {
-  // Three new fingerprints of one kind make a storm here.
-  h = await startHarness({ routingFile: ROUTING, env: { STORM_THRESHOLD: "2" } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+// Three new fingerprints of one kind make a storm here.
+const h = useHarness({ routingFile: ROUTING, env: { STORM_THRESHOLD: "2" } });
 
 let seq = 0;
 /** One exception of its own kind (its own client), so it never joins a storm. */

@@ -8,14 +8,15 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { retryJobId } from "../../src/exceptions/exceptions.service.js";
 import { RESOLVE_CALLBACK } from "../../src/exceptions/exceptions.slack.js";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
 import { REVIEW_ACTION } from "../../src/intake/rejected.js";
 import { auditLog, rejectedEvents } from "../../src/platform/db/schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
 const ROUTING = fileURLToPath(new URL("../fixtures/routing.security.yml", import.meta.url));
 
@@ -32,13 +33,7 @@ const ALLOWED: Person[] = ["member", "groupMember", "manager"];
 const REFUSED: Person[] = ["admin", "otherRole", "outsider"];
 const EVERYONE = [...ALLOWED, ...REFUSED];
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ routingFile: ROUTING });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ routingFile: ROUTING });
 
 let seq = 0;
 async function openCard(overrides: Partial<FailureEventInput> = {}) {

@@ -5,10 +5,10 @@
  * nothing and tells the clicker why.
  */
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
 import { exceptions } from "../../src/platform/db/schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   auditOf,
   type Button,
@@ -25,17 +25,10 @@ import {
   threadOf,
   USERS,
 } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  // This file opens many unrelated exceptions quickly; it is not about storms.
-  h = await startHarness({ ...DESK, env: { STORM_THRESHOLD: "1000" } });
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
-});
+// This file opens many unrelated exceptions quickly; it is not about storms.
+const h = useHarness({ ...DESK, env: { STORM_THRESHOLD: "1000" } });
 
 const RETRY = {
   queue: "storefront-sync",

@@ -5,10 +5,10 @@
  */
 import type { App, BlockAction } from "@slack/bolt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
+import { type SlackRequester, slackRequester } from "../../dev/slack/signing.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { createSlackApp } from "../../src/platform/slack/app.js";
-import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
-import { type SlackRequester, slackRequester } from "../../src/platform/slack/signing.js";
 import { guardSlackRequests } from "../../src/security/request-guard.js";
 import { eventually } from "../support/harness.js";
 

@@ -6,7 +6,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FAILURE_MODES } from "../../src/intake/failure-event.schema.js";
 import { type IntakeResult, ingestFailure } from "../../src/intake/intake.service.js";
 import { wellFormed } from "../../src/intake/validation.js";
@@ -16,15 +16,10 @@ import {
   failureEvents,
   rejectedEvents,
 } from "../../src/platform/db/schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ roles: ["worker"] });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ roles: ["worker"] });
 
 let jobSeq = 0;
 const nextJobId = () => `prop-${process.pid}-${++jobSeq}`;

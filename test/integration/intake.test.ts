@@ -4,10 +4,10 @@
  * without stopping the worker.
  */
 import { asc, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { failureJobId } from "../../src/intake/failure-event.schema.js";
 import { auditLog, failureEvents, rejectedEvents } from "../../src/platform/db/schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   auditOf,
   buttonsOf,
@@ -20,17 +20,10 @@ import {
   textOf,
   USERS,
 } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  // This file opens many unrelated exceptions quickly; it is not about storms.
-  h = await startHarness({ ...DESK, env: { STORM_THRESHOLD: "1000" } });
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
-});
+// This file opens many unrelated exceptions quickly; it is not about storms.
+const h = useHarness({ ...DESK, env: { STORM_THRESHOLD: "1000" } });
 
 const db = () => h.bot.deps.db;
 

@@ -3,10 +3,9 @@
  * window, or outside it), then each line turns to needs-attention on its own offender.
  */
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ChecklistLine } from "../../src/inventory/checklist.js";
 import { checklistLines } from "../../src/inventory/inventory.service.js";
-import { type Harness, startHarness } from "../support/harness.js";
 import {
   daysAgo,
   fixedClock,
@@ -16,17 +15,12 @@ import {
   insertRoutingChange,
   minutesAgo,
 } from "../support/inventory-history.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    roles: ["web"],
-    routingFile: INVENTORY_ROUTING,
-    start: { clock: fixedClock },
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const h = useHarness({
+  roles: ["web"],
+  routingFile: INVENTORY_ROUTING,
+  start: { clock: fixedClock },
 });
 
 async function lines(): Promise<Record<ChecklistLine["key"], ChecklistLine>> {

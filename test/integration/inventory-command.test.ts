@@ -2,19 +2,12 @@
  * `/inventory status|help` answers only the person asking (ephemeral, through response_url),
  * and `GET /healthz` says the process can reach Postgres and Redis.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { describe, expect, it } from "vitest";
+import { eventually, failureEvent } from "../support/harness.js";
 import { click, DESK, exceptionOf, textOf, USERS } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(DESK);
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
-});
+const h = useHarness(DESK);
 
 let seq = 0;
 async function inventory(text: string, userId: string = USERS.alice) {

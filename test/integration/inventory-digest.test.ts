@@ -3,32 +3,29 @@
  * and manager per tick, and a repeated run of the same tick sends nothing twice.
  */
 import { asc } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DIGEST_SCHEDULER_ID, sendDigest } from "../../src/inventory/digest.job.js";
 import { digestDeliveries } from "../../src/platform/db/schema.js";
 import type { Syncdesk } from "../../src/syncdesk.js";
-import { eventually, type Harness, startHarness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import { INVENTORY_ROUTING, insertException } from "../support/inventory-history.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
 let second: Syncdesk;
 const TARGETS = ["C0FULFILL", "U0MGR", "C0ADS", "U0MGR2"];
 
+// A digest every 2 seconds (cron with seconds), two worker processes.
+const h = useHarness({
+  routingFile: INVENTORY_ROUTING,
+  env: { DIGEST_CRON: "*/2 * * * * *", DIGEST_TZ: "Europe/Berlin" },
+});
 beforeAll(async () => {
-  // A digest every 2 seconds (cron with seconds), two worker processes.
-  h = await startHarness({
-    routingFile: INVENTORY_ROUTING,
-    env: { DIGEST_CRON: "*/2 * * * * *", DIGEST_TZ: "Europe/Berlin" },
-  });
   second = await h.startAnother(["worker"]);
   await insertException(h.bot.deps.db, {
     openedAt: new Date(Date.now() - 3_600_000),
     claimAfter: 2,
     resolveAfter: 10,
   });
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const digestMessages = (channel: string) =>

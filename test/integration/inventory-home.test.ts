@@ -3,22 +3,17 @@
  * card's buttons working from both places, and the Home tab following changes.
  */
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { DIGEST_SCHEDULER_ID } from "../../src/inventory/digest.job.js";
 import { HOME_REFRESH_WINDOW_MS } from "../../src/inventory/home-pacing.js";
 import { exceptions } from "../../src/platform/db/schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import { INVENTORY_ROUTING } from "../support/inventory-history.js";
 import { click } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ routingFile: INVENTORY_ROUTING });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ routingFile: INVENTORY_ROUTING });
 
 async function openException(sku: string, overrides = {}): Promise<number> {
   await h.report(failureEvent({ sku, client: "acme", ...overrides }));

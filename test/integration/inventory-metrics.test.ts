@@ -3,10 +3,11 @@
  * log lines about an exception carrying its id and the producer's trace id.
  */
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/platform/logger.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import { click } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
 const lines: Record<string, unknown>[] = [];
 const sink = new Writable({
@@ -16,13 +17,7 @@ const sink = new Writable({
   },
 });
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ start: { logger: createLogger("info", sink) } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ start: { logger: createLogger("info", sink) } });
 
 async function scrape(): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(`http://127.0.0.1:${h.bot.port}/metrics`);

@@ -2,10 +2,10 @@
  * `/inventory status` figures against a known history in Postgres: every number below was worked
  * out by hand from the rows inserted in beforeAll (see the comments next to each row).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../src/inventory/command-args.js";
 import { statusReport } from "../../src/inventory/inventory.service.js";
-import { eventually, type Harness, startHarness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import {
   daysAgo,
   fixedClock,
@@ -14,18 +14,18 @@ import {
   insertRejected,
   minutesAgo,
 } from "../support/inventory-history.js";
+import { useHarness } from "../support/use-harness.js";
 
 const MIN = 60_000;
-let h: Harness;
 const ids: Record<string, number> = {};
 
+// Web only: no SLA sweeper may touch the history while it is measured.
+const h = useHarness({
+  roles: ["web"],
+  routingFile: INVENTORY_ROUTING,
+  start: { clock: fixedClock },
+});
 beforeAll(async () => {
-  // Web only: no SLA sweeper may touch the history while it is measured.
-  h = await startHarness({
-    roles: ["web"],
-    routingFile: INVENTORY_ROUTING,
-    start: { clock: fixedClock },
-  });
   const db = h.bot.deps.db;
   const add = async (name: string, spec: Parameters<typeof insertException>[1]) => {
     ids[name] = await insertException(db, spec);
@@ -104,10 +104,6 @@ beforeAll(async () => {
   await insertRejected(db, { receivedAt: minutesAgo(120) });
   await insertRejected(db, { receivedAt: daysAgo(3), reviewed: true });
   await insertRejected(db, { receivedAt: daysAgo(10) });
-});
-
-afterAll(async () => {
-  await h?.close();
 });
 
 const report = (args: { client?: string; role?: string; windowMs: number }) =>

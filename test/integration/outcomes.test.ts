@@ -4,10 +4,10 @@
  * success proves nothing; an outcome that breaks its contract is a rejection, not a crash.
  */
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
 import { rejectedEvents } from "../../src/platform/db/schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   auditOf,
   cardOf,
@@ -18,16 +18,9 @@ import {
   threadOf,
   USERS,
 } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(DESK);
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
-});
+const h = useHarness(DESK);
 
 const FAILED_AT = "2026-11-26T09:00:00Z";
 const LATER = "2026-11-26T09:30:00Z";

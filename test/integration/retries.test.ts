@@ -9,11 +9,11 @@
  */
 import { type Job, UnrecoverableError } from "bullmq";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
 import { exceptions } from "../../src/platform/db/schema.js";
 import type { Syncdesk } from "../../src/syncdesk.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   auditOf,
   buttonsOf,
@@ -25,6 +25,7 @@ import {
   threadOf,
   USERS,
 } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
 const SUCCEEDS = "storefront-sync";
 const FAILS = "ads-feed-sync";
@@ -35,12 +36,11 @@ const PARKED = "wms-sync";
 let skewMs = 0;
 const clock = { now: () => new Date(Date.now() + skewMs) };
 
-let h: Harness;
 let worker: Syncdesk;
 const received: Job[] = [];
 
+const h = useHarness({ ...DESK, roles: ["web"], start: { ...DESK.start, clock } });
 beforeAll(async () => {
-  h = await startHarness({ ...DESK, roles: ["web"], start: { ...DESK.start, clock } });
   worker = await h.startAnother(["worker"]);
   h.producerWorker(SUCCEEDS, async (job) => {
     received.push(job);
@@ -49,11 +49,6 @@ beforeAll(async () => {
   h.producerWorker(FAILS, async () => {
     throw new UnrecoverableError("Google Merchant answered 503: try again later");
   });
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
 });
 
 let seq = 0;

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { approveProposal, rejectProposal } from "../../src/routing/decisions.service.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
-import { eventually, type Harness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import {
   ADS_TO_FULFILLMENT,
   APPROVALS,
@@ -15,14 +15,9 @@ import {
   version,
   versions,
 } from "../support/routing-helpers.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startGovernedHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness(() => startGovernedHarness());
 
 const propose = async (text: string, author = "U0ALICE") => {
   const result = await proposeChange(h.bot.deps, {

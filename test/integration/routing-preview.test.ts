@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { failureEventSchema } from "../../src/intake/failure-event.schema.js";
 import { exceptions } from "../../src/platform/db/schema.js";
 import { approveProposal } from "../../src/routing/decisions.service.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
-import { eventually, failureEvent, type Harness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   ADS_TO_FULFILLMENT,
   approvalCard,
@@ -16,14 +16,9 @@ import {
   version,
 } from "../support/routing-helpers.js";
 import { click, replyTo } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startGovernedHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness(() => startGovernedHarness());
 
 const DAY = 86_400_000;
 

@@ -8,7 +8,7 @@ import { RoutingFileError } from "../../src/routing/load.js";
 import { startRoutingSource } from "../../src/routing/routing-source.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
 import { type Syncdesk, startSyncdesk } from "../../src/syncdesk.js";
-import { eventually, failureEvent, type Harness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   ADS_TO_FULFILLMENT,
   APPROVALS,
@@ -19,15 +19,14 @@ import {
   version,
   versions,
 } from "../support/routing-helpers.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
 let dir: string;
+const h = useHarness(() => startGovernedHarness());
 beforeAll(async () => {
-  h = await startGovernedHarness();
   dir = await mkdtemp(join(tmpdir(), "syncdesk-routing-"));
 });
 afterAll(async () => {
-  await h?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

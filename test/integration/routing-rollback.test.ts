@@ -3,11 +3,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { approveProposal } from "../../src/routing/decisions.service.js";
 import { runRoutesCli } from "../../src/routing/routes-cli.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
-import { eventually, type Harness, SIGNING_SECRET } from "../support/harness.js";
+import { eventually, SIGNING_SECRET } from "../support/harness.js";
 import {
   ADS_TO_FULFILLMENT,
   APPROVALS,
@@ -21,11 +21,11 @@ import {
   version,
   versions,
 } from "../support/routing-helpers.js";
+import { useHarness } from "../support/use-harness.js";
 
 const run = promisify(execFile);
-let h: Harness;
+const h = useHarness(() => startGovernedHarness());
 beforeAll(async () => {
-  h = await startGovernedHarness();
   // v2: ads failures go to fulfillment-ops, approved by ads-ops' manager.
   const proposed = await proposeChange(h.bot.deps, {
     text: ADS_TO_FULFILLMENT,
@@ -36,9 +36,6 @@ beforeAll(async () => {
   if (!proposed.ok) throw new Error("setup proposal refused");
   const approved = await approveProposal(h.bot.deps, { version: 2, actor: "U0MGR2", via: "slack" });
   if (!approved.ok) throw new Error("setup approval refused");
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe("reading routing in Slack", () => {

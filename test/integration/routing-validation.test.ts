@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { formatProposalIssue } from "../../src/routing/proposal-check.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
-import { eventually, type Harness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import {
   edit,
   GOVERNED_CHANNELS,
@@ -13,10 +13,10 @@ import {
   startGovernedHarness,
   versions,
 } from "../support/routing-helpers.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startGovernedHarness({
+const h = useHarness(() =>
+  startGovernedHarness({
     fake: {
       channels: [
         ...GOVERNED_CHANNELS,
@@ -27,11 +27,8 @@ beforeAll(async () => {
       users: [{ id: "U0GONE", name: "gone", deleted: true }],
       usergroups: { S0FULFILL: ["U0DAVE"], S0EMPTY: [] },
     },
-  });
-});
-afterAll(async () => {
-  await h?.close();
-});
+  }),
+);
 
 const propose = (text: string) =>
   proposeChange(h.bot.deps, { text, author: "U0ALICE", reason: "check", via: "cli" });
@@ -169,27 +166,27 @@ describe("checks that ask Slack", () => {
 });
 
 describe("the routing file taken as the first version", () => {
-  it("is checked against Slack after start-up, and what is wrong is audited by line", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "syncdesk-v1-"));
+  const line = GOVERNED_TEXT.split("\n").findIndex((l) => l.includes("channel: C0ADS")) + 1;
+  let dir = "";
+  const first = useHarness(() => {
+    dir = mkdtempSync(join(tmpdir(), "syncdesk-v1-"));
     const file = join(dir, "routing.yml");
     writeFileSync(file, edit(GOVERNED_TEXT, "channel: C0ADS", "channel: C0NOPE"));
-    const line = GOVERNED_TEXT.split("\n").findIndex((l) => l.includes("channel: C0ADS")) + 1;
-    const first = await startGovernedHarness({ routingFile: file });
-    try {
-      const checked = await eventually(async () =>
-        (await routingAudit(first)).find((row) => row.action === "routing.slack_checked"),
-      );
-      expect(checked.note).toBe("routing v1 has 1 problem(s) in Slack");
-      expect(checked.details).toMatchObject({
-        version: 1,
-        problems: [
-          expect.stringMatching(new RegExp(`^line ${line}: .*channel C0NOPE does not exist`)),
-        ],
-      });
-    } finally {
-      await first.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    return startGovernedHarness({ routingFile: file });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is checked against Slack after start-up, and what is wrong is audited by line", async () => {
+    const checked = await eventually(async () =>
+      (await routingAudit(first)).find((row) => row.action === "routing.slack_checked"),
+    );
+    expect(checked.note).toBe("routing v1 has 1 problem(s) in Slack");
+    expect(checked.details).toMatchObject({
+      version: 1,
+      problems: [
+        expect.stringMatching(new RegExp(`^line ${line}: .*channel C0NOPE does not exist`)),
+      ],
+    });
   });
 
   it("records a clean check when Slack knows every channel and person", async () => {

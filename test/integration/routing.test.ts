@@ -3,20 +3,13 @@
  * lists of values, and the default route. Each exception records who owns it and why, and
  * its card lands in that role's channel.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
-import { failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { failureEvent } from "../support/harness.js";
 import { auditOf, cardOf, DESK, posted, textOf } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(DESK);
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
-});
+const h = useHarness(DESK);
 
 let seq = 0;
 async function route(overrides: Partial<FailureEventInput>) {

@@ -5,13 +5,14 @@
  */
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { RESOLVE_CALLBACK } from "../../src/exceptions/exceptions.slack.js";
 import { reportSyncFailure } from "../../src/intake/failure-event.schema.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { startSyncdesk } from "../../src/syncdesk.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
 const BOT_TOKEN = "xoxb-1111-2222-SECRETBOTTOKEN";
 const APP_TOKEN = "xapp-1-A0-3333-SECRETAPPTOKEN";
@@ -26,15 +27,9 @@ const capture = new Writable({
 });
 const logger = createLogger("trace", capture);
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    env: { SLACK_BOT_TOKEN: BOT_TOKEN, LOG_LEVEL: "trace" },
-    start: { logger },
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const h = useHarness({
+  env: { SLACK_BOT_TOKEN: BOT_TOKEN, LOG_LEVEL: "trace" },
+  start: { logger },
 });
 
 describe("logs at trace level", () => {

@@ -2,9 +2,9 @@
  * What an attacker or a hostile producer can do to the desk: a forged or stale click changes
  * nothing, and text from producers never pings anyone or links anywhere in what Slack shows.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   cardOf,
   click,
@@ -15,16 +15,9 @@ import {
   threadOf,
   USERS,
 } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness(DESK);
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
-});
+const h = useHarness(DESK);
 
 const HOSTILE = /<!channel>|<!here>|<!everyone>|<@U0HACK>|<https:\/\/evil|<!subteam/;
 

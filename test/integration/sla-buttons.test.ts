@@ -6,13 +6,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { REASSIGN_CALLBACK } from "../../src/exceptions/reassign.slack.js";
 import { exceptions } from "../../src/platform/db/schema.js";
 import { SLA_ACTIONS } from "../../src/sla/sla-messages.js";
 import { sweepSla } from "../../src/sla/sla-timers.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   claim,
   clickCard,
@@ -24,14 +24,9 @@ import {
   text,
   threadOf,
 } from "../support/sla.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ routingFile: SLA_ROUTING });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ routingFile: SLA_ROUTING });
 
 type Json = Record<string, unknown>;
 

@@ -5,8 +5,8 @@
  * audit rows. A twin exception, reported at the same moment and never resolved, shows the
  * clock kept running past the repeat the resolved one no longer gets.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { expect, it } from "vitest";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   cardShowing,
   dmsTo,
@@ -18,14 +18,9 @@ import {
   text,
   threadOf,
 } from "../support/sla.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ routingFile: SLA_ROUTING });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ routingFile: SLA_ROUTING });
 
 const about = (id: number) => (message: Record<string, unknown>) =>
   new RegExp(`EX-${id}\\b`).test(text(message));

@@ -3,9 +3,9 @@
  * movable clock (a Monday evening in Berlin, then the next morning); the queue runs on real
  * time, as it does in production. The sweeper runs every 300 ms here.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SWEEP_GRACE_MS } from "../../src/sla/sla-timers.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   liveTimers,
   movableClock,
@@ -14,6 +14,7 @@ import {
   SLA_ROUTING,
   slaSteps,
 } from "../support/sla.js";
+import { useHarness } from "../support/use-harness.js";
 
 const SWEEP_MS = 300;
 // Monday 2026-06-15, 17:59:54 in Berlin (CEST, UTC+2): six seconds before support closes.
@@ -22,16 +23,10 @@ const MONDAY_CLOSE = Date.parse("2026-06-15T16:00:00Z");
 const TUESDAY_OPEN = Date.parse("2026-06-16T06:00:00Z");
 
 const clock = movableClock(MONDAY_EVENING);
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    routingFile: SLA_ROUTING,
-    start: { clock },
-    env: { SLA_SWEEP_MS: String(SWEEP_MS) },
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const h = useHarness({
+  routingFile: SLA_ROUTING,
+  start: { clock },
+  env: { SLA_SWEEP_MS: String(SWEEP_MS) },
 });
 
 describe("support hours", () => {

@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   cardShowing,
   claim,
@@ -21,12 +21,12 @@ import {
   text,
   threadOf,
 } from "../support/sla.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
 let replica: ChildProcess;
 
+const h = useHarness({ routingFile: SLA_ROUTING });
 beforeAll(async () => {
-  h = await startHarness({ routingFile: SLA_ROUTING });
   replica = spawnWorker(h, SLA_ROUTING);
   // Both processes are connected to the internal queue before anything is reported.
   await eventually(
@@ -40,7 +40,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (replica) await killHard(replica);
-  await h?.close();
 });
 
 const mentionsId = (id: number) => new RegExp(`EX-${id}\\b`);

@@ -4,8 +4,8 @@
  * the web role here; every job is taken by a real `src/main.ts worker` process.
  */
 import type { ChildProcess } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { afterAll, expect, it } from "vitest";
+import { eventually, failureEvent } from "../support/harness.js";
 import {
   killHard,
   liveTimers,
@@ -17,8 +17,8 @@ import {
   text,
   threadOf,
 } from "../support/sla.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
 const workers: ChildProcess[] = [];
 
 async function startWorkerProcess(): Promise<ChildProcess> {
@@ -35,12 +35,9 @@ async function startWorkerProcess(): Promise<ChildProcess> {
   return child;
 }
 
-beforeAll(async () => {
-  h = await startHarness({ routingFile: SLA_ROUTING, roles: ["web"] });
-});
+const h = useHarness({ routingFile: SLA_ROUTING, roles: ["web"] });
 afterAll(async () => {
   for (const child of workers) await killHard(child);
-  await h?.close();
 });
 
 it("fires pending timers after the worker is killed with SIGKILL and started again", {

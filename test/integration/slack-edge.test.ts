@@ -5,30 +5,19 @@
  */
 import { request } from "node:http";
 import { and, asc, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sendSigned, slackRequester } from "../../dev/slack/signing.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { auditLog } from "../../src/platform/db/schema.js";
-import { sendSigned, slackRequester } from "../../src/platform/slack/signing.js";
 import {
   REJECTIONS_RECORDED_PER_MINUTE,
   recordRejectedRequest,
 } from "../../src/security/slack-edge.js";
-import {
-  eventually,
-  failureEvent,
-  type Harness,
-  SIGNING_SECRET,
-  startHarness,
-} from "../support/harness.js";
+import { eventually, failureEvent, SIGNING_SECRET } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
 const FORM = "application/x-www-form-urlencoded";
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 

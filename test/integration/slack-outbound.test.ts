@@ -8,14 +8,15 @@ import { randomUUID } from "node:crypto";
 import { WebAPIRequestError } from "@slack/web-api";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { createLogger } from "../../src/platform/logger.js";
-import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
 import { createSlackOutbound } from "../../src/platform/slack/outbound.js";
 import { type SlackLimits, withLimits } from "../../src/platform/slack/rate-limits.js";
 import type { Syncdesk } from "../../src/syncdesk.js";
 import { FAST_SLACK_LIMITS } from "../support/fast-slack.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent, type Harness } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
 const CHANNEL_MS = 100; // chat.postMessage: 600/min per channel in these tests
 const BURST = 3;
@@ -44,17 +45,11 @@ const cardsIn = (h: Harness, channel: string) =>
     .filter((m) => (m.metadata as { event_type?: string })?.event_type === "syncdesk_exception");
 
 describe("outbound path through the running bot", () => {
-  let h: Harness;
   let replica: Syncdesk;
-  beforeAll(async () => {
-    h = await startHarness({
-      // Storm grouping would fold a dozen similar failures into one card.
-      env: { STORM_THRESHOLD: "1000" },
-      start: { slackLimits: LIMITS, slackRetries: 3 },
-    });
-  });
-  afterAll(async () => {
-    await h?.close();
+  const h = useHarness({
+    // Storm grouping would fold a dozen similar failures into one card.
+    env: { STORM_THRESHOLD: "1000" },
+    start: { slackLimits: LIMITS, slackRetries: 3 },
   });
 
   it("paces cards into one channel at its rate after the burst, across two worker replicas", async () => {

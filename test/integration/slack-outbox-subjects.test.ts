@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { REVIEW_ACTION } from "../../src/intake/rejected.js";
 import { sendDigest } from "../../src/inventory/digest.job.js";
 import {
@@ -20,7 +20,7 @@ import {
 import { queueMessage } from "../../src/platform/slack/outbox-message.js";
 import { approveProposal } from "../../src/routing/decisions.service.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
-import { eventually, type Harness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import {
   APPROVALS,
   approvalCard,
@@ -31,18 +31,15 @@ import {
 } from "../support/routing-helpers.js";
 import { textOf, USERS } from "../support/slack-actions.js";
 import { burst, clickStorm, storm, stormFormed } from "../support/storm-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
 type Json = Record<string, unknown>;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startGovernedHarness({
+const h = useHarness(() =>
+  startGovernedHarness({
     env: { STORM_THRESHOLD: "3", STORM_WINDOW: "10m", DIGEST_CRON: "off" },
-  });
-});
-afterAll(async () => {
-  await h?.close();
-});
+  }),
+);
 
 const db = () => h.bot.deps.db;
 

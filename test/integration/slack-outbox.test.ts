@@ -7,23 +7,18 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { auditLog, failureEvents, slackOutbox } from "../../src/platform/db/schema.js";
 import { queueDirectMessage } from "../../src/platform/slack/outbox-message.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
 type Json = Record<string, unknown>;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    env: { STORM_THRESHOLD: "1000" },
-    start: { slackOutbox: { pollMs: 200, backoffMs: 100, maxBackoffMs: 500, cardWindowMs: 2000 } },
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const h = useHarness({
+  env: { STORM_THRESHOLD: "1000" },
+  start: { slackOutbox: { pollMs: 200, backoffMs: 100, maxBackoffMs: 500, cardWindowMs: 2000 } },
 });
 
 /** Every text in a message's blocks (and its fallback), for "what does the card say". */
@@ -307,16 +302,10 @@ describe("direct messages", () => {
 });
 
 describe("Slack coming back after a long outage", () => {
-  let slow: Harness;
-  beforeAll(async () => {
-    // Backoff as after many failed attempts: the next try is 10-20 s away.
-    slow = await startHarness({
-      env: { STORM_THRESHOLD: "1000" },
-      start: { slackOutbox: { pollMs: 200, backoffMs: 20_000, maxBackoffMs: 60_000 } },
-    });
-  });
-  afterAll(async () => {
-    await slow?.close();
+  // Backoff as after many failed attempts: the next try is 10-20 s away.
+  const slow = useHarness({
+    env: { STORM_THRESHOLD: "1000" },
+    start: { slackOutbox: { pollMs: 200, backoffMs: 20_000, maxBackoffMs: 60_000 } },
   });
 
   it("sends what waited as soon as one call gets through, not at the end of each backoff", async () => {

@@ -4,11 +4,11 @@
  * thread say what happened.
  */
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { exceptions } from "../../src/platform/db/schema.js";
 import type { StormRow } from "../../src/storms/storm-card.js";
 import { lockStorm } from "../../src/storms/storms.repo.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import { auditOf, buttonsOf, replyTo, textOf, USERS } from "../support/slack-actions.js";
 import {
   burst,
@@ -21,18 +21,13 @@ import {
   stormFormed,
   submitStormResolve,
 } from "../support/storm-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
 const RETRY_QUEUE = "feed-publisher";
 const retry = { queue: RETRY_QUEUE, name: "publish", data: { feed: "main" } };
 
-beforeAll(async () => {
-  h = await startHarness({
-    env: { STORM_THRESHOLD: "3", STORM_WINDOW: "10m", STORM_RETRY_INTERVAL_MS: "20" },
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const h = useHarness({
+  env: { STORM_THRESHOLD: "3", STORM_WINDOW: "10m", STORM_RETRY_INTERVAL_MS: "20" },
 });
 
 const stormThread = async (s: StormRow) =>

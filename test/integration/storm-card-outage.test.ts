@@ -4,11 +4,11 @@
  * drawn from the rows as they are then.
  */
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { slackOutbox } from "../../src/platform/db/schema.js";
 import { stormLane } from "../../src/storms/storm-cards.js";
 import { FAST_OUTBOX } from "../support/fast-slack.js";
-import { eventually, type Harness, startHarness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import { buttonsOf, textOf, USERS } from "../support/slack-actions.js";
 import {
   burst,
@@ -19,17 +19,12 @@ import {
   stormsOf,
   submitStormResolve,
 } from "../support/storm-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    env: { STORM_THRESHOLD: "3", STORM_WINDOW: "10m" },
-    // Attempts come fast, so the outage outlasts a BullMQ job's 12 attempts within seconds.
-    start: { slackOutbox: { ...FAST_OUTBOX, backoffMs: 10, maxBackoffMs: 50 } },
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const h = useHarness({
+  env: { STORM_THRESHOLD: "3", STORM_WINDOW: "10m" },
+  // Attempts come fast, so the outage outlasts a BullMQ job's 12 attempts within seconds.
+  start: { slackOutbox: { ...FAST_OUTBOX, backoffMs: 10, maxBackoffMs: 50 } },
 });
 
 const stormPosts = (stormId: number) =>

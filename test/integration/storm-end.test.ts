@@ -2,8 +2,8 @@
  * A storm ends after a quiet window: no new member for STORM_WINDOW. Its card says so, its
  * thread says so, the audit records it, and the next failure of the kind posts its own card.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { describe, expect, it } from "vitest";
+import { eventually, failureEvent } from "../support/harness.js";
 import { textOf } from "../support/slack-actions.js";
 import {
   burst,
@@ -14,14 +14,9 @@ import {
   stormFormed,
   stormsOf,
 } from "../support/storm-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ env: { STORM_THRESHOLD: "2", STORM_WINDOW: "3s" } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ env: { STORM_THRESHOLD: "2", STORM_WINDOW: "3s" } });
 
 describe("the end of a storm", () => {
   it("stays open while members keep coming, then ends after the quiet window", async () => {

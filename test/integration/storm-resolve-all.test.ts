@@ -6,11 +6,11 @@
  * thread and the SLA timers end as a person would expect.
  */
 import { inArray, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { actOnException } from "../../src/exceptions/exceptions.service.js";
 import { auditLog } from "../../src/platform/db/schema.js";
 import { RESOLVE_BATCH, resolveStormMembers } from "../../src/storms/storm-members.job.js";
-import { eventually, type Harness, startHarness } from "../support/harness.js";
+import { eventually } from "../support/harness.js";
 import { buttonsOf, cardOf, textOf, threadOf, USERS } from "../support/slack-actions.js";
 import {
   burst,
@@ -21,17 +21,12 @@ import {
   stormFormed,
   submitStormResolve,
 } from "../support/storm-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
 const MEMBERS = 320;
 const NOTE = "ERP raised the rate limit; feed re-sent";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ env: { STORM_THRESHOLD: "3", STORM_WINDOW: "10m" } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ env: { STORM_THRESHOLD: "3", STORM_WINDOW: "10m" } });
 
 /** Resolve audit rows per member id. */
 async function resolveRows(ids: number[]) {

@@ -4,9 +4,9 @@
  * counting; outside the window nothing groups; two intake workers still make one storm.
  */
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/platform/clock.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import { textOf } from "../support/slack-actions.js";
 import {
   burst,
@@ -18,20 +18,15 @@ import {
   stormFormed,
   stormsOf,
 } from "../support/storm-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
 /** Real time plus an offset a test can move forward: "five minutes later" without waiting. */
 let offsetMs = 0;
 const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    env: { STORM_THRESHOLD: "3", STORM_WINDOW: "1m" },
-    start: { clock },
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const h = useHarness({
+  env: { STORM_THRESHOLD: "3", STORM_WINDOW: "1m" },
+  start: { clock },
 });
 
 const allCarded = (client: string, count: number) =>

@@ -2,14 +2,22 @@
  * One running syncdesk per test file, on the real Postgres (a clone of the migrated template)
  * and Redis (a queue prefix of its own), with Slack played by the local fake. Tests talk to it
  * the way Slack and producers do: signed HTTP requests and BullMQ jobs.
+ *
+ * A test file gets one with `const h = useHarness(options)` (use-harness.ts), which also fails
+ * the file when it leaks and keeps its database when it fails.
  */
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type Processor, Queue, Worker } from "bullmq";
 import { asc, eq } from "drizzle-orm";
 import { Redis } from "ioredis";
-import postgres from "postgres";
 import { inject } from "vitest";
+import {
+  type FakeSlack,
+  type FakeSlackOptions,
+  startFakeSlack,
+} from "../../dev/slack/fake-slack.js";
+import { type SlackRequester, slackRequester } from "../../dev/slack/signing.js";
 import { loadEnv } from "../../src/env.js";
 import {
   type FailureEventInput,
@@ -19,26 +27,19 @@ import { auditLog, exceptions } from "../../src/platform/db/schema.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { clearPrefix } from "../../src/platform/queue/redis.js";
 import {
-  type FakeSlack,
-  type FakeSlackOptions,
-  startFakeSlack,
-} from "../../src/platform/slack/fake-slack.js";
-import { type SlackRequester, slackRequester } from "../../src/platform/slack/signing.js";
-import {
   type ProcessRole,
   type StartOptions,
   type Syncdesk,
   startSyncdesk,
 } from "../../src/syncdesk.js";
 import { FAST_OUTBOX, FAST_SLACK_LIMITS } from "./fast-slack.js";
+import { adminClient, testDatabaseName, databaseUrl as urlOf } from "./test-databases.js";
 
 export const SIGNING_SECRET = "test-signing-secret-0123456789";
 export const ROUTING_FIXTURE = fileURLToPath(
   new URL("../fixtures/routing.test.yml", import.meta.url),
 );
-const ADMIN_URL =
-  process.env.TEST_DATABASE_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export interface HarnessOptions {
   roles?: ProcessRole[];
@@ -53,6 +54,8 @@ export interface Harness {
   fake: FakeSlack;
   slack: SlackRequester;
   env: ReturnType<typeof loadEnv>;
+  /** This file's database (a clone of the template); dropped or kept by useHarness. */
+  database: string;
   databaseUrl: string;
   /** Adds a failure event to the intake queue the way a producer does. */
   report(event: FailureEventInput): Promise<void>;
@@ -69,17 +72,17 @@ export interface Harness {
   audit(exceptionId: number): Promise<(typeof auditLog.$inferSelect)[]>;
   /** Starts another process on the same database and queues (a second replica, a restart). */
   startAnother(roles: ProcessRole[]): Promise<Syncdesk>;
+  /** Stops every process, queue, worker and connection and clears the prefix; leaves the database. */
   close(): Promise<void>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const id = randomUUID().replaceAll("-", "").slice(0, 16);
-  const database = `syncdesk_test_${id}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const database = testDatabaseName(inject("testRunId"));
+  const admin = adminClient();
   await admin.unsafe(`create database "${database}" template "${inject("templateDatabase")}"`);
   await admin.end();
-  const databaseUrl = new URL(ADMIN_URL);
-  databaseUrl.pathname = `/${database}`;
+  const databaseUrl = urlOf(database);
 
   const fake = await startFakeSlack({ usergroups: { S0FULFILL: ["U0DAVE"] }, ...options.fake });
   const env = loadEnv({
@@ -87,7 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: fake.url,
     PORT: "0",
-    DATABASE_URL: databaseUrl.toString(),
+    DATABASE_URL: databaseUrl,
     REDIS_URL,
     QUEUE_PREFIX: `test-${id}`,
     ROUTING_FILE: options.routingFile ?? ROUTING_FIXTURE,
@@ -106,7 +109,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     });
   const others: Syncdesk[] = [];
   const bot = await start(options.roles ?? ["web", "worker"]);
-  const producer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  // Named after the prefix, as syncdesk's and BullMQ's are: the leak check finds it by name.
+  const producer = new Redis(REDIS_URL, {
+    maxRetriesPerRequest: null,
+    connectionName: `test:${env.QUEUE_PREFIX}:producer`,
+  });
   const failures = new Queue(env.FAILURE_QUEUE, { connection: producer, prefix: env.QUEUE_PREFIX });
   const producerQueues = new Map<string, Queue>();
   const producerQueue = (name: string) => {
@@ -124,7 +131,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     bot,
     fake,
     env,
-    databaseUrl: databaseUrl.toString(),
+    database,
+    databaseUrl,
     slack: slackRequester({
       url: `http://127.0.0.1:${bot.port}`,
       signingSecret: SIGNING_SECRET,
@@ -174,9 +182,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await clearPrefix(producer, env.QUEUE_PREFIX);
       await producer.quit();
       await fake.close();
-      const cleanup = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await cleanup.unsafe(`drop database if exists "${database}" with (force)`);
-      await cleanup.end();
     },
   };
 }

@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { and, asc, eq, inArray } from "drizzle-orm";
+import type { FakeChannel } from "../../dev/slack/fake-slack.js";
 import { auditLog, routingVersions, slackOutbox } from "../../src/platform/db/schema.js";
-import type { FakeChannel } from "../../src/platform/slack/fake-slack.js";
 import { ROUTING_ACTIONS } from "../../src/routing/approval-card.js";
 import { eventually, type Harness, type HarnessOptions, startHarness } from "./harness.js";
 

@@ -5,10 +5,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { and, asc, eq } from "drizzle-orm";
+import type { SlackResponse } from "../../dev/slack/signing.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { RESOLVE_CALLBACK } from "../../src/exceptions/exceptions.slack.js";
 import { auditLog, failureEvents, type RootCause } from "../../src/platform/db/schema.js";
-import type { SlackResponse } from "../../src/platform/slack/signing.js";
 import { FAST_OUTBOX } from "./fast-slack.js";
 import { eventually, type Harness, type HarnessOptions } from "./harness.js";
 

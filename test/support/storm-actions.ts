@@ -5,9 +5,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { and, asc, eq, sql } from "drizzle-orm";
+import type { SlackResponse } from "../../dev/slack/signing.js";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
 import { auditLog, exceptions, type RootCause, storms } from "../../src/platform/db/schema.js";
-import type { SlackResponse } from "../../src/platform/slack/signing.js";
 import { STORM_ACTIONS, type StormRow } from "../../src/storms/storm-card.js";
 import { STORM_RESOLVE_CALLBACK } from "../../src/storms/storms.slack.js";
 import { eventually, failureEvent, type Harness } from "./harness.js";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
 import {
   ACTIONS,
   type ExceptionRow,
@@ -6,7 +7,6 @@ import {
   statusLines,
 } from "../../../src/exceptions/card.js";
 import type { FailureEvent } from "../../../src/intake/failure-event.schema.js";
-import { blockKitViolations } from "../../../src/platform/slack/block-kit-limits.js";
 
 const AT = new Date("2026-11-26T09:00:00Z");
 

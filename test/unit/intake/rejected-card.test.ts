@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
 import { type RejectedRow, renderRejectedCard } from "../../../src/intake/rejected.js";
-import { blockKitViolations } from "../../../src/platform/slack/block-kit-limits.js";
 
 const AT = new Date("2026-11-26T09:00:00Z");
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
 import { ACTIONS } from "../../../src/exceptions/card.js";
 import { evaluateChecklist } from "../../../src/inventory/checklist.js";
 import { renderChecklist } from "../../../src/inventory/checklist.view.js";
@@ -11,7 +12,6 @@ import { type Linker, noLinks, permalink } from "../../../src/inventory/links.js
 import { type QueueItem, renderMine } from "../../../src/inventory/queue.view.js";
 import { type LiveException, slaStanding } from "../../../src/inventory/sla-state.js";
 import { renderStatus } from "../../../src/inventory/status.view.js";
-import { blockKitViolations } from "../../../src/platform/slack/block-kit-limits.js";
 import { parseRoutingText } from "../../../src/routing/load.js";
 
 const config = parseRoutingText(

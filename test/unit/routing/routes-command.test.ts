@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blockKitViolations } from "../../../src/platform/slack/block-kit-limits.js";
+import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
 import { renderApprovalCard } from "../../../src/routing/approval-card.js";
 import { diffRouting } from "../../../src/routing/diff.js";
 import { parseRoutingText } from "../../../src/routing/load.js";

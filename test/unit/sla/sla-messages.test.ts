@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
 import { ACTIONS, type ExceptionRow } from "../../../src/exceptions/card.js";
-import { blockKitViolations } from "../../../src/platform/slack/block-kit-limits.js";
 import { parseRoutingText } from "../../../src/routing/load.js";
 import type { SlaPolicy } from "../../../src/routing/routing-file.schema.js";
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blockKitViolations } from "../../../src/platform/slack/block-kit-limits.js";
+import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
 
 const plain = (text: string) => ({ type: "plain_text", text });
 const mrkdwn = (text: string) => ({ type: "mrkdwn", text });

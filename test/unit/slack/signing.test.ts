@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { isValidSlackRequest } from "@slack/bolt";
 import { describe, expect, it } from "vitest";
-import { signSlackRequest } from "../../../src/platform/slack/signing.js";
+import { signSlackRequest } from "../../../dev/slack/signing.js";
 
 const secret = "8f742231b10e8888abcd99yyyzzz85a5";
 const body = "token=xyz&team_id=T1&command=%2Finventory&text=stats+7d";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
 import type { ExceptionRow } from "../../../src/exceptions/card.js";
-import { blockKitViolations } from "../../../src/platform/slack/block-kit-limits.js";
 import {
   renderStormCard,
   STORM_ACTIONS,

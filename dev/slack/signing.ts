@@ -3,12 +3,24 @@
  * app's `POST /slack/events` in Slack's exact wire formats. Bolt verifies; this signs. Used by
  * integration tests and by `npm run demo`, which play the Slack side.
  *
- * Wire details that matter (see STACK-NOTES): form bodies go out as a string with
+ * Wire details that matter: form bodies go out as a string with
  * `content-type: application/x-www-form-urlencoded` and no charset (Bolt only parses that exact
  * header), and the signature covers the exact bytes sent.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import type { AddressInfo, Server } from "node:net";
+import type {
+  BlockActionInput,
+  CommandInput,
+  EventOptions,
+  SendOptions,
+  SlackResponse,
+  SlackTarget,
+  ViewInput,
+  ViewSubmissionInput,
+} from "./signing.types.js";
+
+export type * from "./signing.types.js";
 
 export interface SlackSignatureHeaders {
   "x-slack-signature": string;
@@ -23,98 +35,6 @@ export function signSlackRequest(
 ): SlackSignatureHeaders {
   const digest = createHmac("sha256", secret).update(`v0:${timestampSec}:${body}`).digest("hex");
   return { "x-slack-signature": `v0=${digest}`, "x-slack-request-timestamp": String(timestampSec) };
-}
-
-/** Where requests go and how the workspace looks. Built once per test file. */
-export interface SlackTarget {
-  /** Origin of the Bolt receiver, e.g. `http://127.0.0.1:53211` (see `serverUrl`). */
-  url: string;
-  signingSecret: string;
-  /** Defaults to `/slack/events`, Bolt's default endpoint. */
-  path?: string;
-  teamId?: string;
-  teamDomain?: string;
-  apiAppId?: string;
-  /** Used when an input has no `responseUrl`; e.g. `() => fake.responseUrl()`. */
-  responseUrl?: () => string;
-  /** Unix seconds for `x-slack-request-timestamp`; defaults to the wall clock Bolt checks against. */
-  nowSec?: () => number;
-}
-
-/** Per-request knobs for security tests. */
-export interface SendOptions {
-  /** Sign with this timestamp (e.g. 10 minutes ago: stale). */
-  timestampSec?: number;
-  /** Sign with another secret: a forged request. */
-  signingSecret?: string;
-  /** Send this `x-slack-signature` verbatim instead of computing one. */
-  signature?: string;
-  /** Extra headers (e.g. `x-slack-retry-num`). */
-  headers?: Record<string, string>;
-}
-
-export interface SlackResponse {
-  status: number;
-  body: string;
-  /** The body parsed as JSON, when it is JSON. */
-  json?: unknown;
-}
-
-export interface CommandInput {
-  command: string;
-  text?: string;
-  userId: string;
-  userName?: string;
-  channelId: string;
-  channelName?: string;
-  teamId?: string;
-  responseUrl?: string;
-  triggerId?: string;
-}
-
-/** Where an action was clicked: a message (channel or DM), an ephemeral message, or a view. */
-export type ActionSource =
-  | { channelId: string; messageTs: string; message?: Record<string, unknown>; ephemeral?: false }
-  | { channelId: string; messageTs: string; ephemeral: true }
-  | { view: ViewInput };
-
-export interface ViewInput {
-  id?: string;
-  type?: "home" | "modal";
-  callbackId?: string;
-  privateMetadata?: string;
-  /** `state.values` shape: `{ [blockId]: { [actionId]: { type, value?, selected_option? } } }`. */
-  values?: Record<string, Record<string, Record<string, unknown>>>;
-  blocks?: unknown[];
-  hash?: string;
-}
-
-export type BlockActionInput = ActionSource & {
-  userId: string;
-  userName?: string;
-  actionId: string;
-  blockId?: string;
-  value?: string;
-  /** Merged over the default button action, e.g. `{ type: "static_select", selected_option }`. */
-  action?: Record<string, unknown>;
-  responseUrl?: string;
-  triggerId?: string;
-};
-
-export interface ViewSubmissionInput extends Omit<ViewInput, "type"> {
-  userId: string;
-  userName?: string;
-  callbackId: string;
-  title?: string;
-  triggerId?: string;
-}
-
-export interface EventOptions extends SendOptions {
-  /** Reuse an id to play Slack's retry of the same event. */
-  eventId?: string;
-  eventTime?: number;
-  retryNum?: number;
-  retryReason?: string;
 }
 
 const DEFAULTS = { teamId: "T0TEAM", teamDomain: "syncdesk-test", apiAppId: "A0SYNCDESK" };
