@@ -14,7 +14,11 @@ import { clearPrefix } from "../../src/platform/queue/redis.js";
 import { createSlackApp } from "../../src/platform/slack/app.js";
 import { CLICK_QUEUE } from "../../src/platform/slack/edge-ack.js";
 import { type FakeSlack, startFakeSlack } from "../../src/platform/slack/fake-slack.js";
-import { type SlackRequester, slackRequester } from "../../src/platform/slack/signing.js";
+import {
+  type SlackRequester,
+  signSlackRequest,
+  slackRequester,
+} from "../../src/platform/slack/signing.js";
 import { eventually } from "../support/harness.js";
 
 const SECRET = "edge-ack-signing-secret";
@@ -46,7 +50,7 @@ beforeAll(async () => {
     slackApiUrl: fake.url,
     logger,
     health: async () => true,
-    edge: { redis, prefix: PREFIX },
+    edge: { redis, prefix: PREFIX, unhandledRequestTimeoutMs: 2500 },
   });
   // A listener that never acks and waits until told: the click is answered all the same.
   app.action<BlockAction>("slow", async ({ body }) => {
@@ -72,6 +76,7 @@ beforeAll(async () => {
   app.view("form", async ({ ack }) => {
     await ack({ response_action: "errors", errors: { note: "Say more." } });
   });
+  app.command("/silent", async () => {}); // never acks
   app.command("/inventory", async ({ ack }) => {
     await ack({ response_type: "ephemeral", text: "answered by the listener" });
   });
@@ -162,5 +167,29 @@ describe("clicks acked at the edge", () => {
       lines.find((l) => l.msg === "click listener failed"),
     );
     expect(logged).toMatchObject({ level: 50, actions: ["broken"] });
+  });
+});
+
+describe("the receiver as Bolt's own would answer", () => {
+  it("answers 404 for a request no listener acked in time, and for unknown paths", async () => {
+    const silent = await slack.command({ command: "/silent", userId: "U0ALICE", channelId: "C0X" });
+    expect(silent.status).toBe(404);
+    expect((await fetch(new URL("/nowhere", slack.target.url))).status).toBe(404);
+    expect((await fetch(new URL("/healthz", slack.target.url))).status).toBe(200);
+  });
+
+  it("answers 400 to a signed body it cannot parse", async () => {
+    expect((await slack.raw("{not json", "application/json")).status).toBe(400);
+  });
+
+  it("refuses a valid signature with anything after it (Bolt compares only the hash)", async () => {
+    const body = "command=%2Finventory&text=help&user_id=U0ALICE&channel_id=C0X";
+    const timestampSec = Math.floor(Date.now() / 1000);
+    const { "x-slack-signature": signature } = signSlackRequest(SECRET, body, timestampSec);
+    const FORM = "application/x-www-form-urlencoded";
+    for (const suffix of ["=1", "=2"])
+      expect(
+        (await slack.raw(body, FORM, { timestampSec, signature: `${signature}${suffix}` })).status,
+      ).toBe(401);
   });
 });

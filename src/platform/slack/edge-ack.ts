@@ -47,7 +47,7 @@ export interface ClickEdgeOptions {
   concurrency?: number;
   /** A click's work waits at most this long for the answers to other requests (1 s). */
   maxHoldMs?: number;
-  /** How long SIGTERM waits for the clicks this process acked (5 s). */
+  /** How long SIGTERM waits for the clicks this process acked (6 s). */
   drainMs?: number;
   /** Slack wants its answer within 3 s: the record gets half of that (1.5 s). */
   recordTimeoutMs?: number;
@@ -173,7 +173,7 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
     },
 
     async stop() {
-      const deadline = Date.now() + (options.drainMs ?? 5000);
+      const deadline = Date.now() + (options.drainMs ?? 6000);
       let lastLook = 0;
       while (pending.size > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 25));
