@@ -141,6 +141,9 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
     },
 
     async record(click, signatureHash) {
+      // ioredis holds commands while it reconnects and sends them later: a click answered 503
+      // now must not be done then, so without a connection it is not recorded at all.
+      if (options.connection.status !== "ready") throw new Error("Redis is not connected");
       const jobId = `click-${signatureHash}`;
       const data: ClickJob = { body: click, ackedAt: Date.now() };
       pending.add(jobId);
@@ -150,7 +153,7 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
             jobId,
             attempts: 1,
             // Kept past the signature window, so the id still refuses a second copy.
-            removeOnComplete: { age: 600 },
+            removeOnComplete: { age: 900 },
             removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
           }),
           options.recordTimeoutMs ?? 1500,
