@@ -33,7 +33,10 @@ const STEPS: [string, (frame: CallFrame) => boolean][] = [
     "before ack: Bolt receiver (verify, parse, ack)",
     (f) => /@slack\/bolt\/dist\/receivers/.test(f.url),
   ],
-  ["before ack: request guard (size, signature, replay)", (f) => /request-guard/.test(f.url)],
+  [
+    "before ack: our receiver (size, signature, replay, click record)",
+    (f) => /slack\/(receiver|request-checks|edge-ack)\.ts/.test(f.url),
+  ],
   ["after ack: Postgres (drizzle, postgres.js)", (f) => /drizzle-orm|\/postgres\//.test(f.url)],
   [
     "after ack: Slack Web API / respond()",

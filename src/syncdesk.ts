@@ -29,8 +29,7 @@ import type { RoutingSource } from "./routing/active-routing.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
 import { registerRoutingListeners } from "./routing/routes.slack.js";
 import { readCheckedRoutingFile } from "./routing/routing-source.js";
-import { DEFAULT_MAX_BODY_BYTES } from "./security/request-guard.js";
-import { registerEventDedupe, slackRequestGuard } from "./security/slack-edge.js";
+import { auditRejections, registerEventDedupe } from "./security/slack-edge.js";
 import { registerSlaListeners } from "./sla/sla.slack.js";
 import { slaCardDecorator } from "./sla/sla-messages.js";
 import { stormMemberLine } from "./storms/storm-card.js";
@@ -154,8 +153,13 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           return (await redis.ping()) === "PONG";
         },
         extraRoutes: [{ path: "/metrics", handler: serveMetrics }],
-        guardRequests: slackRequestGuard(deps, { signingSecret: env.SLACK_SIGNING_SECRET }),
-        maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        // The receiver's replay memory and acked clicks (queue `slack-clicks`) live in Redis.
+        edge: {
+          redis,
+          prefix: env.QUEUE_PREFIX,
+          onRejected: auditRejections(deps),
+          clicks: { lockMs: env.QUEUE_LOCK_MS },
+        },
       });
       registerListeners(app, deps);
       const started = (await app.start(env.PORT)) as Server | undefined;

@@ -1,13 +1,12 @@
 /**
- * Wires the HTTP edge to Redis and the audit trail: remembered signatures and event ids live
- * under the queue prefix so every web replica shares them, and each refused request becomes
- * an audit row (source `http`), up to a per-minute cap so a flood cannot fill the table.
+ * What the Slack receiver (src/platform/slack/receiver.ts) hands to the audit trail: each refused
+ * request becomes an audit row (source `http`), up to a per-minute cap across replicas (counted
+ * in Redis) so a flood cannot fill the table. Also the event-id dedupe of Slack's retries.
  */
 import type { App } from "@slack/bolt";
 import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
-import { metrics } from "../platform/metrics.js";
-import { guardSlackRequests, type RequestRejection } from "./request-guard.js";
+import { type RequestRejection, withTimeout } from "../platform/slack/request-checks.js";
 
 /** Rejections recorded per minute across replicas; the rest are only counted and logged once. */
 export const REJECTIONS_RECORDED_PER_MINUTE = 100;
@@ -21,26 +20,13 @@ type EdgeDeps = Pick<Deps, "db" | "queues" | "logger" | "clock">;
 const edgeKey = (deps: EdgeDeps, ...parts: string[]) =>
   [deps.queues.prefix, "syncdesk-edge", ...parts].join(":");
 
-export function slackRequestGuard(
-  deps: EdgeDeps,
-  options: { signingSecret: string; maxBodyBytes?: number },
-) {
-  const redis = deps.queues.connection;
-  return guardSlackRequests({
-    signingSecret: options.signingSecret,
-    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
-    logger: deps.logger,
-    firstSighting: async (signature, ttlMs) => {
-      const set = redis.set(edgeKey(deps, "sig", signature), "1", "PX", ttlMs, "NX");
-      return (await withTimeout(set, REDIS_TIMEOUT_MS)) === "OK";
-    },
-    onRejected: (rejection) => {
-      recordRejectedRequest(deps, rejection).catch((error: unknown) =>
-        deps.logger.error({ err: error, rejection }, "could not record a refused request"),
-      );
-    },
-    onAnswered: (status, seconds) => metrics.slackAcks.observe({ status: String(status) }, seconds),
-  });
+/** The receiver's `onRejected`: records the refusal after the answer, never failing it. */
+export function auditRejections(deps: EdgeDeps): (rejection: RequestRejection) => void {
+  return (rejection) => {
+    recordRejectedRequest(deps, rejection).catch((error: unknown) =>
+      deps.logger.error({ err: error, rejection }, "could not record a refused request"),
+    );
+  };
 }
 
 export async function recordRejectedRequest(
@@ -114,12 +100,4 @@ function eventIdOf(body: unknown): string | null {
   const { type, event_id: id } = body as { type?: unknown; event_id?: unknown };
   if (type !== "event_callback" || typeof id !== "string" || id.length === 0) return null;
   return id.slice(0, 100);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,21 +1,31 @@
 /**
- * Clicks acked at the edge, through the real request guard and a real Bolt app: a verified
- * click is answered at once, whatever its listener is still doing; forms and commands are still
- * answered by their listeners; a forged click reaches no listener; a failing listener is logged.
+ * Clicks acked at the edge, through the real receiver, a real Bolt app and the real Redis: a
+ * verified click is recorded, then answered at once, whatever its listener is still doing, and
+ * its work is done once; forms and commands are still answered by their listeners; a forged
+ * click reaches no listener; a failing listener is logged.
  */
+import { randomUUID } from "node:crypto";
 import type { App, BlockAction } from "@slack/bolt";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
-import { type SlackRequester, slackRequester } from "../../dev/slack/signing.js";
+import { type SlackRequester, signSlackRequest, slackRequester } from "../../dev/slack/signing.js";
 import { createLogger } from "../../src/platform/logger.js";
+import { clearPrefix } from "../../src/platform/queue/redis.js";
 import { createSlackApp } from "../../src/platform/slack/app.js";
-import { guardSlackRequests } from "../../src/security/request-guard.js";
+import { CLICK_QUEUE } from "../../src/platform/slack/edge-ack.js";
 import { eventually } from "../support/harness.js";
 
 const SECRET = "edge-ack-signing-secret";
 const CARD = { channelId: "C0OPS", messageTs: "1700000000.000100" };
 
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const PREFIX = `test-${randomUUID().slice(0, 8)}`;
+
 let fake: FakeSlack;
+let redis: Redis;
+let clicks: Queue;
 let app: App;
 let slack: SlackRequester;
 const lines: Record<string, unknown>[] = [];
@@ -28,19 +38,15 @@ beforeAll(async () => {
   fake = await startFakeSlack({ channels: [{ id: "C0OPS", name: "ops" }] });
   const sink = { write: (line: string) => lines.push(JSON.parse(line)) };
   const logger = createLogger("info", sink as unknown as NodeJS.WritableStream);
-  const seen = new Set<string>();
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  clicks = new Queue(CLICK_QUEUE, { connection: redis, prefix: PREFIX });
   app = await createSlackApp({
     token: "xoxb-edge-test",
     signingSecret: SECRET,
     slackApiUrl: fake.url,
     logger,
     health: async () => true,
-    guardRequests: guardSlackRequests({
-      signingSecret: SECRET,
-      logger,
-      firstSighting: async (signature) => !seen.has(signature) && Boolean(seen.add(signature)),
-      onRejected: () => {},
-    }),
+    edge: { redis, prefix: PREFIX, unhandledRequestTimeoutMs: 2500 },
   });
   // A listener that never acks and waits until told: the click is answered all the same.
   app.action<BlockAction>("slow", async ({ body }) => {
@@ -66,6 +72,7 @@ beforeAll(async () => {
   app.view("form", async ({ ack }) => {
     await ack({ response_action: "errors", errors: { note: "Say more." } });
   });
+  app.command("/silent", async () => {}); // never acks
   app.command("/inventory", async ({ ack }) => {
     await ack({ response_type: "ephemeral", text: "answered by the listener" });
   });
@@ -81,16 +88,24 @@ afterAll(async () => {
   release();
   await app?.stop();
   await fake?.close();
+  await clicks?.close();
+  if (redis) await clearPrefix(redis, PREFIX);
+  await redis?.quit();
 });
 
 describe("clicks acked at the edge", () => {
-  it("answers a verified click at once, before its listener is done, then runs the listener", async () => {
+  it("records a verified click, answers it at once, then runs its listener once", async () => {
     const res = await slack.blockAction({ ...CARD, userId: "U0ALICE", actionId: "slow" });
     expect(res).toMatchObject({ status: 200, body: "" });
+    // Recorded before the answer: the record is there even if the process died now.
+    const [recorded] = await clicks.getJobs(["waiting", "active", "completed"]);
+    expect(recorded?.data.body).toMatchObject({ type: "block_actions", user: { id: "U0ALICE" } });
     await eventually(async () => running);
     expect(clicked).toEqual([]);
     release();
     await eventually(async () => clicked.includes("slow by U0ALICE"));
+    await eventually(async () => (await clicks.getJobState(recorded!.id!)) === "completed");
+    expect(clicked.filter((c) => c === "slow by U0ALICE")).toHaveLength(1);
   });
 
   it("dispatches nothing for a forged click", async () => {
@@ -148,5 +163,29 @@ describe("clicks acked at the edge", () => {
       lines.find((l) => l.msg === "click listener failed"),
     );
     expect(logged).toMatchObject({ level: 50, actions: ["broken"] });
+  });
+});
+
+describe("the receiver as Bolt's own would answer", () => {
+  it("answers 404 for a request no listener acked in time, and for unknown paths", async () => {
+    const silent = await slack.command({ command: "/silent", userId: "U0ALICE", channelId: "C0X" });
+    expect(silent.status).toBe(404);
+    expect((await fetch(new URL("/nowhere", slack.target.url))).status).toBe(404);
+    expect((await fetch(new URL("/healthz", slack.target.url))).status).toBe(200);
+  });
+
+  it("answers 400 to a signed body it cannot parse", async () => {
+    expect((await slack.raw("{not json", "application/json")).status).toBe(400);
+  });
+
+  it("refuses a valid signature with anything after it (Bolt compares only the hash)", async () => {
+    const body = "command=%2Finventory&text=help&user_id=U0ALICE&channel_id=C0X";
+    const timestampSec = Math.floor(Date.now() / 1000);
+    const { "x-slack-signature": signature } = signSlackRequest(SECRET, body, timestampSec);
+    const FORM = "application/x-www-form-urlencoded";
+    for (const suffix of ["=1", "=2"])
+      expect(
+        (await slack.raw(body, FORM, { timestampSec, signature: `${signature}${suffix}` })).status,
+      ).toBe(401);
   });
 });

@@ -4,11 +4,13 @@
  * a replay is refused by a second web replica too; Slack's event retries run listeners once.
  */
 import { request } from "node:http";
+import { Queue } from "bullmq";
 import { and, asc, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendSigned, slackRequester } from "../../dev/slack/signing.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { auditLog } from "../../src/platform/db/schema.js";
+import { CLICK_QUEUE } from "../../src/platform/slack/edge-ack.js";
 import {
   REJECTIONS_RECORDED_PER_MINUTE,
   recordRejectedRequest,
@@ -18,6 +20,16 @@ import { useHarness } from "../support/use-harness.js";
 
 const FORM = "application/x-www-form-urlencoded";
 const h = useHarness();
+let clicks: Queue;
+beforeAll(() => {
+  clicks = new Queue(CLICK_QUEUE, {
+    connection: h.bot.deps.queues.connection,
+    prefix: h.bot.deps.queues.prefix,
+  });
+});
+afterAll(async () => {
+  await clicks?.close();
+});
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
@@ -162,6 +174,33 @@ describe("replays", () => {
     });
     const claims = (await h.audit(row.id)).filter((entry) => entry.action === "claim");
     expect(claims).toHaveLength(1);
+    // One recorded click for the two requests.
+    const recorded = (await clicks.getJobs(["completed", "waiting", "active"])).filter(
+      (job) => (job.data.body.actions as { value: string }[])[0]?.value === String(row.id),
+    );
+    expect(recorded).toHaveLength(1);
+  });
+
+  it("a click done a second time (its process died before marking it done) changes nothing", async () => {
+    const row = await cardFor("SKU-REDELIVERED");
+    const res = await h.slack.raw(claimBody(row.id, row.cardTs!), FORM);
+    expect(res.status).toBe(200);
+    await eventually(async () => (await h.exception(row.id)).claimedBy === "U0ALICE");
+    const [done] = (await clicks.getJobs(["completed", "active", "waiting"])).filter(
+      (job) => (job.data.body.actions as { value: string }[])[0]?.value === String(row.id),
+    );
+    await eventually(async () => (await clicks.getJobState(done!.id!)) === "completed");
+    const before = await h.exception(row.id);
+    const auditBefore = await h.audit(row.id);
+
+    // What BullMQ's stalled check does after a crash: the same click, run again.
+    const again = await clicks.add("click", done!.data, { jobId: `${done!.id}-again` });
+    await eventually(async () => (await again.getState()) === "completed");
+    const after = await h.exception(row.id);
+    expect(after.claimedBy).toBe("U0ALICE");
+    expect(after.updatedAt).toEqual(before.updatedAt);
+    expect(await h.audit(row.id)).toEqual(auditBefore);
+    expect(auditBefore.filter((entry) => entry.action === "claim")).toHaveLength(1);
   });
 
   it("refuses a replay sent to another web replica", async () => {

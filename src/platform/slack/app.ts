@@ -1,9 +1,10 @@
-/** The Bolt app: HTTP receiver on /slack/events (or Socket Mode), health route, our logger. */
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+/** The Bolt app: our receiver on /slack/events (or Socket Mode), health route, our logger. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { App, LogLevel } from "@slack/bolt";
 import type { WebClientOptions } from "@slack/web-api";
+import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
-import { createClickEdge } from "./edge-ack.js";
+import { SlackReceiver, type SlackReceiverOptions } from "./receiver.js";
 
 export interface SlackAppOptions {
   token: string;
@@ -19,12 +20,13 @@ export interface SlackAppOptions {
     handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   }[];
   /**
-   * HTTP mode: wraps Bolt's request listener, e.g. with the replay and size checks of
-   * src/security/request-guard.ts. Set `rawBody` on the request to hand Bolt the bytes read.
+   * HTTP mode (required there): where the receiver remembers signatures and records acked
+   * clicks (Redis, under the queue prefix), and what it does with a refused request.
    */
-  guardRequests?: (inner: RequestListener) => RequestListener;
-  /** HTTP mode: bodies above this many bytes get 413 (Bolt's own default is 4 MB). */
-  maxBodyBytes?: number;
+  edge?: { redis: Redis; prefix: string } & Pick<
+    SlackReceiverOptions,
+    "onRejected" | "maxBodyBytes" | "clicks" | "unhandledRequestTimeoutMs"
+  >;
 }
 
 export async function createSlackApp(options: SlackAppOptions): Promise<App> {
@@ -63,22 +65,16 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
       customRoutes,
     });
   } else {
-    // Our own HTTPReceiver (what Bolt would build) so its request listener can be guarded.
-    const receiver = new HTTPReceiver({
+    if (!options.edge)
+      throw new Error("HTTP mode needs the edge's Redis (replay memory and acked clicks)");
+    const receiver = new SlackReceiver({
+      ...options.edge,
       signingSecret: options.signingSecret,
-      processBeforeResponse: false,
-      customRoutes,
-      logger,
-      ...(options.maxBodyBytes ? { bodyLimit: options.maxBodyBytes } : {}),
+      logger: options.logger,
+      boltLogger: logger,
+      routes: customRoutes,
     });
     app = new App({ ...common, receiver });
-    // Clicks are acked at the edge only behind the guard, which has verified them by then.
-    if (options.guardRequests) {
-      const edge = createClickEdge(app, options.logger);
-      receiver.requestListener = edge.count(
-        options.guardRequests(edge.ack(receiver.requestListener)),
-      );
-    }
   }
   await app.init();
   return app;
