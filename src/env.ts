@@ -15,6 +15,13 @@ export const envSchema = z.object({
   SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, "must be an app-level token (xapp-…)")),
   SLACK_API_URL: optional(z.url()),
   PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
+  /**
+   * Port of /livez, /readyz and /metrics, apart from the public Slack port; every role serves
+   * it. Unset: only the web process serves them, on PORT, beside /slack/events and /healthz.
+   */
+  METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
+  /** When set, /metrics asks for `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: optional(z.string().min(16, "must be at least 16 characters")),
   DATABASE_URL: withDefault(z.url(), "postgres://postgres@127.0.0.1:5432/syncdesk"),
   REDIS_URL: withDefault(z.url(), "redis://127.0.0.1:6379"),
   QUEUE_PREFIX: withDefault(z.string().regex(/^[A-Za-z0-9_-]+$/), "bull"),

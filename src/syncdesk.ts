@@ -32,7 +32,8 @@ import { type Clock, systemClock } from "./platform/clock.js";
 import { connectDatabase, ensureDatabase, migrateDatabase } from "./platform/db/db.js";
 import type { Deps, RoutingSource } from "./platform/deps.js";
 import { createLogger, exceptionLogger, type Logger } from "./platform/logger.js";
-import { countIntake, registry, serveMetrics, watchQueueDepth } from "./platform/metrics.js";
+import { countIntake, registry, watchQueueDepth } from "./platform/metrics.js";
+import { createOps, listenOps, postgresCheck, redisCheck } from "./platform/ops/ops-server.js";
 import {
   INTERNAL_QUEUE,
   type JobData,
@@ -87,6 +88,8 @@ export interface Syncdesk {
   app: App | null;
   /** The HTTP port Bolt listens on (web role, HTTP mode). */
   port: number | null;
+  /** The port of /livez, /readyz and /metrics when METRICS_PORT is set (0 picks a free one). */
+  opsPort: number | null;
   /** This process's Slack Web API calls and waits, as the outbound path counted them. */
   slackStats: SlackStats;
   stop(): Promise<void>;
@@ -131,6 +134,11 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
     );
     closers.push({ name: "redis", close: () => redis.quit() });
+    // Ops endpoints (/livez, /readyz, /metrics): src/platform/ops/ops-server.ts.
+    const ops = createOps({
+      checks: [postgresCheck(database.sql), redisCheck(redis)],
+      metricsToken: env.METRICS_TOKEN,
+    });
     const queues = createQueues(
       redis,
       { prefix: env.QUEUE_PREFIX, failures: env.FAILURE_QUEUE, outcomes: env.OUTCOME_QUEUE },
@@ -195,6 +203,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
       closers.push({ name: "workers", close: workers.close });
+      ops.addCheck({ name: "workers", check: async () => workers.assertRunning() });
       const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
       const relay = await startOutboxRelay({
         db: database.db,
@@ -231,7 +240,8 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           await database.sql`select 1`;
           return (await redis.ping()) === "PONG";
         },
-        extraRoutes: [{ path: "/metrics", handler: serveMetrics }],
+        // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
+        extraRoutes: env.METRICS_PORT === undefined ? ops.routes : [],
         guardRequests: slackRequestGuard(deps, { signingSecret: env.SLACK_SIGNING_SECRET }),
         maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       });
@@ -249,8 +259,14 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       const running = app;
       closers.push({ name: "bolt", close: () => running.stop() });
     }
-    logger.info({ roles: options.roles, port }, "syncdesk started");
-    return { deps, app, port, slackStats: outbound.stats, stop };
+    let opsPort: number | null = null;
+    if (env.METRICS_PORT !== undefined) {
+      const server = await listenOps(ops.routes, env.METRICS_PORT);
+      opsPort = server.port;
+      closers.push({ name: "ops", close: server.close });
+    }
+    logger.info({ roles: options.roles, port, opsPort }, "syncdesk started");
+    return { deps, app, port, opsPort, slackStats: outbound.stats, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -268,7 +284,7 @@ async function startWorkers(
     jobConcurrency: number;
     digest: { cron: string; tz: string };
   },
-): Promise<{ close(): Promise<void> }> {
+): Promise<{ close(): Promise<void>; assertRunning(): void }> {
   const { queues, logger } = deps;
   const common = {
     connection: queues.connection,
@@ -361,6 +377,10 @@ async function startWorkers(
   queues.connection.on("ready", reschedule);
   const workers = [failures, outcomes, internal];
   return {
+    assertRunning: () => {
+      const stopped = workers.filter((handle) => !handle.worker.isRunning());
+      if (stopped.length) throw new Error(`not running: ${stopped.map((h) => h.name).join(", ")}`);
+    },
     close: async () => {
       queues.connection.off("ready", reschedule);
       await Promise.all(workers.map((worker) => worker.close()));
