@@ -1,5 +1,6 @@
 /** The one schema of process.env: every setting syncdesk reads, validated at start-up. */
 import { z } from "zod";
+import { DATABASE_SSL_MODES } from "./platform/tls.js";
 import { parseDuration } from "./routing/duration.js";
 import { isValidTimeZone } from "./routing/routing-file.schema.js";
 
@@ -23,7 +24,13 @@ export const envSchema = z.object({
   /** When set, /metrics asks for `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: optional(z.string().min(16, "must be at least 16 characters")),
   DATABASE_URL: withDefault(z.url(), "postgres://postgres@127.0.0.1:5432/syncdesk"),
+  /** TLS to Postgres: disable, require (encrypted), verify-full; unset: the URL's sslmode. */
+  DATABASE_SSL: optional(z.enum(DATABASE_SSL_MODES)),
+  /** PEM file of the CA that signed the Postgres server's certificate (managed services). */
+  DATABASE_SSL_CA: optional(z.string()),
   REDIS_URL: withDefault(z.url(), "redis://127.0.0.1:6379"),
+  /** PEM file of the CA of Redis's certificate; set, or a rediss:// URL, means TLS. */
+  REDIS_TLS_CA: optional(z.string()),
   QUEUE_PREFIX: withDefault(z.string().regex(/^[A-Za-z0-9_-]+$/), "bull"),
   ROUTING_FILE: withDefault(z.string(), "./routing.yml"),
   /** Channel where routing proposals are posted for review; unset = listed by `/inventory routes`. */

@@ -49,6 +49,7 @@ import { createSlackOutbound } from "./platform/slack/outbound.js";
 import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/outbox-relay.js";
 import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
 import { promSlackMetrics, type SlackStats } from "./platform/slack/slack-metrics.js";
+import { connectionSecurity } from "./platform/tls.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
 import { registerRoutingListeners } from "./routing/routes.slack.js";
@@ -114,9 +115,11 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       options.routing || options.routingFile === false
         ? null
         : await readCheckedRoutingFile(env.ROUTING_FILE);
-    await ensureDatabase(env.DATABASE_URL);
-    await migrateDatabase(env.DATABASE_URL);
-    const database = connectDatabase(env.DATABASE_URL);
+    // TLS to managed Postgres and Redis: src/platform/tls.ts.
+    const security = connectionSecurity(env);
+    await ensureDatabase(env.DATABASE_URL, { ssl: security.postgres });
+    await migrateDatabase(env.DATABASE_URL, { ssl: security.postgres });
+    const database = connectDatabase(env.DATABASE_URL, { ssl: security.postgres });
     closers.push({ name: "postgres", close: database.close });
     // Version 1 from the file on first start; a changed file becomes a proposal (watch below).
     const versioned = options.routing
@@ -132,6 +135,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
     const redis = createRedis(
       env.REDIS_URL,
       `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
+      security.redis,
     );
     closers.push({ name: "redis", close: () => redis.quit() });
     // Ops endpoints (/livez, /readyz, /metrics): src/platform/ops/ops-server.ts.

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { type PostgresSsl, sslOption } from "../tls.js";
 import * as schema from "./schema.js";
 
 export { ensureDatabase } from "./ensure.js";
@@ -20,15 +21,21 @@ export interface Database {
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../../drizzle", import.meta.url));
 
-export function connectDatabase(url: string, options: { max?: number } = {}): Database {
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+export function connectDatabase(
+  url: string,
+  options: { max?: number; ssl?: PostgresSsl } = {},
+): Database {
+  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {}, ...sslOption(options) });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }
 
 /** Applies pending migrations on a dedicated single connection (drizzle runs them in one tx). */
-export async function migrateDatabase(url: string): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+export async function migrateDatabase(
+  url: string,
+  options: { ssl?: PostgresSsl } = {},
+): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {}, ...sslOption(options) });
   try {
     // Replicas starting together must not race each other through the migrations.
     await sql`select pg_advisory_lock(727274)`;

@@ -10,6 +10,7 @@
  * pg_database_datname_index from two CREATE DATABASE at once) finds it made and goes on.
  */
 import postgres from "postgres";
+import { type PostgresSsl, sslOption } from "../tls.js";
 
 /** pg_advisory_lock key of database creation (on the maintenance database). */
 const CREATE_LOCK = 727_273;
@@ -17,8 +18,8 @@ const CREATE_LOCK = 727_273;
 export interface EnsureOptions {
   /** Where to create the database from; default: the same server's `postgres` database. */
   maintenanceUrl?: string;
-  /** Extra postgres.js options (TLS) for both connections. */
-  connection?: postgres.Options<Record<string, never>>;
+  /** TLS for both connections (src/platform/tls.ts). */
+  ssl?: PostgresSsl;
 }
 
 export type EnsureResult = "exists" | "created" | "created-elsewhere";
@@ -35,7 +36,7 @@ export async function ensureDatabase(
   if (await databaseAnswers(url, options)) return "exists";
 
   const maintenance = options.maintenanceUrl ?? withDatabase(url, "postgres");
-  const sql = postgres(maintenance, { ...options.connection, max: 1, onnotice: () => {} });
+  const sql = postgres(maintenance, { max: 1, onnotice: () => {}, ...sslOption(options) });
   try {
     // Session lock on the one connection; released when it ends, whatever happens below.
     await sql`select pg_advisory_lock(${CREATE_LOCK})`;
@@ -56,7 +57,7 @@ export async function ensureDatabase(
 
 /** true: the database exists and answers; false: it does not exist (3D000); other errors throw. */
 async function databaseAnswers(url: string, options: EnsureOptions): Promise<boolean> {
-  const sql = postgres(url, { ...options.connection, max: 1, onnotice: () => {} });
+  const sql = postgres(url, { max: 1, onnotice: () => {}, ...sslOption(options) });
   try {
     await sql`select 1`;
     return true;

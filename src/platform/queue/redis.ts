@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from "node:tls";
 import { Redis } from "ioredis";
 
 /**
@@ -5,11 +6,13 @@ import { Redis } from "ioredis";
  * name (CLIENT SETNAME, kept by duplicates) says in `CLIENT LIST` which process holds which
  * connection; BullMQ renames its blocking connections after their queue.
  */
-export function createRedis(url: string, name?: string): Redis {
+export function createRedis(url: string, name?: string, tls?: ConnectionOptions): Redis {
   return new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     ...(name ? { connectionName: name } : {}),
+    // rediss:// or REDIS_TLS_CA (src/platform/tls.ts); duplicates keep it.
+    ...(tls ? { tls } : {}),
   });
 }
 
