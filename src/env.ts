@@ -10,6 +10,23 @@ const optional = <T extends z.ZodType>(schema: T) =>
 const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
   z.preprocess(emptyAsUndefined, schema.default(fallback as never));
 
+/** A duration setting (90s, 15m, 2h, 400d) in milliseconds; `fallback` is parsed the same way. */
+const duration = (fallback: string) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseDuration(text);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .prefault(fallback),
+  );
+
 export const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, "must be a bot token (xoxb-…)"),
   SLACK_SIGNING_SECRET: z.string().min(8, "must be the app's signing secret"),
@@ -90,6 +107,16 @@ export const envSchema = z.object({
     z.string().refine(isValidTimeZone, "must be an IANA time zone like Europe/Berlin"),
     "UTC",
   ),
+  /** Retention (src/retention): failure payloads, counted from their exception's resolution. */
+  RETENTION_FAILURE_PAYLOADS: duration("90d"),
+  /** Raw payloads of rejected events, counted from receipt (the row and its errors stay). */
+  RETENTION_REJECTED_EVENTS: duration("90d"),
+  /** Audit rows: who did what and why. Kept longest; never shorter than the payloads'. */
+  RETENTION_AUDIT: duration("730d"),
+  /** Slack deliveries (issue 12's table, when it lands). */
+  RETENTION_DELIVERIES: duration("90d"),
+  /** How often the retention job runs (once across replicas). */
+  RETENTION_SWEEP_MS: withDefault(z.coerce.number().int().min(1000), 3_600_000),
   LOG_LEVEL: withDefault(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     "info",

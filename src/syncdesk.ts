@@ -50,6 +50,9 @@ import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/out
 import { type SlackLimits, withLimits } from "./platform/slack/rate-limits.js";
 import { promSlackMetrics, type SlackStats } from "./platform/slack/slack-metrics.js";
 import { connectionSecurity } from "./platform/tls.js";
+import { pruneRetention } from "./retention/retention.job.js";
+import { retentionFromEnv, scheduleRetention } from "./retention/retention.schedule.js";
+import type { RetentionRule } from "./retention/retention-rules.js";
 import { reconcileRetries } from "./retries/retry-tracker.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
 import { registerRoutingListeners } from "./routing/routes.slack.js";
@@ -204,6 +207,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         intakeSweepMs: env.INTAKE_SWEEP_MS,
         jobConcurrency: env.JOB_CONCURRENCY,
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
+        retention: retentionFromEnv(env),
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
       closers.push({ name: "workers", close: workers.close });
@@ -287,6 +291,7 @@ async function startWorkers(
     /** Internal jobs (SLA timers, cards, storms, Home) one worker process runs at once. */
     jobConcurrency: number;
     digest: { cron: string; tz: string };
+    retention: { rules: RetentionRule[]; sweepMs: number };
   },
 ): Promise<{ close(): Promise<void>; assertRunning(): void }> {
   const { queues, logger } = deps;
@@ -331,7 +336,7 @@ async function startWorkers(
     },
     common,
   );
-  const handlers = internalJobHandlers(deps);
+  const handlers = internalJobHandlers(deps, settings.retention.rules);
   const internal = startWorker(
     INTERNAL_QUEUE,
     async (job: Job) => {
@@ -367,6 +372,7 @@ async function startWorkers(
       { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
     );
     await scheduleDigest(queues, settings.digest);
+    await scheduleRetention(queues, settings.retention.sweepMs);
   };
   await schedule();
   // The schedulers live in Redis. One restarted without its data (no append-only file, a
@@ -393,7 +399,10 @@ async function startWorkers(
 }
 
 /** What each catalogued internal job does. */
-function internalJobHandlers(deps: Deps): {
+function internalJobHandlers(
+  deps: Deps,
+  retentionRules: RetentionRule[],
+): {
   [N in JobName]: (data: JobData<N>, job: Job) => Promise<unknown>;
 } {
   return {
@@ -407,6 +416,7 @@ function internalJobHandlers(deps: Deps): {
     "home.fanout": (data) => fanOutHome(deps, data.role),
     "home.refresh": (data) => refreshHomeJob(deps, data.userId),
     "digest.send": (_data, job) => sendDigest(deps, digestKey(job)),
+    "retention.prune": () => pruneRetention(deps, retentionRules),
   };
 }
 

@@ -74,6 +74,8 @@ export const jobCatalog = {
     schema: z.object({ userId: z.string().regex(/^[UW][A-Z0-9]+$/) }),
     options: { attempts: 5, removeOnComplete: true, removeOnFail: 100 },
   },
+  /** Retention: prunes old payloads and audit rows in batches (src/retention, issue 15). */
+  "retention.prune": { schema: z.object({}), options: { attempts: 1 } },
   /** The weekly digest; fired by the DIGEST_CRON job scheduler, keyed by its tick. */
   "digest.send": { schema: z.object({}), options: { attempts: 5 } },
 } satisfies Record<string, { schema: z.ZodType; options: JobsOptions }>;
