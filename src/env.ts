@@ -48,7 +48,21 @@ export const envSchema = z.object({
   REDIS_URL: withDefault(z.url(), "redis://127.0.0.1:6379"),
   /** PEM file of the CA of Redis's certificate; set, or a rediss:// URL, means TLS. */
   REDIS_TLS_CA: optional(z.string()),
-  QUEUE_PREFIX: withDefault(z.string().regex(/^[A-Za-z0-9_-]+$/), "bull"),
+  /** BullMQ key prefix; `{name}` (a hash tag, required on a Redis Cluster) allowed at its start. */
+  QUEUE_PREFIX: withDefault(
+    z
+      .string()
+      .regex(
+        /^(\{[A-Za-z0-9_-]+\})?[A-Za-z0-9_-]*$/,
+        "must be letters, digits, - and _, after an optional {hash-tag}",
+      )
+      .min(1),
+    "bull",
+  ),
+  /** Redis Cluster seed nodes, `host:port,host:port`; REDIS_URL then gives only credentials. */
+  REDIS_CLUSTER_NODES: optional(
+    z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port,host:port,…"),
+  ),
   ROUTING_FILE: withDefault(z.string(), "./routing.yml"),
   /** Channel where routing proposals are posted for review; unset = listed by `/inventory routes`. */
   APPROVALS_CHANNEL: optional(z.string().regex(/^[CG][A-Z0-9]{2,}$/, "must be a Slack channel ID")),

@@ -41,7 +41,7 @@ import {
   jobCatalog,
 } from "./platform/queue/catalog.js";
 import { createQueues, enqueue } from "./platform/queue/queues.js";
-import { createRedis } from "./platform/queue/redis.js";
+import { connectRedis } from "./platform/queue/redis.js";
 import { startWorker } from "./platform/queue/worker.js";
 import { createSlackApp } from "./platform/slack/app.js";
 import { createDirectory } from "./platform/slack/directory.js";
@@ -135,8 +135,8 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           file: routingText === null ? null : { path: env.ROUTING_FILE, text: routingText },
         });
     const routing = options.routing ?? (versioned?.source as RoutingSource);
-    const redis = createRedis(
-      env.REDIS_URL,
+    const redis = connectRedis(
+      { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, prefix: env.QUEUE_PREFIX },
       `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
       security.redis,
     );

@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type Processor, Queue, Worker } from "bullmq";
 import { asc, eq } from "drizzle-orm";
-import { Redis } from "ioredis";
 import postgres from "postgres";
 import { inject } from "vitest";
 import { loadEnv } from "../../src/env.js";
@@ -17,7 +16,7 @@ import {
 } from "../../src/intake/failure-event.schema.js";
 import { auditLog, exceptions } from "../../src/platform/db/schema.js";
 import { createLogger } from "../../src/platform/logger.js";
-import { clearPrefix } from "../../src/platform/queue/redis.js";
+import { clearPrefix, connectRedis } from "../../src/platform/queue/redis.js";
 import {
   type FakeSlack,
   type FakeSlackOptions,
@@ -106,7 +105,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     });
   const others: Syncdesk[] = [];
   const bot = await start(options.roles ?? ["web", "worker"]);
-  const producer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  // A Redis Cluster when the test runs the bot on one (REDIS_CLUSTER_NODES), else REDIS_URL.
+  const producer = connectRedis({
+    url: REDIS_URL,
+    clusterNodes: env.REDIS_CLUSTER_NODES,
+    prefix: env.QUEUE_PREFIX,
+  });
   const failures = new Queue(env.FAILURE_QUEUE, { connection: producer, prefix: env.QUEUE_PREFIX });
   const producerQueues = new Map<string, Queue>();
   const producerQueue = (name: string) => {
