@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseDuration } from "./platform/duration.js";
 import { isValidTimeZone } from "./platform/time-zone.js";
+import { DATABASE_SSL_MODES } from "./platform/tls.js";
 
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -9,15 +10,59 @@ const optional = <T extends z.ZodType>(schema: T) =>
 const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
   z.preprocess(emptyAsUndefined, schema.default(fallback as never));
 
+/** A duration setting (90s, 15m, 2h, 400d) in milliseconds; `fallback` is parsed the same way. */
+const duration = (fallback: string) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseDuration(text);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .prefault(fallback),
+  );
+
 export const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, "must be a bot token (xoxb-…)"),
   SLACK_SIGNING_SECRET: z.string().min(8, "must be the app's signing secret"),
   SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, "must be an app-level token (xapp-…)")),
   SLACK_API_URL: optional(z.url()),
   PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
+  /**
+   * Port of /livez, /readyz and /metrics, apart from the public Slack port; every role serves
+   * it. Unset: only the web process serves them, on PORT, beside /slack/events and /healthz.
+   */
+  METRICS_PORT: optional(z.coerce.number().int().min(0).max(65535)),
+  /** When set, /metrics asks for `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: optional(z.string().min(16, "must be at least 16 characters")),
   DATABASE_URL: withDefault(z.url(), "postgres://postgres@127.0.0.1:5432/syncdesk"),
+  /** TLS to Postgres: disable, require (encrypted), verify-full; unset: the URL's sslmode. */
+  DATABASE_SSL: optional(z.enum(DATABASE_SSL_MODES)),
+  /** PEM file of the CA that signed the Postgres server's certificate (managed services). */
+  DATABASE_SSL_CA: optional(z.string()),
   REDIS_URL: withDefault(z.url(), "redis://127.0.0.1:6379"),
-  QUEUE_PREFIX: withDefault(z.string().regex(/^[A-Za-z0-9_-]+$/), "bull"),
+  /** PEM file of the CA of Redis's certificate; set, or a rediss:// URL, means TLS. */
+  REDIS_TLS_CA: optional(z.string()),
+  /** BullMQ key prefix; `{name}` (a hash tag, required on a Redis Cluster) allowed at its start. */
+  QUEUE_PREFIX: withDefault(
+    z
+      .string()
+      .regex(
+        /^(\{[A-Za-z0-9_-]+\})?[A-Za-z0-9_-]*$/,
+        "must be letters, digits, - and _, after an optional {hash-tag}",
+      )
+      .min(1),
+    "bull",
+  ),
+  /** Redis Cluster seed nodes, `host:port,host:port`; REDIS_URL then gives only credentials. */
+  REDIS_CLUSTER_NODES: optional(
+    z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port,host:port,…"),
+  ),
   ROUTING_FILE: withDefault(z.string(), "./routing.yml"),
   /** Channel where routing proposals are posted for review; unset = listed by `/inventory routes`. */
   APPROVALS_CHANNEL: optional(z.string().regex(/^[CG][A-Z0-9]{2,}$/, "must be a Slack channel ID")),
@@ -76,6 +121,16 @@ export const envSchema = z.object({
     z.string().refine(isValidTimeZone, "must be an IANA time zone like Europe/Berlin"),
     "UTC",
   ),
+  /** Retention (src/retention): failure payloads, counted from their exception's resolution. */
+  RETENTION_FAILURE_PAYLOADS: duration("90d"),
+  /** Raw payloads of rejected events, counted from receipt (the row and its errors stay). */
+  RETENTION_REJECTED_EVENTS: duration("90d"),
+  /** Audit rows: who did what and why. Kept longest; never shorter than the payloads'. */
+  RETENTION_AUDIT: duration("730d"),
+  /** Slack deliveries (issue 12's table, when it lands). */
+  RETENTION_DELIVERIES: duration("90d"),
+  /** How often the retention job runs (once across replicas). */
+  RETENTION_SWEEP_MS: withDefault(z.coerce.number().int().min(1000), 3_600_000),
   LOG_LEVEL: withDefault(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     "info",

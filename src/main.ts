@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   }
   // Under a parent with an IPC channel (a bench, a process manager's wait-ready), say once
   // that this process is serving, and on which port: PORT=0 picks a free one.
-  process.send?.({ type: "syncdesk.ready", roles, port: bot.port });
+  process.send?.({ type: "syncdesk.ready", roles, port: bot.port, opsPort: bot.opsPort });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

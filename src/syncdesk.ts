@@ -20,11 +20,13 @@ import { registerInventoryCommand } from "./inventory/inventory.slack.js";
 import type { Clock } from "./platform/clock.js";
 import { ensureDatabase, migrateDatabase } from "./platform/db/db.js";
 import { createLogger, type Logger } from "./platform/logger.js";
-import { serveMetrics } from "./platform/metrics.js";
+import { createOps, listenOps, postgresCheck, redisCheck } from "./platform/ops/ops-server.js";
 import { createSlackApp } from "./platform/slack/app.js";
 import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/outbox-relay.js";
 import type { SlackLimits } from "./platform/slack/rate-limits.js";
 import type { SlackStats } from "./platform/slack/slack-metrics.js";
+import { connectionSecurity } from "./platform/tls.js";
+import { retentionFromEnv } from "./retention/retention.schedule.js";
 import type { RoutingSource } from "./routing/active-routing.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
 import { registerRoutingListeners } from "./routing/routes.slack.js";
@@ -59,6 +61,8 @@ export interface Syncdesk {
   app: App | null;
   /** The HTTP port Bolt listens on (web role, HTTP mode). */
   port: number | null;
+  /** The port of /livez, /readyz and /metrics when METRICS_PORT is set (0 picks a free one). */
+  opsPort: number | null;
   /** This process's Slack Web API calls and waits, as the outbound path counted them. */
   slackStats: SlackStats;
   stop(): Promise<void>;
@@ -83,12 +87,15 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       options.routing || options.routingFile === false
         ? null
         : await readCheckedRoutingFile(env.ROUTING_FILE);
-    await ensureDatabase(env.DATABASE_URL);
-    await migrateDatabase(env.DATABASE_URL);
+    // TLS to managed Postgres and Redis: src/platform/tls.ts.
+    const security = connectionSecurity(env);
+    await ensureDatabase(env.DATABASE_URL, { ssl: security.postgres });
+    await migrateDatabase(env.DATABASE_URL, { ssl: security.postgres });
     const { deps, database, redis, outbound, versioned } = await createDeps(
       env,
       {
         logger,
+        security,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.routing ? { routing: options.routing } : {}),
         routingText,
@@ -98,6 +105,11 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       },
       closers,
     );
+    // Ops endpoints (/livez, /readyz, /metrics): src/platform/ops/ops-server.ts.
+    const ops = createOps({
+      checks: [postgresCheck(database.sql), redisCheck(redis)],
+      metricsToken: env.METRICS_TOKEN,
+    });
     // Sweeps orphaned exceptions and proposes a changed routing file.
     versioned?.watch(deps);
     let app: App | null = null;
@@ -110,9 +122,11 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         intakeSweepMs: env.INTAKE_SWEEP_MS,
         jobConcurrency: env.JOB_CONCURRENCY,
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
+        retention: retentionFromEnv(env),
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
       closers.push({ name: "workers", close: workers.close });
+      ops.addCheck({ name: "workers", check: async () => workers.assertRunning() });
       const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
       const relay = await startOutboxRelay({
         db: database.db,
@@ -152,7 +166,8 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           await database.sql`select 1`;
           return (await redis.ping()) === "PONG";
         },
-        extraRoutes: [{ path: "/metrics", handler: serveMetrics }],
+        // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
+        extraRoutes: env.METRICS_PORT === undefined ? ops.routes : [],
         // The receiver's replay memory and acked clicks (queue `slack-clicks`) live in Redis.
         edge: {
           redis,
@@ -168,8 +183,14 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       const running = app;
       closers.push({ name: "bolt", close: () => running.stop() });
     }
-    logger.info({ roles: options.roles, port }, "syncdesk started");
-    return { deps, app, port, slackStats: outbound.stats, stop };
+    let opsPort: number | null = null;
+    if (env.METRICS_PORT !== undefined) {
+      const server = await listenOps(ops.routes, env.METRICS_PORT);
+      opsPort = server.port;
+      closers.push({ name: "ops", close: server.close });
+    }
+    logger.info({ roles: options.roles, port, opsPort }, "syncdesk started");
+    return { deps, app, port, opsPort, slackStats: outbound.stats, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -13,11 +13,12 @@ import { connectDatabase, type Database } from "../platform/db/db.js";
 import type { Logger } from "../platform/logger.js";
 import { registry, watchQueueDepth } from "../platform/metrics.js";
 import { createQueues } from "../platform/queue/queues.js";
-import { createRedis } from "../platform/queue/redis.js";
+import { connectRedis } from "../platform/queue/redis.js";
 import { createDirectory } from "../platform/slack/directory.js";
 import { createSlackOutbound, type SlackOutbound } from "../platform/slack/outbound.js";
 import { type SlackLimits, withLimits } from "../platform/slack/rate-limits.js";
 import { promSlackMetrics } from "../platform/slack/slack-metrics.js";
+import { type ConnectionSecurity, connectionSecurity } from "../platform/tls.js";
 import type { RoutingSource } from "../routing/active-routing.js";
 import { startVersionedRouting, type VersionedRouting } from "../routing/routing-source.js";
 import { nextDeadlineOf } from "../sla/exception-sla.js";
@@ -38,6 +39,8 @@ export interface DepsOptions {
   slackRetries?: number;
   /** Slack rate limits (per method rules, backoff); tests make them fast. */
   slackLimits?: Partial<SlackLimits>;
+  /** TLS to Postgres and Redis as the settings say (read from env when not given). */
+  security?: ConnectionSecurity;
 }
 
 /** What was built beside `deps`, for the roles to start on, and a LIFO close. */
@@ -66,7 +69,8 @@ export async function createDeps(
 ): Promise<Built> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const database = connectDatabase(env.DATABASE_URL);
+  const security = options.security ?? connectionSecurity(env);
+  const database = connectDatabase(env.DATABASE_URL, { ssl: security.postgres });
   closers.push({ name: "postgres", close: database.close });
   // Version 1 from the file on first start; a changed file becomes a proposal (watch).
   const versioned = options.routing
@@ -82,7 +86,11 @@ export async function createDeps(
             : { path: env.ROUTING_FILE, text: options.routingText },
       });
   const routing: RoutingSource = options.routing ?? (versioned as VersionedRouting).source;
-  const redis = createRedis(env.REDIS_URL, options.connectionName);
+  const redis = connectRedis(
+    { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, prefix: env.QUEUE_PREFIX },
+    options.connectionName,
+    security.redis,
+  );
   closers.push({ name: "redis", close: () => redis.quit() });
   const queues = createQueues(
     redis,

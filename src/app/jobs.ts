@@ -12,6 +12,9 @@ import { intakeJobs } from "../intake/intake-jobs.schema.js";
 import { inventoryJobHandlers } from "../inventory/inventory.job.js";
 import { inventoryJobs } from "../inventory/inventory-jobs.schema.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
+import { retentionJobHandlers } from "../retention/retention.job.js";
+import { retentionJobs } from "../retention/retention-jobs.schema.js";
+import type { RetentionRule } from "../retention/retention-rules.js";
 import { retryJobHandlers } from "../retries/retries.job.js";
 import { retryJobs } from "../retries/retry-jobs.schema.js";
 import { slaJobHandlers } from "../sla/sla.job.js";
@@ -27,11 +30,17 @@ export const jobCatalog = {
   ...slaJobs,
   ...stormJobs,
   ...inventoryJobs,
+  ...retentionJobs,
 };
 
 export type JobName = keyof typeof jobCatalog;
 
-function jobHandlers(deps: Deps): JobHandlers<typeof jobCatalog> {
+/** What the job table needs besides Deps: settings only the composition root reads. */
+export interface JobSettings {
+  retentionRules: RetentionRule[];
+}
+
+function jobHandlers(deps: Deps, settings: JobSettings): JobHandlers<typeof jobCatalog> {
   return {
     ...retryJobHandlers(deps),
     ...intakeJobHandlers(deps),
@@ -39,6 +48,7 @@ function jobHandlers(deps: Deps): JobHandlers<typeof jobCatalog> {
     ...slaJobHandlers(deps),
     ...stormJobHandlers(deps),
     ...inventoryJobHandlers(deps),
+    ...retentionJobHandlers(deps, settings.retentionRules),
   };
 }
 
@@ -46,8 +56,11 @@ function jobHandlers(deps: Deps): JobHandlers<typeof jobCatalog> {
  * The internal queue's processor: a job whose name is not catalogued, or whose payload does
  * not fit its schema, fails for good (recorded by BullMQ) instead of being retried blindly.
  */
-export function internalProcessor(deps: Deps): (job: Job) => Promise<unknown> {
-  const handlers = jobHandlers(deps);
+export function internalProcessor(
+  deps: Deps,
+  settings: JobSettings,
+): (job: Job) => Promise<unknown> {
+  const handlers = jobHandlers(deps, settings);
   return async (job) => {
     const name = job.name as JobName;
     const entry = jobCatalog[name];

@@ -1,12 +1,14 @@
 /**
  * The worker role: the producers' failure and outcome queues, the internal queue (the job
- * table of src/app/jobs.ts) and the job schedulers (sweepers, reconcile, digest).
+ * table of src/app/jobs.ts) and the job schedulers (sweepers, reconcile, digest, retention).
  */
 import { handleFailureJob } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
 import { handleOutcomeJob } from "../outcomes/outcome.job.js";
 import { INTERNAL_QUEUE } from "../platform/queue/catalog.js";
 import { startWorker } from "../platform/queue/worker.js";
+import { scheduleRetention } from "../retention/retention.schedule.js";
+import type { RetentionRule } from "../retention/retention-rules.js";
 import type { Deps } from "./deps.js";
 import { internalProcessor } from "./jobs.js";
 
@@ -18,12 +20,13 @@ export interface WorkerSettings {
   /** Internal jobs (SLA timers, cards, storms, Home) one worker process runs at once. */
   jobConcurrency: number;
   digest: { cron: string; tz: string };
+  retention: { rules: RetentionRule[]; sweepMs: number };
 }
 
 export async function startWorkers(
   deps: Deps,
   settings: WorkerSettings,
-): Promise<{ close(): Promise<void> }> {
+): Promise<{ close(): Promise<void>; assertRunning(): void }> {
   const { queues, logger } = deps;
   const common = {
     connection: queues.connection,
@@ -33,7 +36,8 @@ export async function startWorkers(
   };
   const failures = startWorker(queues.failures.name, (job) => handleFailureJob(deps, job), common);
   const outcomes = startWorker(queues.outcomes.name, (job) => handleOutcomeJob(deps, job), common);
-  const internal = startWorker(INTERNAL_QUEUE, internalProcessor(deps), {
+  const processor = internalProcessor(deps, { retentionRules: settings.retention.rules });
+  const internal = startWorker(INTERNAL_QUEUE, processor, {
     ...common,
     concurrency: settings.jobConcurrency,
   });
@@ -58,6 +62,7 @@ export async function startWorkers(
       { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
     );
     await scheduleDigest(queues, settings.digest);
+    await scheduleRetention(queues, settings.retention.sweepMs);
   };
   await schedule();
   // The schedulers live in Redis. One restarted without its data (no append-only file, a
@@ -72,6 +77,11 @@ export async function startWorkers(
   queues.connection.on("ready", reschedule);
   const workers = [failures, outcomes, internal];
   return {
+    /** For /readyz: throws naming the workers that stopped. */
+    assertRunning: () => {
+      const stopped = workers.filter((handle) => !handle.worker.isRunning());
+      if (stopped.length) throw new Error(`not running: ${stopped.map((h) => h.name).join(", ")}`);
+    },
     close: async () => {
       queues.connection.off("ready", reschedule);
       await Promise.all(workers.map((worker) => worker.close()));

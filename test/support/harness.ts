@@ -10,7 +10,6 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type Processor, Queue, Worker } from "bullmq";
 import { asc, eq } from "drizzle-orm";
-import { Redis } from "ioredis";
 import { inject } from "vitest";
 import {
   type FakeSlack,
@@ -25,7 +24,7 @@ import {
 } from "../../src/intake/failure-event.schema.js";
 import { auditLog, exceptions } from "../../src/platform/db/schema.js";
 import { createLogger } from "../../src/platform/logger.js";
-import { clearPrefix } from "../../src/platform/queue/redis.js";
+import { clearPrefix, connectRedis } from "../../src/platform/queue/redis.js";
 import {
   type ProcessRole,
   type StartOptions,
@@ -109,11 +108,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     });
   const others: Syncdesk[] = [];
   const bot = await start(options.roles ?? ["web", "worker"]);
-  // Named after the prefix, as syncdesk's and BullMQ's are: the leak check finds it by name.
-  const producer = new Redis(REDIS_URL, {
-    maxRetriesPerRequest: null,
-    connectionName: `test:${env.QUEUE_PREFIX}:producer`,
-  });
+  // A Redis Cluster when the test runs the bot on one (REDIS_CLUSTER_NODES), else REDIS_URL;
+  // named after the prefix, as syncdesk's and BullMQ's are: the leak check finds it by name.
+  const producer = connectRedis(
+    { url: REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, prefix: env.QUEUE_PREFIX },
+    `test:${env.QUEUE_PREFIX}:producer`,
+  );
   const failures = new Queue(env.FAILURE_QUEUE, { connection: producer, prefix: env.QUEUE_PREFIX });
   const producerQueues = new Map<string, Queue>();
   const producerQueue = (name: string) => {

@@ -1,0 +1,94 @@
+/**
+ * What retention removes, table by table. Each rule prunes at most `limit` rows per batch, so
+ * a batch is one short transaction holding row locks on those rows only: intake keeps
+ * inserting meanwhile (bench/retention.ts measures it).
+ *
+ * What the hand-off audit promises (who did what and why) outlives the payloads: the audit
+ * rows have their own, longest, retention; failure payloads go only once their exception has
+ * been resolved for RETENTION_FAILURE_PAYLOADS; a rejected event keeps its row (the audit
+ * refers to it) and loses only its raw payload.
+ *
+ * Another table (issue 12's `deliveries`) is one more rule in `retentionRules` and one more
+ * RETENTION_* setting (RETENTION_DELIVERIES is read already).
+ */
+import { sql } from "drizzle-orm";
+import type { Queryable } from "../platform/db/db.js";
+
+export interface RetentionRule {
+  /** The table, as metrics and logs name it. */
+  table: string;
+  /** How long rows are kept (ms), counted as the rule says. */
+  keepMs: number;
+  /** Removes (or empties) at most `limit` rows whose time is before `cutoff`; returns how many. */
+  batch(db: Queryable, cutoff: Date, limit: number): Promise<number>;
+}
+
+export interface RetentionSettings {
+  failurePayloadsMs: number;
+  rejectedEventsMs: number;
+  auditMs: number;
+  deliveriesMs: number;
+}
+
+const count = (rows: unknown) => (rows as unknown[]).length;
+
+/** The payloads of failure events whose exception was resolved before the cutoff. */
+export const failurePayloads = (keepMs: number): RetentionRule => ({
+  table: "failure_events",
+  keepMs,
+  batch: async (db, cutoff, limit) =>
+    count(
+      await db.execute(sql`
+        delete from failure_events where ctid = any(array(
+          select fe.ctid from failure_events fe
+          join exceptions e on e.id = fe.exception_id
+          where e.state = 'resolved' and e.resolved_at < ${cutoff.toISOString()}::timestamptz
+          limit ${limit}))
+        returning 1`),
+    ),
+});
+
+/** The raw payload of rejected events received before the cutoff; the row and its errors stay. */
+export const rejectedPayloads = (keepMs: number): RetentionRule => ({
+  table: "rejected_events",
+  keepMs,
+  batch: async (db, cutoff, limit) =>
+    count(
+      await db.execute(sql`
+        update rejected_events set raw_text = '' where id = any(array(
+          select id from rejected_events
+          where received_at < ${cutoff.toISOString()}::timestamptz and raw_text <> ''
+          order by id limit ${limit}))
+        returning 1`),
+    ),
+});
+
+/** Audit rows written before the cutoff (ids grow with time: the oldest come first). */
+export const auditRows = (keepMs: number): RetentionRule => ({
+  table: "audit_log",
+  keepMs,
+  batch: async (db, cutoff, limit) =>
+    count(
+      await db.execute(sql`
+        delete from audit_log where id = any(array(
+          select id from audit_log where at < ${cutoff.toISOString()}::timestamptz order by id limit ${limit}))
+        returning 1`),
+    ),
+});
+
+export function retentionRules(settings: RetentionSettings): RetentionRule[] {
+  return [
+    failurePayloads(settings.failurePayloadsMs),
+    rejectedPayloads(settings.rejectedEventsMs),
+    auditRows(settings.auditMs),
+    // issue 12: deliveries(settings.deliveriesMs) goes here once the table exists.
+  ];
+}
+
+/** The audit must outlive every payload it explains; a shorter setting is refused at start. */
+export function checkRetention(settings: RetentionSettings): string | null {
+  const longestPayload = Math.max(settings.failurePayloadsMs, settings.rejectedEventsMs);
+  return settings.auditMs < longestPayload
+    ? "RETENTION_AUDIT must be at least as long as RETENTION_FAILURE_PAYLOADS and RETENTION_REJECTED_EVENTS"
+    : null;
+}

@@ -1,0 +1,124 @@
+/**
+ * syncdesk on a Redis Cluster: three local `redis-server --cluster-enabled yes` joined by
+ * `redis-cli --cluster create`, REDIS_CLUSTER_NODES and a hash-tagged QUEUE_PREFIX. A failure
+ * event is taken in, a click claims it, and an SLA timer (a delayed BullMQ job) fires on time.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { claim, openedCard, SLA_ROUTING, slaSteps } from "../support/sla.js";
+
+const run = promisify(execFile);
+let dir = "";
+const servers: ChildProcess[] = [];
+let nodes = "";
+let h: Harness | undefined;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "syncdesk-cluster-"));
+  const ports: number[] = [];
+  // Cluster bus ports are port + 10000: pick ports whose bus port is free too.
+  while (ports.length < 3) {
+    const port = await freePort();
+    if (port < 55_000 && !ports.includes(port)) ports.push(port);
+  }
+  for (const port of ports) {
+    const child = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        join(dir, `nodes-${port}.conf`),
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      { stdio: "ignore" },
+    );
+    servers.push(child);
+  }
+  await eventually(
+    async () => {
+      for (const port of ports) await run("redis-cli", ["-p", String(port), "ping"]);
+      return true;
+    },
+    15_000,
+    "three cluster nodes",
+  );
+  await run("redis-cli", [
+    "--cluster",
+    "create",
+    ...ports.map((port) => `127.0.0.1:${port}`),
+    "--cluster-yes",
+  ]);
+  await eventually(
+    async () => {
+      const { stdout } = await run("redis-cli", ["-p", String(ports[0]), "cluster", "info"]);
+      return stdout.includes("cluster_state:ok");
+    },
+    20_000,
+    "cluster_state:ok",
+  );
+  nodes = ports.map((port) => `127.0.0.1:${port}`).join(",");
+  h = await startHarness({
+    routingFile: SLA_ROUTING,
+    env: { REDIS_CLUSTER_NODES: nodes, QUEUE_PREFIX: `{test-${randomUUID().slice(0, 8)}}` },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await h?.close();
+  for (const child of servers) child.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("on a Redis Cluster", () => {
+  it("takes in a failure event, claims it on a click, and fires its SLA timer", async () => {
+    const harness = h as Harness;
+    // quick: claim nudges at 1 s and 2 s.
+    await harness.report(failureEvent({ client: "quick", sku: "SKU-CLUSTER" }));
+    const row = await openedCard(harness, "SKU-CLUSTER");
+    await eventually(
+      async () => (await slaSteps(harness, row.id)).length >= 1,
+      10_000,
+      "the first SLA step",
+    );
+    const [first] = await slaSteps(harness, row.id);
+    expect(first?.step).toBe("claim_nudge-0");
+    expect(first?.lateMs).toBeLessThan(1000);
+    await claim(harness, "U0ALICE", row);
+    expect((await harness.exception(row.id)).state).toBe("claimed");
+
+    // The queues live on the cluster (one slot, one node), none on the shared Redis.
+    const pattern = `${harness.env.QUEUE_PREFIX}:*`;
+    const keysOn = async (port: string) =>
+      (await run("redis-cli", ["-p", port, "--scan", "--pattern", pattern])).stdout.trim();
+    const onCluster = await Promise.all(
+      nodes.split(",").map((node) => keysOn(node.split(":")[1] ?? "")),
+    );
+    expect(onCluster.filter(Boolean)).toHaveLength(1);
+    expect(await keysOn("6379")).toBe("");
+  });
+});
