@@ -8,6 +8,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { App } from "@slack/bolt";
 import { type Job, UnrecoverableError } from "bullmq";
+import { startDeliveryDesk } from "./deliveries/deliveries.job.js";
+import { rejectionsCardBinding } from "./deliveries/rejections.js";
 import type { Env } from "./env.js";
 import { cardOutboxHandlers, syncCard } from "./exceptions/cards.js";
 import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
@@ -27,7 +29,6 @@ import {
 } from "./inventory/digest.job.js";
 import { fanOutHome, refreshHomeJob } from "./inventory/home.service.js";
 import { registerInventoryCommand } from "./inventory/inventory.slack.js";
-import { applyOutcome } from "./outcomes/outcome.service.js";
 import { type Clock, systemClock } from "./platform/clock.js";
 import { connectDatabase, ensureDatabase, migrateDatabase } from "./platform/db/db.js";
 import type { Deps, RoutingSource } from "./platform/deps.js";
@@ -191,6 +192,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         lockMs: env.QUEUE_LOCK_MS,
         intakeSweepMs: env.INTAKE_SWEEP_MS,
         jobConcurrency: env.JOB_CONCURRENCY,
+        deliveries: { flushMs: env.DELIVERY_FLUSH_MS, concurrency: env.OUTCOME_CONCURRENCY },
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
@@ -209,6 +211,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
               rejected_event: rejectedCardBinding(deps.db),
               routing_version: approvalCardBinding(deps),
               digest_delivery: digestDeliveryBinding(deps.db),
+              delivery_rejections: rejectionsCardBinding(deps.db),
             },
           }),
           storm_card: stormCardHandler(deps, cardWindowMs),
@@ -267,6 +270,8 @@ async function startWorkers(
     /** Internal jobs (SLA timers, cards, storms, Home) one worker process runs at once. */
     jobConcurrency: number;
     digest: { cron: string; tz: string };
+    /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
+    deliveries: { flushMs: number; concurrency: number };
   },
 ): Promise<{ close(): Promise<void> }> {
   const { queues, logger } = deps;
@@ -276,6 +281,7 @@ async function startWorkers(
     logger,
     lockMs: settings.lockMs,
   };
+  const deliveries = startDeliveryDesk(deps, { flushMs: settings.deliveries.flushMs });
   const failures = startWorker(
     queues.failures.name,
     async (job: Job) => {
@@ -294,6 +300,8 @@ async function startWorkers(
         if (result.kind === "opened" || result.kind === "reopened")
           await armSla(deps, result.exceptionId);
         await postOrDefer(deps, { exceptionId: result.exceptionId });
+        // After the card: a failed delivery of its pipeline (a repeat job counts once).
+        await deliveries.failureSeen(job.data);
       }
       return result.kind;
     },
@@ -302,14 +310,15 @@ async function startWorkers(
   const outcomes = startWorker(
     queues.outcomes.name,
     async (job: Job) => {
-      const result = await applyOutcome(deps, {
+      const result = await deliveries.handleOutcomeJob({
         id: job.id ?? `${job.name}-${job.timestamp}`,
         data: job.data,
       });
-      countIntake("outcomes", result.kind);
-      return result.kind;
+      countIntake("outcomes", result);
+      return result;
     },
-    common,
+    // Each job waits for the flush holding its deliveries: hold many at once.
+    { ...common, concurrency: settings.deliveries.concurrency },
   );
   const handlers = internalJobHandlers(deps);
   const internal = startWorker(
@@ -364,6 +373,7 @@ async function startWorkers(
     close: async () => {
       queues.connection.off("ready", reschedule);
       await Promise.all(workers.map((worker) => worker.close()));
+      await deliveries.close();
     },
   };
 }

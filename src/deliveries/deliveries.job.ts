@@ -1,0 +1,84 @@
+/**
+ * The deliveries feature's job handlers: delivery jobs of the outcomes queue (`sync.succeeded`,
+ * `sync.started`, `sync.batch`) and the hook intake calls for each failure event. The
+ * composition root starts one desk per worker process and closes it after the workers.
+ */
+import { failureEventSchema } from "../intake/failure-event.schema.js";
+import { recoverFromSuccesses } from "../outcomes/outcome.service.js";
+import type { Deps } from "../platform/deps.js";
+import { pipelineFor } from "../routing/evaluate.js";
+import { type DeliveryRecord, judgeDeliveryJob, NO_PIPELINE } from "./delivery.js";
+import { countFlush } from "./delivery-metrics.js";
+import { flushRecords } from "./flush.repo.js";
+import { createDeliveryRecorder } from "./recorder.js";
+
+export interface DeliveryDesk {
+  /** One job of the outcomes queue; resolves once its deliveries are committed. */
+  handleOutcomeJob(job: { id: string; data: unknown }): Promise<"recorded" | "rejected">;
+  /** A failure event was taken in: it counts as a failed delivery and ends a started one. */
+  failureSeen(data: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): DeliveryDesk {
+  const rejectionChannel = () => {
+    const { config } = deps.routing.current();
+    return config.roles[config.defaultRole]?.channel ?? "";
+  };
+  const flush = async (records: DeliveryRecord[]) => {
+    const result = await flushRecords(deps.db, records, {
+      receivedAt: deps.clock.now().getTime(),
+      rejectionChannel: rejectionChannel(),
+    });
+    return result;
+  };
+  const recorder = createDeliveryRecorder({
+    flushMs: settings.flushMs,
+    logger: deps.logger.child({ component: "deliveries" }),
+    flush,
+    async afterFlush(result) {
+      countFlush(result);
+      const successes = result.counted.flatMap(({ record }) =>
+        record.kind === "delivered"
+          ? [
+              {
+                client: record.client,
+                sku: record.sku,
+                targetSystem: record.targetSystem,
+                occurredAt: record.occurredAt,
+                ...(record.jobId ? { jobId: record.jobId } : {}),
+              },
+            ]
+          : [],
+      );
+      await recoverFromSuccesses(deps, successes);
+    },
+  });
+
+  return {
+    async handleOutcomeJob(job) {
+      const { config } = deps.routing.current();
+      const records = judgeDeliveryJob(config, job.data, deps.clock.now().getTime());
+      for (const record of records) if (record.kind === "delivered") record.jobId = job.id;
+      await recorder.record(records);
+      return records.every((record) => record.kind === "rejected") ? "rejected" : "recorded";
+    },
+    async failureSeen(data) {
+      const parsed = failureEventSchema.safeParse(data);
+      if (!parsed.success) return;
+      const event = parsed.data;
+      const { config } = deps.routing.current();
+      const record: DeliveryRecord = {
+        kind: "failed",
+        eventId: event.eventId,
+        pipeline: pipelineFor(config, event)?.name ?? NO_PIPELINE,
+        client: event.client,
+        targetSystem: event.targetSystem,
+        occurredAt: Date.parse(event.occurredAt),
+      };
+      // Failures are few: written at once, not held for the next flush of deliveries.
+      countFlush(await flush([record]));
+    },
+    close: () => recorder.close(),
+  };
+}
