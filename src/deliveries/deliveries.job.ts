@@ -32,26 +32,34 @@ export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): De
     });
     return result;
   };
+  const successesOf = (records: DeliveryRecord[]) =>
+    records.flatMap((record) =>
+      record.kind === "delivered"
+        ? [
+            {
+              client: record.client,
+              sku: record.sku,
+              targetSystem: record.targetSystem,
+              occurredAt: record.occurredAt,
+              ...(record.jobId ? { jobId: record.jobId } : {}),
+            },
+          ]
+        : [],
+    );
   const recorder = createDeliveryRecorder({
     flushMs: settings.flushMs,
     logger: deps.logger.child({ component: "deliveries" }),
-    flush,
+    // Recovery reads exceptions, the flush writes figures: side by side, both before the jobs
+    // resolve (both are idempotent, so a job run again after a failure of either is harmless).
+    flush: async (records) => {
+      const [result] = await Promise.all([
+        flush(records),
+        recoverFromSuccesses(deps, successesOf(records)),
+      ]);
+      return result;
+    },
     async afterFlush(result) {
       countFlush(result);
-      const successes = result.counted.flatMap(({ record }) =>
-        record.kind === "delivered"
-          ? [
-              {
-                client: record.client,
-                sku: record.sku,
-                targetSystem: record.targetSystem,
-                occurredAt: record.occurredAt,
-                ...(record.jobId ? { jobId: record.jobId } : {}),
-              },
-            ]
-          : [],
-      );
-      await recoverFromSuccesses(deps, successes);
     },
   });
 

@@ -71,7 +71,12 @@ export function createDeliveryRecorder(options: {
         const result = await flushWithRetries(batch.records);
         await options.afterFlush?.(result);
         logger.debug(
-          { records: batch.records.length, jobs: batch.waiters.length, ms: Date.now() - started },
+          {
+            records: batch.records.length,
+            jobs: batch.waiters.length,
+            ms: Date.now() - started,
+            steps: result.steps,
+          },
           "deliveries flushed",
         );
         for (const waiter of batch.waiters) waiter.resolve();
