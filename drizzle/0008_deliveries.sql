@@ -71,4 +71,5 @@ CREATE TABLE "delivery_seen" (
 CREATE INDEX "delivery_inflight_deadline" ON "delivery_inflight" USING btree ("deadline_at");--> statement-breakpoint
 CREATE INDEX "delivery_inflight_started" ON "delivery_inflight" USING btree ("started_at");--> statement-breakpoint
 CREATE INDEX "delivery_rejections_last_seen" ON "delivery_rejections" USING btree ("last_seen_at");--> statement-breakpoint
-CREATE INDEX "delivery_seen_minute" ON "delivery_seen" USING btree ("minute");
+CREATE INDEX "delivery_seen_minute" ON "delivery_seen" USING btree ("minute");--> statement-breakpoint
+CREATE INDEX "exceptions_resolved_window" ON "exceptions" USING btree ("resolved_at","client","source_system","target_system","created_at") WHERE state = 'resolved';
