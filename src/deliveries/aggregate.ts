@@ -82,7 +82,11 @@ export function foldRows(
         break;
       case "delivered": {
         row.deliveries += 1;
-        row.lastDeliveredAt = Math.max(row.lastDeliveredAt ?? 0, record.occurredAt);
+        // A delivery "from the future" (producer clock) is as fresh as now, no fresher.
+        row.lastDeliveredAt = Math.max(
+          row.lastDeliveredAt ?? 0,
+          Math.min(record.occurredAt, receivedAt),
+        );
         const time = timeToSync(record.occurredAt, record.triggeredAt ?? item.startedTriggeredAt);
         if (!time) break;
         if (time.clamped) row.clamped += 1;
