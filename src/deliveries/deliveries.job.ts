@@ -4,8 +4,10 @@
  * composition root starts one desk per worker process and closes it after the workers.
  */
 import { failureEventSchema } from "../intake/failure-event.schema.js";
+import { check } from "../intake/validation.js";
 import { recoverFromSuccesses } from "../outcomes/outcome.service.js";
 import type { Deps } from "../platform/deps.js";
+import { isTransientError } from "../platform/transient.js";
 import { pipelineFor } from "../routing/evaluate.js";
 import { type DeliveryRecord, judgeDeliveryJob, NO_PIPELINE } from "./delivery.js";
 import { countFlush } from "./delivery-metrics.js";
@@ -72,9 +74,11 @@ export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): De
       return records.every((record) => record.kind === "rejected") ? "rejected" : "recorded";
     },
     async failureSeen(data) {
-      const parsed = failureEventSchema.safeParse(data);
-      if (!parsed.success) return;
-      const event = parsed.data;
+      // The same checks intake made (lone surrogates become U+FFFD), so what intake took in
+      // is what is counted, and Postgres can store its eventId.
+      const checked = check(failureEventSchema, data);
+      if (!checked.ok) return;
+      const event = checked.value;
       const { config } = deps.routing.current();
       const record: DeliveryRecord = {
         kind: "failed",
@@ -84,8 +88,18 @@ export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): De
         targetSystem: event.targetSystem,
         occurredAt: Date.parse(event.occurredAt),
       };
-      // Failures are few: written at once, not held for the next flush of deliveries.
-      countFlush(await flush([record]));
+      try {
+        // Failures are few: written at once, not held for the next flush of deliveries.
+        countFlush(await flush([record]));
+      } catch (error) {
+        // A blip: the failure job runs again (intake is idempotent, the count deduped). Any
+        // other error must not fail the intake of a failure that is already carded.
+        if (isTransientError(error)) throw error;
+        deps.logger.error(
+          { err: error, eventId: event.eventId },
+          "could not count a failed delivery",
+        );
+      }
     },
     close: () => recorder.close(),
   };
