@@ -25,7 +25,46 @@ routes:
   - { match: { targetSystem: "storefront.*" }, role: storefront-ops }
   - { match: { targetSystem: "marketplace.*" }, role: marketplace-ops }
   - role: fulfillment-ops
+pipelines:
+  - { name: ads-feeds, match: { targetSystem: "ads.*" }, budget: 15m, freshness: 1h }
+  - { name: storefronts, match: { targetSystem: "storefront.*" }, budget: 5m, freshness: 30m }
+  - { name: marketplaces, match: { targetSystem: "marketplace.*" }, budget: 10m, freshness: 1h }
+  - { name: everything-else, budget: 30m, freshness: 1d }
 `;
+
+/** Deliveries in the figure tables: 10,000,000 over 30 days, 60 client/target pairs. */
+export const BENCH_DELIVERIES = 10_000_000;
+const PAIRS = `(select c, t, case
+    when t like 'ads.%' then 'ads-feeds' when t like 'storefront.%' then 'storefronts'
+    when t like 'marketplace.%' then 'marketplaces' else 'everything-else' end as pipeline
+  from generate_series(0, 9) c,
+    unnest(array['ads.google','ads.meta','storefront.shopify','storefront.shopware',
+      'marketplace.amazon','crm.hubspot']) t)`;
+/** A sketch of ~40 buckets around a few seconds to a minute (keys 400..440: 3 s .. 7 s). */
+const SKETCH = (count: string) =>
+  `(select jsonb_object_agg(k::text, greatest(1, ${count} / 40)) from generate_series(400 + (extract(minute from now())::int % 5), 440) k)`;
+
+export function deliverySeedStatements(): string[] {
+  const perHour = Math.round(BENCH_DELIVERIES / (30 * 24 * 60));
+  const perMinute = Math.max(1, Math.round(perHour / 60));
+  return [
+    "truncate delivery_minutes, delivery_hours, delivery_seen, delivery_inflight",
+    `insert into delivery_hours (hour, pipeline, client, target_system, deliveries, failures, clamped,
+      duplicates, timed, sum_ms, max_ms, sketch, last_delivered_at)
+    select h, p.pipeline, 'client-' || lpad(p.c::text, 2, '0'), p.t, ${perHour}, ${perHour} / 200, 0, 0,
+      ${perHour}, ${perHour} * 5000.0, 60000, ${SKETCH(String(perHour))}, h + interval '59 minutes'
+    from generate_series(date_trunc('hour', now()) - interval '30 days', date_trunc('hour', now()), interval '1 hour') h,
+      ${PAIRS} p`,
+    `insert into delivery_minutes (minute, pipeline, client, target_system, deliveries, failures, clamped,
+      duplicates, timed, sum_ms, max_ms, sketch, last_delivered_at)
+    select m, p.pipeline, 'client-' || lpad(p.c::text, 2, '0'), p.t, ${perMinute}, 0, 0, 0,
+      ${perMinute}, ${perMinute} * 5000.0, 60000, ${SKETCH(String(perMinute))}, m + interval '59 seconds'
+    from generate_series(date_trunc('minute', now()) - interval '2 days', date_trunc('minute', now()), interval '1 minute') m,
+      ${PAIRS} p`,
+    "vacuum analyze delivery_hours",
+    "vacuum analyze delivery_minutes",
+  ];
+}
 
 export function seedStatements(rows: number): string[] {
   const n = Math.floor(rows);

@@ -7,6 +7,7 @@
  * time, and prints the median and P95 of repeated runs. Target: every one under 150 ms.
  */
 import { sql } from "drizzle-orm";
+import { pipelineReports, pipelineWindows } from "../src/deliveries/pipelines.service.js";
 import {
   checklistFacts,
   clientsSeenSince,
@@ -35,7 +36,13 @@ import { systemClock } from "../src/platform/clock.js";
 import { connectDatabase, ensureDatabase, migrateDatabase } from "../src/platform/db/db.js";
 import { staticRouting } from "../src/routing/active-routing.js";
 import { parseRoutingText } from "../src/routing/load.js";
-import { BENCH_ROLES, BENCH_ROUTING, seedStatements } from "./status-seed.js";
+import {
+  BENCH_DELIVERIES,
+  BENCH_ROLES,
+  BENCH_ROUTING,
+  deliverySeedStatements,
+  seedStatements,
+} from "./status-seed.js";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -139,6 +146,14 @@ async function main() {
       ["/inventory checklist", () => checklistLines(deps)],
       ["Home tab / digest: week of 2 roles", () => weekFigures(deps, mine.roles)],
       ["digest: week of one role", () => weekFigures(deps, [BENCH_ROLES[0] ?? "ads-ops"])],
+      ["/inventory pipelines (24h)", () => pipelineReports(deps, { windowMs: DAY_MS })],
+      ["/inventory pipelines 1h", () => pipelineReports(deps, { windowMs: HOUR_MS })],
+      ["/inventory pipelines 30d", () => pipelineReports(deps, { windowMs: 30 * DAY_MS })],
+      [
+        "/inventory pipelines client-03 7d",
+        () => pipelineReports(deps, { windowMs: 7 * DAY_MS, client: "client-03" }),
+      ],
+      ["/inventory pipelines storefronts (4 windows)", () => pipelineWindows(deps, "storefronts")],
     ];
 
     say();
@@ -179,10 +194,27 @@ async function seedIfNeeded(client: ReturnType<typeof connectDatabase>["sql"], f
   const [state] = await client<{ n: number; fresh: boolean }[]>`
     select (select count(*)::int from exceptions) as n,
       coalesce((select max(opened_at) > now() - interval '1 day' from exceptions), false) as fresh`;
+  await seedDeliveriesIfNeeded(client, force);
   if (!force && state && state.n === ROWS && state.fresh) return;
   say(`seeding ${ROWS.toLocaleString("en")} exceptions (about a minute per million)…`);
   const started = Date.now();
   for (const statement of seedStatements(ROWS)) await client.unsafe(statement);
+  say(`seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** Delivery figures worth BENCH_DELIVERIES deliveries, reseeded when missing or a day old. */
+async function seedDeliveriesIfNeeded(
+  client: ReturnType<typeof connectDatabase>["sql"],
+  force: boolean,
+) {
+  const [state] = await client<{ fresh: boolean }[]>`
+    select coalesce((select max(hour) > now() - interval '1 day' from delivery_hours), false) as fresh`;
+  if (!force && state?.fresh) return;
+  say(
+    `seeding delivery figures for ${BENCH_DELIVERIES.toLocaleString("en")} deliveries over 30 days…`,
+  );
+  const started = Date.now();
+  for (const statement of deliverySeedStatements()) await client.unsafe(statement);
   say(`seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 

@@ -83,6 +83,13 @@ export const envSchema = z.object({
    * 200 exceptions opened at once fired their SLA steps 3-7 s late; at 16, 31 ms (p50).
    */
   JOB_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(100), 16),
+  /**
+   * Deliveries (src/deliveries): how often a worker flushes the figures it aggregated, at
+   * most, and how many outcome jobs it holds meanwhile (each waits for its flush to commit, so
+   * one-delivery jobs go through at about OUTCOME_CONCURRENCY per flush).
+   */
+  DELIVERY_FLUSH_MS: withDefault(z.coerce.number().int().min(10).max(60_000), 1000),
+  OUTCOME_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(20_000), 2000),
   /** How often the SLA sweeper re-arms deadlines that passed with no live timer. */
   SLA_SWEEP_MS: withDefault(z.coerce.number().int().min(100), 30_000),
   /** More than this many new fingerprints of one kind within STORM_WINDOW form a storm. */

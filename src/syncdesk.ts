@@ -10,6 +10,7 @@ import type { App } from "@slack/bolt";
 import { type Closer, createDeps } from "./app/create-deps.js";
 import type { Deps } from "./app/deps.js";
 import { startWorkers } from "./app/workers.js";
+import { rejectionsCardBinding } from "./deliveries/rejections.js";
 import type { Env } from "./env.js";
 import { cardOutboxHandlers } from "./exceptions/cards.js";
 import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
@@ -121,6 +122,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         lockMs: env.QUEUE_LOCK_MS,
         intakeSweepMs: env.INTAKE_SWEEP_MS,
         jobConcurrency: env.JOB_CONCURRENCY,
+        deliveries: { flushMs: env.DELIVERY_FLUSH_MS, concurrency: env.OUTCOME_CONCURRENCY },
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
         retention: retentionFromEnv(env),
       });
@@ -144,6 +146,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
               rejected_event: rejectedCardBinding(deps.db),
               routing_version: approvalCardBinding(deps),
               digest_delivery: digestDeliveryBinding(deps.db),
+              delivery_rejections: rejectionsCardBinding(deps.db),
             },
           }),
           storm_card: stormCardHandler(deps, cardWindowMs),

@@ -2,9 +2,10 @@
  * The worker role: the producers' failure and outcome queues, the internal queue (the job
  * table of src/app/jobs.ts) and the job schedulers (sweepers, reconcile, digest, retention).
  */
+import { startDeliveryDesk } from "../deliveries/deliveries.job.js";
 import { handleFailureJob } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
-import { handleOutcomeJob } from "../outcomes/outcome.job.js";
+import { countIntake } from "../platform/metrics.js";
 import { INTERNAL_QUEUE } from "../platform/queue/catalog.js";
 import { startWorker } from "../platform/queue/worker.js";
 import { scheduleRetention } from "../retention/retention.schedule.js";
@@ -21,6 +22,8 @@ export interface WorkerSettings {
   jobConcurrency: number;
   digest: { cron: string; tz: string };
   retention: { rules: RetentionRule[]; sweepMs: number };
+  /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
+  deliveries: { flushMs: number; concurrency: number };
 }
 
 export async function startWorkers(
@@ -34,8 +37,30 @@ export async function startWorkers(
     logger,
     lockMs: settings.lockMs,
   };
-  const failures = startWorker(queues.failures.name, (job) => handleFailureJob(deps, job), common);
-  const outcomes = startWorker(queues.outcomes.name, (job) => handleOutcomeJob(deps, job), common);
+  const deliveries = startDeliveryDesk(deps, { flushMs: settings.deliveries.flushMs });
+  const failures = startWorker(
+    queues.failures.name,
+    async (job) => {
+      const kind = await handleFailureJob(deps, job);
+      // After the card: a failed delivery of its pipeline (a repeat job counts once).
+      if (kind !== "rejected") await deliveries.failureSeen(job.data);
+      return kind;
+    },
+    common,
+  );
+  const outcomes = startWorker(
+    queues.outcomes.name,
+    async (job) => {
+      const result = await deliveries.handleOutcomeJob({
+        id: job.id ?? `${job.name}-${job.timestamp}`,
+        data: job.data,
+      });
+      countIntake("outcomes", result);
+      return result;
+    },
+    // Each job waits for the flush holding its deliveries: hold many at once.
+    { ...common, concurrency: settings.deliveries.concurrency },
+  );
   const processor = internalProcessor(deps, { retentionRules: settings.retention.rules });
   const internal = startWorker(INTERNAL_QUEUE, processor, {
     ...common,
@@ -85,6 +110,7 @@ export async function startWorkers(
     close: async () => {
       queues.connection.off("ready", reschedule);
       await Promise.all(workers.map((worker) => worker.close()));
+      await deliveries.close();
     },
   };
 }

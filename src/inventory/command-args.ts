@@ -30,12 +30,16 @@ export type InventoryCommand =
   | { kind: "status"; args: StatusArgs }
   | { kind: "mine" }
   | { kind: "checklist" }
+  /** `/inventory pipelines [pipeline | client] [window]` (src/deliveries). */
+  | { kind: "pipelines"; pipeline?: string; client?: string; windowMs: number; windowLabel: string }
   /** `/inventory routes …` belongs to the routing review (src/routing/routes.slack.ts). */
   | { kind: "routes"; text: string };
 
 export type ParseResult = { ok: true; command: InventoryCommand } | { ok: false; error: string };
 
-const SUBCOMMANDS = ["status", "mine", "checklist", "routes", "help"] as const;
+const SUBCOMMANDS = ["status", "mine", "checklist", "pipelines", "routes", "help"] as const;
+/** The window `/inventory pipelines` looks back by default. */
+export const PIPELINES_DEFAULT_WINDOW = { ms: DAY_MS, label: "24h" } as const;
 const UNIT_MS = { h: HOUR_MS, d: DAY_MS, w: 7 * DAY_MS } as const;
 
 const clientName = z
@@ -81,7 +85,10 @@ const windowText = z
 /** Looks like an attempt at a window (digits, then at most a short unit word). */
 const WINDOW_LIKE = /^\d+(?:[a-z]{0,2}|hours?|days?|weeks?|mins?|minutes?|months?)$/;
 
-export function parseInventoryCommand(text: string, known: { roles: string[] }): ParseResult {
+export function parseInventoryCommand(
+  text: string,
+  known: { roles: string[]; pipelines?: string[] },
+): ParseResult {
   const tokens = text.trim().split(/\s+/).filter(Boolean);
   const [first, ...rest] = tokens;
   if (first === undefined) return { ok: true, command: { kind: "help" } };
@@ -97,6 +104,8 @@ export function parseInventoryCommand(text: string, known: { roles: string[] }):
       return { ok: true, command: { kind: sub } };
     case "status":
       return parseStatus(rest, known.roles);
+    case "pipelines":
+      return parsePipelines(rest, known.pipelines ?? []);
     case "routes":
       return {
         ok: true,
@@ -157,6 +166,59 @@ function parseStatus(tokens: string[], roles: string[]): ParseResult {
         windowMs: window.ms,
         windowLabel: window.label,
       },
+    },
+  };
+}
+
+function parsePipelines(tokens: string[], pipelines: string[]): ParseResult {
+  let pipeline: string | undefined;
+  let client: string | undefined;
+  let window: { ms: number; label: string } | undefined;
+  for (const token of tokens) {
+    const keyed = /^(client|pipeline|since)=(.*)$/i.exec(token);
+    const key = keyed?.[1]?.toLowerCase();
+    const value = keyed ? (keyed[2] ?? "") : token;
+    if (key === "since" || (!keyed && WINDOW_LIKE.test(token.toLowerCase()))) {
+      const parsed = windowText.safeParse(value.toLowerCase());
+      if (!parsed.success) return fail(`\`${code(value)}\` ${firstMessage(parsed.error)}.`);
+      if (window)
+        return fail(
+          `I read both \`${window.label}\` and \`${code(value)}\` as the time window; give one.`,
+        );
+      window = parsed.data;
+    } else if (key === "pipeline" || (!keyed && pipelines.includes(token))) {
+      if (!pipelines.includes(value)) {
+        const known = pipelines.length
+          ? `Pipelines: ${pipelines.map((p) => `\`${code(p)}\``).join(", ")}.`
+          : "The routing file declares none.";
+        return fail(`There is no pipeline \`${code(value)}\`. ${known}`);
+      }
+      if (pipeline !== undefined) return fail("Give one pipeline at a time.");
+      pipeline = value;
+    } else {
+      const parsed = clientName.safeParse(value);
+      if (!parsed.success) return fail(`\`${code(value)}\` ${firstMessage(parsed.error)}.`);
+      if (client !== undefined)
+        return fail(
+          `I read both \`${code(client)}\` and \`${code(value)}\` as a client; give one client.`,
+        );
+      client = parsed.data;
+    }
+  }
+  if (pipeline !== undefined && (client !== undefined || window !== undefined)) {
+    return fail(
+      `\`/inventory pipelines ${code(pipeline)}\` shows that pipeline over 1h, 24h, 7d and 30d: give no client or window with it.`,
+    );
+  }
+  const chosen = window ?? PIPELINES_DEFAULT_WINDOW;
+  return {
+    ok: true,
+    command: {
+      kind: "pipelines",
+      ...(pipeline !== undefined ? { pipeline } : {}),
+      ...(client !== undefined ? { client } : {}),
+      windowMs: chosen.ms,
+      windowLabel: chosen.label,
     },
   };
 }

@@ -2,8 +2,8 @@
  * Reads what `/inventory` answers with: status, my queue, the checklist, and which roles a
  * person belongs to. Queries run side by side; the judging and rendering are pure.
  */
-
 import type { Deps } from "../app/deps.js";
+import { pipelineReports } from "../deliveries/pipelines.service.js";
 import { standingIn } from "../exceptions/authorization.js";
 import { type ChecklistLine, evaluateChecklist } from "./checklist.js";
 import { checklistFacts } from "./checklist.repo.js";
@@ -22,12 +22,17 @@ export async function statusReport(deps: ReadDeps, args: StatusArgs): Promise<St
     ...(args.client !== undefined ? { client: args.client } : {}),
     ...(args.role !== undefined ? { roles: [args.role] } : {}),
   };
-  const [live, figures, rejected] = await Promise.all([
+  const [live, figures, rejected, freshness] = await Promise.all([
     liveByRole(deps.db, scope),
     windowFigures(deps.db, scope, { now, ms: args.windowMs }),
     rejectedSince(deps.db, new Date(now.getTime() - args.windowMs)),
+    // Freshness is about now: the last 24 hours, whatever window the rest covers.
+    pipelineReports(deps, {
+      windowMs: DAY_MS,
+      ...(args.client !== undefined ? { client: args.client } : {}),
+    }),
   ]);
-  return { args, now, live, figures, rejected };
+  return { args, now, live, figures, rejected, freshness };
 }
 
 /** The roles a person is a member (listed or through the user group) or manager of. */

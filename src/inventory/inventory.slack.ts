@@ -5,6 +5,7 @@
  */
 import type { App } from "@slack/bolt";
 import type { Deps } from "../app/deps.js";
+import { pipelinesAnswer } from "../deliveries/pipelines.slack.js";
 import { handleRoutesCommand } from "../routing/routes.slack.js";
 import { renderChecklist } from "./checklist.view.js";
 import { type InventoryCommand, parseInventoryCommand } from "./command-args.js";
@@ -20,6 +21,7 @@ export const HELP_TEXT = [
   "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status client=ads-ops`",
   "• `/inventory mine` — what you hold and what is about to breach in your roles, with the card buttons",
   "• `/inventory checklist` — the Monday checklist, checked against live data",
+  "• `/inventory pipelines [client] [since]` — each pipeline's deliveries, failed-delivery rate, time-to-sync P50/P95/max and MTTR, stale or over budget first (default 24h); `/inventory pipelines <name>` shows one over 1h, 24h, 7d and 30d",
   "• `/inventory routes` — routing versions, review and rollback (`/inventory routes help`)",
   "• `/inventory help` — this message",
   "Cards arrive in each role's channel; your Home tab lists what you hold.",
@@ -30,8 +32,10 @@ const USAGE = "Try `/inventory help` for what I can do.";
 export function registerInventoryCommand(app: App, deps: Deps): void {
   app.command("/inventory", async ({ ack, command, respond, client }) => {
     await ack();
-    const roles = Object.keys(deps.routing.current().config.roles);
-    const parsed = parseInventoryCommand(command.text, { roles });
+    const { config } = deps.routing.current();
+    const roles = Object.keys(config.roles);
+    const pipelines = config.pipelines.map((pipeline) => pipeline.name);
+    const parsed = parseInventoryCommand(command.text, { roles, pipelines });
     const reply = (message: Message | string) =>
       respond({
         response_type: "ephemeral",
@@ -90,6 +94,8 @@ async function answer(
       const [report, link] = await Promise.all([mineReport(deps, userId), linkerFor(deps)]);
       return renderMine(report, link);
     }
+    case "pipelines":
+      return pipelinesAnswer(deps, command);
     case "checklist": {
       const [lines, link] = await Promise.all([checklistLines(deps), linkerFor(deps)]);
       return renderChecklist(lines, deps.clock.now(), link);

@@ -2,6 +2,8 @@
  * `/inventory status` as Block Kit: pure, from figures already read. Untrusted names (clients,
  * SKUs, targets) are escaped here; every text is cut to Slack's limits.
  */
+import type { PipelineReport } from "../deliveries/pipeline-report.js";
+import { freshnessBlocks } from "../deliveries/pipelines.view.js";
 import { mrkdwnLink, safeText, slackDate, truncate } from "../platform/slack/mrkdwn.js";
 import type { StatusArgs } from "./command-args.js";
 import {
@@ -26,6 +28,8 @@ export interface StatusReport {
   live: LiveRole[];
   figures: WindowFigures;
   rejected: RejectedFigures;
+  /** Pipelines over the last 24h, worst first (src/deliveries); absent: not shown. */
+  freshness?: PipelineReport[];
 }
 
 export interface Message {
@@ -58,6 +62,7 @@ export function renderStatus(report: StatusReport, link: Linker): Message {
   const blocks: object[] = [
     header(`Inventory sync · ${scopeLabel(args)} · last ${args.windowLabel}`),
     ...liveBlocks(report.live, link),
+    ...(report.freshness ? freshnessBlocks(report.freshness, report.now) : []),
     { type: "divider" },
     ...figureBlocks(figures, args.windowLabel, report.now, args.windowMs, report.rejected),
     context(

@@ -1,55 +1,68 @@
 /** A later successful sync of the same client, SKU and target resolves its open exceptions. */
-import { and, eq, lte, ne } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { applySignal } from "../exceptions/exceptions.service.js";
-import { recordRejection } from "../intake/intake.service.js";
-import { OUTCOME_SOURCE_PREFIX } from "../intake/rejected.js";
-import { check } from "../intake/validation.js";
-import { exceptions } from "../platform/db/schema.js";
-import { outcomeEventSchema } from "./outcome-event.schema.js";
 
-export type OutcomeResult =
-  | { kind: "recovered"; exceptionIds: number[] }
-  | { kind: "rejected"; rejectedId: number };
+export interface Success {
+  client: string;
+  sku: string;
+  targetSystem: string;
+  /** Epoch ms the delivery succeeded. */
+  occurredAt: number;
+  jobId?: string;
+}
 
-export async function applyOutcome(
+/**
+ * Recovers the open exceptions these successes prove fixed: one query for all of them (a
+ * batch of a thousand deliveries asks Postgres once), then one state change per exception.
+ * Only a success after the exception's latest failure counts. Idempotent: an exception
+ * already resolved is left alone.
+ */
+export async function recoverFromSuccesses(
   deps: Deps,
-  job: { id: string; data: unknown },
-): Promise<OutcomeResult> {
-  const checked = check(outcomeEventSchema, job.data);
-  if (!checked.ok) {
-    const rejected = await recordRejection(
-      deps,
-      { id: `${OUTCOME_SOURCE_PREFIX}${job.id}`, data: job.data },
-      checked.problems,
-    );
-    return { kind: "rejected", rejectedId: rejected.rejectedId };
+  successes: readonly Success[],
+): Promise<number[]> {
+  if (successes.length === 0) return [];
+  // The latest success per client, SKU and target is the one that proves most.
+  const latest = new Map<string, Success>();
+  for (const success of successes) {
+    const key = `${success.client}\u0000${success.sku}\u0000${success.targetSystem}`;
+    const known = latest.get(key);
+    if (!known || known.occurredAt < success.occurredAt) latest.set(key, success);
   }
-  const event = checked.value;
-  const open = await deps.db
-    .select({ id: exceptions.id })
-    .from(exceptions)
-    .where(
-      and(
-        eq(exceptions.client, event.client),
-        eq(exceptions.sku, event.sku),
-        eq(exceptions.targetSystem, event.targetSystem),
-        ne(exceptions.state, "resolved"),
-        // Only a success after the latest failure proves the SKU recovered.
-        lte(exceptions.lastSeenAt, new Date(event.occurredAt)),
-      ),
-    );
+  const rows = [...latest.values()].map((s) => ({
+    client: s.client,
+    sku: s.sku,
+    target_system: s.targetSystem,
+    occurred_at: new Date(s.occurredAt).toISOString(),
+    job_id: s.jobId ?? null,
+  }));
+  const open = await deps.db.execute<{
+    id: number | string;
+    occurred_at: string;
+    job_id: string | null;
+  }>(sql`
+    select e.id, r.occurred_at, r.job_id
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as r(client text, sku text, target_system text, occurred_at text, job_id text)
+    join exceptions e
+      on e.client = r.client and e.sku = r.sku and e.target_system = r.target_system
+    where e.state <> 'resolved' and e.last_seen_at <= r.occurred_at::timestamptz
+    order by e.id`);
   const recovered: number[] = [];
-  for (const { id } of open) {
+  for (const row of open) {
     const changed = await applySignal(deps, {
-      exceptionId: id,
+      exceptionId: Number(row.id),
       signal: {
         kind: "recovered",
-        detail: { succeededAt: event.occurredAt, outcomeJobId: job.id },
+        detail: {
+          succeededAt: new Date(row.occurred_at).toISOString(),
+          ...(row.job_id ? { outcomeJobId: row.job_id } : {}),
+        },
       },
       source: "outcome",
     });
-    if (changed) recovered.push(id);
+    if (changed) recovered.push(Number(row.id));
   }
-  return { kind: "recovered", exceptionIds: recovered };
+  return recovered;
 }

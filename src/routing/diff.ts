@@ -2,7 +2,13 @@
 // roles added and removed, members, channels, SLA values, rules added, removed, changed and
 // reordered, admins and client owners. Pure.
 import { formatDuration } from "../platform/duration.js";
-import type { RoleConfig, RouteRule, RoutingConfig, SlaPolicy } from "./routing-file.schema.js";
+import type {
+  PipelineConfig,
+  RoleConfig,
+  RouteRule,
+  RoutingConfig,
+  SlaPolicy,
+} from "./routing-file.schema.js";
 
 export interface RuleRef {
   /** Position in its version (0-based) and the line it was written on. */
@@ -35,6 +41,8 @@ export interface RoutingDiff {
   adminsAdded: string[];
   adminsRemoved: string[];
   clients: string[];
+  /** Pipelines added, removed or changed, as reviewer lines ("+ pipeline a: …"). */
+  pipelines: string[];
   /** Roles whose definition or rules change: their managers may approve. */
   affectedRoles: string[];
 }
@@ -79,11 +87,14 @@ export function diffRouting(before: RoutingConfig, after: RoutingConfig): Routin
     }
   }
 
+  const pipelines = diffPipelines(before.pipelines, after.pipelines, affected);
+
   return {
     rolesAdded,
     rolesRemoved,
     rolesChanged,
     ...rules,
+    pipelines,
     adminsAdded: after.admins.filter((id) => !before.admins.includes(id)),
     adminsRemoved: before.admins.filter((id) => !after.admins.includes(id)),
     clients,
@@ -102,7 +113,8 @@ export function isEmptyDiff(diff: RoutingDiff): boolean {
       diff.rulesReordered.length +
       diff.adminsAdded.length +
       diff.adminsRemoved.length +
-      diff.clients.length ===
+      diff.clients.length +
+      diff.pipelines.length ===
     0
   );
 }
@@ -265,5 +277,75 @@ export function diffLines(diff: RoutingDiff): string[] {
   if (diff.adminsAdded.length) lines.push(`+ admins: ${diff.adminsAdded.join(", ")}`);
   if (diff.adminsRemoved.length) lines.push(`− admins: ${diff.adminsRemoved.join(", ")}`);
   for (const line of diff.clients) lines.push(`~ ${line}`);
+  lines.push(...diff.pipelines);
+  return lines;
+}
+
+/** A pipeline as a reviewer reads it: match, budget, freshness, hours and owner. */
+export function pipelineValues(pipeline: PipelineConfig): Record<string, string> {
+  return {
+    match:
+      pipeline.match === null
+        ? "every delivery"
+        : Object.entries(pipeline.match)
+            .map(([key, patterns]) => `${key}=${patterns.join("|")}`)
+            .join(" "),
+    budget: formatDuration(pipeline.budgetMs),
+    freshness: formatDuration(pipeline.freshnessMs),
+    hours: pipeline.hours === null ? "always" : pipeline.hours.text,
+    role: pipeline.roleDeclared ? pipeline.role : `${pipeline.role} (from routes)`,
+  };
+}
+
+function pipelineSummary(pipeline: PipelineConfig): string {
+  const values = pipelineValues(pipeline);
+  return `${values.match}, budget ${values.budget}, freshness ${values.freshness}, hours ${values.hours} → ${values.role}`;
+}
+
+/** Pipelines are identified by name; their order matters too (first match wins). */
+function diffPipelines(
+  before: PipelineConfig[],
+  after: PipelineConfig[],
+  affected: Set<string>,
+): string[] {
+  const lines: string[] = [];
+  const old = new Map(before.map((pipeline) => [pipeline.name, pipeline]));
+  const next = new Map(after.map((pipeline) => [pipeline.name, pipeline]));
+  for (const pipeline of after) {
+    const was = old.get(pipeline.name);
+    if (!was) {
+      lines.push(
+        `+ pipeline ${pipeline.name} (line ${pipeline.line}): ${pipelineSummary(pipeline)}`,
+      );
+      affected.add(pipeline.role);
+      continue;
+    }
+    const a = pipelineValues(was);
+    const b = pipelineValues(pipeline);
+    const changes = Object.keys(b)
+      .filter((key) => a[key] !== b[key])
+      .map((key) => `${key} ${a[key]} → ${b[key]}`);
+    if (changes.length) {
+      lines.push(`~ pipeline ${pipeline.name} (line ${pipeline.line}): ${changes.join("; ")}`);
+      affected.add(was.role).add(pipeline.role);
+    }
+  }
+  for (const pipeline of before) {
+    if (next.has(pipeline.name)) continue;
+    lines.push(
+      `− pipeline ${pipeline.name} (was line ${pipeline.line}): ${pipelineSummary(pipeline)}`,
+    );
+    affected.add(pipeline.role);
+  }
+  // Kept pipelines checked in another order: a delivery may now belong to another one.
+  const keptBefore = before.filter((p) => next.has(p.name)).map((p) => p.name);
+  const keptAfter = after.filter((p) => old.has(p.name)).map((p) => p.name);
+  const stay = longestCommonSubsequence(keptBefore, keptAfter);
+  for (const name of keptAfter) {
+    if (stay.has(name)) continue;
+    const from = (old.get(name) as PipelineConfig).index + 1;
+    const to = (next.get(name) as PipelineConfig).index + 1;
+    lines.push(`↕ pipeline moved ${from} → ${to}: ${name}`);
+  }
   return lines;
 }

@@ -1,5 +1,6 @@
 // Which role owns a failure: the first route whose match fits the event. Pure.
 import type {
+  PipelineConfig,
   RoleConfig,
   RouteRule,
   RoutingConfig,
@@ -26,7 +27,10 @@ export interface RouteDecision {
 }
 
 /** First match wins; the default route (last, no match) takes everything else. */
-export function evaluate(config: RoutingConfig, event: RoutableEvent): RouteDecision {
+export function evaluate(
+  config: Pick<RoutingConfig, "routes" | "roles">,
+  event: RoutableEvent,
+): RouteDecision {
   const rule = config.routes.find((candidate) => ruleMatches(candidate, event));
   if (!rule)
     throw new Error("routing config has no default route: every config from load.ts has one");
@@ -36,13 +40,46 @@ export function evaluate(config: RoutingConfig, event: RoutableEvent): RouteDeci
   return { role, rule, severity: rule.severity, sla: rule.sla };
 }
 
-function ruleMatches(rule: RouteRule, event: RoutableEvent): boolean {
+function ruleMatches(rule: Pick<RouteRule, "match">, event: object): boolean {
   if (rule.match === null) return true;
   return Object.entries(rule.match).every(([key, patterns]) => {
     // A field the event leaves out (vertical, eventId) is matched as "": only `*` takes it.
     const value = (event as unknown as Record<string, string | undefined>)[key] ?? "";
     return patterns.some((pattern) => globMatches(pattern, value));
   });
+}
+
+/** What a pipeline matches a delivery on; a field left out is "" (only `*` takes it). */
+export interface PipelineKey {
+  client: string;
+  sourceSystem?: string;
+  targetSystem: string;
+}
+
+/** The pipeline a delivery (or a failure) belongs to: first match wins; null when none does. */
+export function pipelineFor(
+  config: Pick<RoutingConfig, "pipelines">,
+  key: PipelineKey,
+): PipelineConfig | null {
+  return config.pipelines.find((pipeline) => ruleMatches(pipeline, key)) ?? null;
+}
+
+/**
+ * An event standing for a pipeline's deliveries, to find the role its failures route to. A
+ * pattern stands for itself: a route pattern that matches the text "storefront.*" covers every
+ * target the pipeline's "storefront.*" matches (see globCovers). Fields the pipeline leaves
+ * open are "" and only a route's `*` takes them; failure mode and SKU are unknown.
+ */
+export function pipelineOwnerProbe(match: Record<string, string[]> | null): RoutableEvent {
+  const first = (key: string) => match?.[key]?.[0] ?? "";
+  return {
+    client: first("client"),
+    sku: "",
+    sourceSystem: first("sourceSystem"),
+    targetSystem: first("targetSystem"),
+    operation: "stock_update",
+    failureMode: "",
+  };
 }
 
 /**

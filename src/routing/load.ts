@@ -12,8 +12,10 @@ import {
   visit,
 } from "yaml";
 import type { z } from "zod";
+import { evaluate, pipelineOwnerProbe } from "./evaluate.js";
 import {
   DEFAULT_SLA,
+  type PipelineConfig,
   type RoleConfig,
   type RouteRule,
   type RoutingConfig,
@@ -86,7 +88,7 @@ export function parseRoutingText(text: string, fileName = "routing.yml"): Routin
     const issues = parsed.error.issues.flatMap((issue) => toFileIssues(issue, doc, lineAt));
     throw new RoutingFileError(fileName, sortByLine(issues));
   }
-  return buildConfig(parsed.data, (index) => locate(doc, ["routes", index], lineAt).line ?? 0);
+  return buildConfig(parsed.data, (list, index) => locate(doc, [list, index], lineAt).line ?? 0);
 }
 
 /**
@@ -241,7 +243,10 @@ function mergeSla(base: SlaPolicy, layer: Partial<SlaPolicy> | undefined): SlaPo
   return merged;
 }
 
-function buildConfig(file: RoutingFile, lineOfRoute: (index: number) => number): RoutingConfig {
+function buildConfig(
+  file: RoutingFile,
+  lineOf: (list: "routes" | "pipelines", index: number) => number,
+): RoutingConfig {
   const roles: Record<string, RoleConfig> = {};
   for (const [name, role] of Object.entries(file.roles)) {
     roles[name] = {
@@ -266,13 +271,32 @@ function buildConfig(file: RoutingFile, lineOfRoute: (index: number) => number):
       role: route.role,
       severity: route.severity,
       sla: mergeSla(roleSla, { ...route.sla, hours: route.hours }),
-      line: lineOfRoute(index),
+      line: lineOf("routes", index),
     };
   });
   const defaultRoute = routes[routes.length - 1] as RouteRule;
+  const pipelines = file.pipelines.map((pipeline, index): PipelineConfig => {
+    const match = pipeline.match ?? null;
+    // Without a role of its own, the role its failures route to (by client, source and target).
+    const role = pipeline.role ?? evaluate({ roles, routes }, pipelineOwnerProbe(match)).role.name;
+    const owner = roles[role] as RoleConfig;
+    return {
+      index,
+      name: pipeline.name,
+      match,
+      budgetMs: pipeline.budget,
+      freshnessMs: pipeline.freshness,
+      hours: pipeline.hours ?? null,
+      timezone: owner.sla.timezone,
+      role,
+      roleDeclared: pipeline.role !== undefined,
+      line: lineOf("pipelines", index),
+    };
+  });
   return {
     roles,
     routes,
+    pipelines,
     clients: file.clients,
     admins: [...new Set(file.admins)],
     defaultRole: defaultRoute.role,

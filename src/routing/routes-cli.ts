@@ -124,7 +124,7 @@ async function run(
         if (!row) continue;
         const answer = answerTest(configOf(row), event);
         io.out(
-          `v${row.version} (${row.status}): rule ${answer.rule} (line ${answer.line}) -> ${answer.role} in ${answer.channel}, severity ${answer.severity}, claim ${answer.sla.claim}, resolve ${answer.sla.resolve}`,
+          `v${row.version} (${row.status}): rule ${answer.rule} (line ${answer.line}) -> ${answer.role} in ${answer.channel}, severity ${answer.severity}, claim ${answer.sla.claim}, resolve ${answer.sla.resolve}, pipeline ${answer.pipeline ? `${answer.pipeline.name} (budget ${answer.pipeline.budget}, freshness ${answer.pipeline.freshness})` : "none"}`,
         );
       }
       return 0;

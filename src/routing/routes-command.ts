@@ -1,7 +1,7 @@
 // `/inventory routes …` arguments, parsed once with zod, and the pure answer to `routes test`.
 import { z } from "zod";
-import { slaValues } from "./diff.js";
-import { evaluate, type RoutableEvent } from "./evaluate.js";
+import { pipelineValues, slaValues } from "./diff.js";
+import { evaluate, pipelineFor, type RoutableEvent } from "./evaluate.js";
 import { MATCH_KEYS, type RoutingConfig } from "./routing-file.schema.js";
 
 export const ROUTES_HELP = [
@@ -139,6 +139,10 @@ export interface TestAnswer {
   channel: string;
   severity: string;
   sla: Record<string, string>;
+  /** The pipeline such a delivery belongs to (name, budget, freshness, hours, role), or null. */
+  pipeline:
+    | ({ name: string; position: number; line: number } & Record<string, string | number>)
+    | null;
 }
 
 export function answerTest(config: RoutingConfig, event: RoutableEvent): TestAnswer {
@@ -151,5 +155,17 @@ export function answerTest(config: RoutingConfig, event: RoutableEvent): TestAns
     channel: decision.role.channel,
     severity: decision.severity,
     sla: slaValues(decision.sla),
+    pipeline: pipelineAnswer(config, event),
+  };
+}
+
+function pipelineAnswer(config: RoutingConfig, event: RoutableEvent): TestAnswer["pipeline"] {
+  const pipeline = pipelineFor(config, event);
+  if (!pipeline) return null;
+  return {
+    ...pipelineValues(pipeline),
+    name: pipeline.name,
+    position: pipeline.index + 1,
+    line: pipeline.line,
   };
 }

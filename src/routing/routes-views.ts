@@ -61,6 +61,9 @@ export function testText(
     lines.push(
       `*${label}:* ${rule} → *${escapeMrkdwn(answer.role)}* in <#${answer.channel}> · severity ${answer.severity}`,
       `   SLA: claim ${answer.sla.claim}, resolve ${answer.sla.resolve}, hours ${escapeMrkdwn(answer.sla.hours ?? "")} (${escapeMrkdwn(answer.sla.timezone ?? "")})`,
+      answer.pipeline
+        ? `   Pipeline: *${escapeMrkdwn(answer.pipeline.name)}* (${answer.pipeline.position}, line ${answer.pipeline.line}) · budget ${answer.pipeline.budget} · freshness ${answer.pipeline.freshness} · hours ${escapeMrkdwn(String(answer.pipeline.hours))} · gates to *${escapeMrkdwn(String(answer.pipeline.role))}*`
+        : "   Pipeline: none declared matches (its deliveries count under no pipeline)",
     );
   }
   lines.push(

@@ -66,9 +66,40 @@ export interface RouteRule {
   line: number;
 }
 
+/** The fields of a delivery a pipeline may match on. */
+export const PIPELINE_MATCH_KEYS = ["client", "sourceSystem", "targetSystem"] as const;
+export type PipelineMatchKey = (typeof PIPELINE_MATCH_KEYS)[number];
+
+/**
+ * One row of the inventory event matrix: which deliveries belong to it, how fast one must get
+ * through (budget) and how often one must get through at all (freshness).
+ */
+export interface PipelineConfig {
+  index: number;
+  name: string;
+  /** Field -> patterns (any may match); null = every delivery. */
+  match: Record<string, string[]> | null;
+  /** Time-to-sync budget of one delivery (triggeredAt -> delivered). */
+  budgetMs: number;
+  /** At least one successful delivery this often, or the pipeline is stale. */
+  freshnessMs: number;
+  /** When its gates may page; null = always. Read in `timezone`. */
+  hours: WeeklyHours | null;
+  /** The owning role's zone. */
+  timezone: string;
+  /** The role its gates go to: as written, or the role its failures route to. */
+  role: string;
+  /** True when `role` was written in the file (not derived from the routes). */
+  roleDeclared: boolean;
+  /** 1-based line of the pipeline in the routing file (0 when built by hand). */
+  line: number;
+}
+
 export interface RoutingConfig {
   roles: Record<string, RoleConfig>;
   routes: RouteRule[];
+  /** The inventory event matrix, first match wins; empty when the file declares none. */
+  pipelines: PipelineConfig[];
   clients: Record<string, { sourceOfTruth: string; owner: string }>;
   admins: string[];
   defaultRole: string;
@@ -282,6 +313,37 @@ const routeSchema = strictObject({
   hours: hours.optional(),
 });
 
+const pipelineMatchSchema = strictObject(
+  Object.fromEntries(PIPELINE_MATCH_KEYS.map((key) => [key, matchValue.optional()])) as Record<
+    PipelineMatchKey,
+    z.ZodOptional<typeof matchValue>
+  >,
+).transform((match, ctx) => {
+  const entries = Object.entries(match).filter(([, value]) => value !== undefined);
+  if (entries.length === 0 && ctx.issues.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: "match must name at least one field; leave match out to take every delivery",
+    });
+    return z.NEVER;
+  }
+  return Object.fromEntries(entries) as Record<string, string[]>;
+});
+
+// Pipeline names end up in metric labels, job ids and commands: keep them plain.
+const PIPELINE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const pipelineSchema = strictObject({
+  name: z.string({ error: "expected a pipeline name" }).regex(PIPELINE_NAME_RE, {
+    error: "pipeline names use letters, digits, '.', '_' and '-' (at most 64)",
+  }),
+  match: pipelineMatchSchema.optional(),
+  budget: duration,
+  freshness: duration,
+  hours: hours.optional(),
+  role: z.string({ error: "expected a role name" }).optional(),
+});
+
 const clientSchema = strictObject({
   sourceOfTruth: z.string({ error: "expected the client's source-of-truth system" }).min(1),
   owner: z.string({ error: "expected a role name" }),
@@ -297,6 +359,7 @@ export const routingFileSchema = strictObject({
   // role, and every route pointing at it would then report a second, misleading problem.
   roles: z.record(z.string(), roleSchema, { error: "expected a map of role name -> role" }),
   routes: z.array(routeSchema, { error: "expected a list of routes" }),
+  pipelines: z.array(pipelineSchema, { error: "expected a list of pipelines" }).default([]),
   reassign: z
     .record(z.string().min(1), z.string({ error: "expected a role name" }), {
       error: "expected a map of removed role -> new role",
@@ -345,6 +408,24 @@ function checkReferences(file: unknown, ctx: z.RefinementCtx): void {
           isDefault(routes[last])
             ? "more than one default route: only the last rule may leave out match"
             : "the default route (a rule without match) must be the last rule",
+        );
+      }
+    });
+  }
+
+  if (Array.isArray(file.pipelines)) {
+    const firstAt = new Map<string, number>();
+    (file.pipelines as unknown[]).forEach((pipeline, index) => {
+      if (!isRecord(pipeline)) return;
+      const problem = undefinedRole(pipeline.role);
+      if (problem) add(["pipelines", index, "role"], problem);
+      if (typeof pipeline.name !== "string") return;
+      const earlier = firstAt.get(pipeline.name);
+      if (earlier === undefined) firstAt.set(pipeline.name, index);
+      else {
+        add(
+          ["pipelines", index, "name"],
+          `pipeline ${JSON.stringify(pipeline.name)} is already declared (pipelines[${earlier}]): names must be unique`,
         );
       }
     });

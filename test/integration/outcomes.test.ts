@@ -3,10 +3,9 @@
  * and every open exception of that client, SKU and target resolves as recovered. An older
  * success proves nothing; an outcome that breaks its contract is a rejection, not a crash.
  */
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
-import { rejectedEvents } from "../../src/platform/db/schema.js";
+import { deliveryRejections } from "../../src/platform/db/schema.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import {
   auditOf,
@@ -63,7 +62,7 @@ describe("a later successful sync", () => {
       });
       const [audit] = await auditOf(h, row.id, "recovered");
       expect(audit).toMatchObject({ actor: "system", source: "outcome", stateAfter: "resolved" });
-      expect(audit?.details).toMatchObject({ succeededAt: LATER });
+      expect(audit?.details).toMatchObject({ succeededAt: new Date(LATER).toISOString() });
       const text = await eventually(async () => {
         const current = textOf(await cardOf(h, row.id));
         return current.includes("*Resolved*") ? current : null;
@@ -129,22 +128,28 @@ describe("a later successful sync", () => {
 });
 
 describe("an outcome that breaks its contract", () => {
-  it("is stored as a rejection with a card in the default channel, and nothing resolves", async () => {
+  // Outcomes arrive at the volume of all stock updates: a bad one is counted in a group (per
+  // producer source and problem) on the day's one card, never a card of its own.
+  async function groups() {
+    return h.bot.deps.db
+      .select()
+      .from(deliveryRejections)
+      .orderBy(deliveryRejections.source, deliveryRejections.problem);
+  }
+
+  it("is counted in a group shown on the day's one card, and nothing resolves", async () => {
     const sku = "SKU-BAD-OUTCOME";
     const row = await open({ sku });
     await h.reportOutcome({ ...outcome(sku, LATER), kind: "sync.maybe", extra: 1 }, "bad-outcome");
-    const rejected = await eventually(async () => {
-      const [found] = await h.bot.deps.db
-        .select()
-        .from(rejectedEvents)
-        .where(eq(rejectedEvents.sourceJobId, "outcome-bad-outcome"));
-      return found?.cardTs ? found : null;
-    });
-    expect(rejected.channel).toBe("C0FULFILL");
-    expect(rejected.errors.map((p) => p.path).sort()).toEqual(["(event)", "kind"]);
-    const card = h.fake.messages("C0FULFILL").find((m) => m.ts === rejected.cardTs);
-    expect(textOf(card ?? {})).toContain("`kind`");
-    expect(textOf(card ?? {})).toContain("*Rejected sync outcome*");
+    await h.reportOutcome({ ...outcome(sku, LATER), kind: "sync.maybe" }, "bad-outcome-2");
+    const group = await eventually(async () =>
+      (await groups()).find((g) => g.problem.startsWith("kind:") && g.count === 2),
+    );
+    expect(group.source).toBe("(unknown)");
+    const card = await eventually(async () =>
+      h.fake.messages("C0FULFILL").find((m) => textOf(m).includes("Rejected delivery events")),
+    );
+    expect(textOf(card)).toContain("broke the delivery contract");
     expect((await h.exception(row.id)).state).toBe("open");
 
     // The outcome worker keeps going.
@@ -156,19 +161,22 @@ describe("an outcome that breaks its contract", () => {
     [
       "without a SKU",
       { kind: "sync.succeeded", client: "globex", targetSystem: "x", occurredAt: LATER },
+      "sku: is required",
     ],
-    ["with a date without offset", outcome("SKU-X", "2026-11-26T09:30:00")],
-    ["that is a string", "sync.succeeded"],
-    ["that is null", null],
-  ])("rejects an outcome %s", async (_what, data) => {
-    const jobId = `bad-${Math.random().toString(36).slice(2)}`;
-    await h.reportOutcome(data, jobId);
+    [
+      "with a date without offset",
+      outcome("SKU-X", "2026-11-26T09:30:00"),
+      "occurredAt: Invalid ISO datetime",
+    ],
+    ["that is a string", "sync.succeeded", "(event): "],
+    ["that is null", null, "(event): "],
+  ])("rejects an outcome %s", async (_what, data, problem) => {
+    const before = (await groups()).filter((g) => g.problem.startsWith(problem));
+    const count = before.reduce((sum, g) => sum + g.count, 0);
+    await h.reportOutcome(data, `bad-${Math.random().toString(36).slice(2)}`);
     await eventually(async () => {
-      const [found] = await h.bot.deps.db
-        .select()
-        .from(rejectedEvents)
-        .where(eq(rejectedEvents.sourceJobId, `outcome-${jobId}`));
-      return found?.cardTs;
+      const after = (await groups()).filter((g) => g.problem.startsWith(problem));
+      return after.reduce((sum, g) => sum + g.count, 0) === count + 1;
     });
   });
 });

@@ -35,7 +35,7 @@ const httpUrl = z
  * An instant Postgres can store: the ISO pattern alone lets `2026-02-31` through (JavaScript
  * quietly reads it as 3 March) and year 0000, which timestamptz refuses.
  */
-const instant = z.iso.datetime({ offset: true }).refine((value) => {
+export const instant = z.iso.datetime({ offset: true }).refine((value) => {
   const [year, month, day] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
   const lastDay = new Date(0);
   lastDay.setUTCFullYear(year, month, 0);

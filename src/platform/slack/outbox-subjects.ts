@@ -24,6 +24,11 @@ export const outboxSubjectSchema = z.discriminatedUnion("type", [
     role: z.string().min(1),
     target: z.string().min(1),
   }),
+  /** The day's grouped card of rejected delivery events (src/deliveries/rejections.ts). */
+  z.object({
+    type: z.literal("delivery_rejections"),
+    day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  }),
 ]);
 export type OutboxSubject = z.infer<typeof outboxSubjectSchema>;
 export type OutboxSubjectType = OutboxSubject["type"];
@@ -63,6 +68,8 @@ export function subjectLane(subject: OutboxSubject): string {
       return `routing-v${subject.id}`;
     case "digest_delivery":
       return `digest-${subject.target}`;
+    case "delivery_rejections":
+      return `delivery-rejections-${subject.day}`;
     default:
       return assertNever(subject);
   }

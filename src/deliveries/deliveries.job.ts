@@ -1,0 +1,107 @@
+/**
+ * The deliveries feature's job handlers: delivery jobs of the outcomes queue (`sync.succeeded`,
+ * `sync.started`, `sync.batch`) and the hook intake calls for each failure event. The
+ * composition root starts one desk per worker process and closes it after the workers.
+ */
+
+import type { Deps } from "../app/deps.js";
+import { failureEventSchema } from "../intake/failure-event.schema.js";
+import { check } from "../intake/validation.js";
+import { recoverFromSuccesses } from "../outcomes/outcome.service.js";
+import { isTransientError } from "../platform/transient.js";
+import { pipelineFor } from "../routing/evaluate.js";
+import { type DeliveryRecord, judgeDeliveryJob, NO_PIPELINE } from "./delivery.js";
+import { countFlush } from "./delivery-metrics.js";
+import { flushRecords } from "./flush.repo.js";
+import { createDeliveryRecorder } from "./recorder.js";
+
+export interface DeliveryDesk {
+  /** One job of the outcomes queue; resolves once its deliveries are committed. */
+  handleOutcomeJob(job: { id: string; data: unknown }): Promise<"recorded" | "rejected">;
+  /** A failure event was taken in: it counts as a failed delivery and ends a started one. */
+  failureSeen(data: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): DeliveryDesk {
+  const rejectionChannel = () => {
+    const { config } = deps.routing.current();
+    return config.roles[config.defaultRole]?.channel ?? "";
+  };
+  const flush = async (records: DeliveryRecord[]) => {
+    const result = await flushRecords(deps.db, records, {
+      receivedAt: deps.clock.now().getTime(),
+      rejectionChannel: rejectionChannel(),
+    });
+    return result;
+  };
+  const successesOf = (records: DeliveryRecord[]) =>
+    records.flatMap((record) =>
+      record.kind === "delivered"
+        ? [
+            {
+              client: record.client,
+              sku: record.sku,
+              targetSystem: record.targetSystem,
+              occurredAt: record.occurredAt,
+              ...(record.jobId ? { jobId: record.jobId } : {}),
+            },
+          ]
+        : [],
+    );
+  const recorder = createDeliveryRecorder({
+    flushMs: settings.flushMs,
+    logger: deps.logger.child({ component: "deliveries" }),
+    // Recovery reads exceptions, the flush writes figures: side by side, both before the jobs
+    // resolve (both are idempotent, so a job run again after a failure of either is harmless).
+    flush: async (records) => {
+      const [result] = await Promise.all([
+        flush(records),
+        recoverFromSuccesses(deps, successesOf(records)),
+      ]);
+      return result;
+    },
+    async afterFlush(result) {
+      countFlush(result);
+    },
+  });
+
+  return {
+    async handleOutcomeJob(job) {
+      const { config } = deps.routing.current();
+      const records = judgeDeliveryJob(config, job.data, deps.clock.now().getTime());
+      for (const record of records) if (record.kind === "delivered") record.jobId = job.id;
+      await recorder.record(records);
+      return records.every((record) => record.kind === "rejected") ? "rejected" : "recorded";
+    },
+    async failureSeen(data) {
+      // The same checks intake made (lone surrogates become U+FFFD), so what intake took in
+      // is what is counted, and Postgres can store its eventId.
+      const checked = check(failureEventSchema, data);
+      if (!checked.ok) return;
+      const event = checked.value;
+      const { config } = deps.routing.current();
+      const record: DeliveryRecord = {
+        kind: "failed",
+        eventId: event.eventId,
+        pipeline: pipelineFor(config, event)?.name ?? NO_PIPELINE,
+        client: event.client,
+        targetSystem: event.targetSystem,
+        occurredAt: Date.parse(event.occurredAt),
+      };
+      try {
+        // Failures are few: written at once, not held for the next flush of deliveries.
+        countFlush(await flush([record]));
+      } catch (error) {
+        // A blip: the failure job runs again (intake is idempotent, the count deduped). Any
+        // other error must not fail the intake of a failure that is already carded.
+        if (isTransientError(error)) throw error;
+        deps.logger.error(
+          { err: error, eventId: event.eventId },
+          "could not count a failed delivery",
+        );
+      }
+    },
+    close: () => recorder.close(),
+  };
+}
