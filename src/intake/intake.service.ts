@@ -13,6 +13,7 @@ import { groupIntoStorm } from "../storms/storm-intake.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
 import { queueRejectedCard } from "./rejected.js";
+import { retryTargetProblem } from "./retry-target.js";
 import { check, claimedEventId, type Problem, rawText } from "./validation.js";
 
 export type IntakeResult =
@@ -28,12 +29,14 @@ export type IntakeResult =
 class DuplicateEvent extends Error {}
 
 export async function ingestFailure(
-  deps: Pick<Deps, "db" | "routing" | "clock" | "storms">,
+  deps: Pick<Deps, "db" | "routing" | "clock" | "storms" | "queues">,
   job: { id: string; data: unknown },
 ): Promise<IntakeResult> {
   const checked = check(failureEventSchema, job.data);
   if (!checked.ok) return recordRejection(deps, job, checked.problems);
   const event = checked.value;
+  const refused = retryTargetProblem(event.retry, deps.routing.current().config, deps.queues.own);
+  if (refused) return recordRejection(deps, job, [refused]);
 
   const known = await findEvent(deps, event.eventId);
   if (known) return { kind: "duplicate", exceptionId: known.exceptionId };

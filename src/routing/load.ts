@@ -277,5 +277,6 @@ function buildConfig(file: RoutingFile, lineOfRoute: (index: number) => number):
     admins: [...new Set(file.admins)],
     defaultRole: defaultRoute.role,
     reassign: file.reassign,
+    retryQueues: [...new Set(file.retryQueues)],
   };
 }
