@@ -1,0 +1,50 @@
+/**
+ * The producer contract as JSON Schema, for producers that are not on TypeScript (Python, Go):
+ * generated from the same zod schemas syncdesk parses every job with, so the documents cannot
+ * drift from the code. `npm run contract:schemas` writes them to contract/; a unit test fails
+ * when the committed files differ from what the schemas say now.
+ */
+import { z } from "zod";
+import { failureEventSchema } from "./intake/failure-event.schema.js";
+import { outcomeEventSchema } from "./outcomes/outcome-event.schema.js";
+
+export interface ContractDocument {
+  /** The file under contract/. */
+  file: string;
+  title: string;
+  description: string;
+  schema: z.ZodType;
+}
+
+export const CONTRACT_DOCUMENTS: ContractDocument[] = [
+  {
+    file: "failure-event.v1.schema.json",
+    title: "syncdesk failure event, version 1",
+    description:
+      "Job data of a job named sync.failed on the inventory-sync-failures queue, with job id event-<base64url(eventId)>.",
+    schema: failureEventSchema,
+  },
+  {
+    file: "sync-succeeded.v1.schema.json",
+    title: "syncdesk sync.succeeded outcome, version 1",
+    description: "Job data of a job named sync.succeeded on the inventory-sync-outcomes queue.",
+    schema: outcomeEventSchema,
+  },
+];
+
+/** The JSON text of one document, as committed (what a producer validates its input against). */
+export function contractJson(document: ContractDocument): string {
+  const generated = z.toJSONSchema(document.schema, { io: "input", unrepresentable: "any" });
+  const { $schema, ...rest } = generated as Record<string, unknown>;
+  return `${JSON.stringify(
+    {
+      $schema,
+      $id: document.file,
+      title: document.title,
+      description: document.description,
+      ...rest,
+    },
+    null,
+    2,
+  )}\n`;
+}
