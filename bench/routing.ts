@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
+import { NO_EFFECTS } from "../src/exceptions/effects.js";
 import { systemClock } from "../src/platform/clock.js";
 import { connectDatabase, ensureDatabase, migrateDatabase } from "../src/platform/db/db.js";
 import { routingVersions } from "../src/platform/db/schema.js";
@@ -146,7 +147,9 @@ async function main() {
           .returning();
         if (!row) throw new Error("no row");
         configOf(row);
-        await activate(tx, { row, actor: "bench", now: new Date(), plan: [] });
+        // No moves: the exception seam needs no hooks here.
+        const seam = { db: one.db, logger, exceptionEffects: NO_EFFECTS };
+        await activate(seam, tx, { row, actor: "bench", now: new Date(), plan: [] });
         return number;
       });
       const committed = performance.now();

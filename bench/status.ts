@@ -33,7 +33,7 @@ import {
 } from "../src/inventory/status.repo.js";
 import { systemClock } from "../src/platform/clock.js";
 import { connectDatabase, ensureDatabase, migrateDatabase } from "../src/platform/db/db.js";
-import { staticRouting } from "../src/platform/deps.js";
+import { staticRouting } from "../src/routing/active-routing.js";
 import { parseRoutingText } from "../src/routing/load.js";
 import { BENCH_ROLES, BENCH_ROUTING, seedStatements } from "./status-seed.js";
 

@@ -1,7 +1,7 @@
 /** The one schema of process.env: every setting syncdesk reads, validated at start-up. */
 import { z } from "zod";
-import { parseDuration } from "./routing/duration.js";
-import { isValidTimeZone } from "./routing/routing-file.schema.js";
+import { parseDuration } from "./platform/duration.js";
+import { isValidTimeZone } from "./platform/time-zone.js";
 
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 const optional = <T extends z.ZodType>(schema: T) =>

@@ -2,7 +2,7 @@
  * Who may act on a role's exceptions: its listed members, members of its user group, and its
  * managers. Checked in every handler, whatever buttons a person was shown.
  */
-import type { Deps } from "../platform/deps.js";
+import type { Deps } from "../app/deps.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 
 export type Standing = "manager" | "member" | "outsider";

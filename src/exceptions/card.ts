@@ -2,8 +2,9 @@
  * The exception card: a pure rendering of one exception row into Block Kit. Every producer
  * field is escaped and cut to Slack's limits here, so nothing upstream has to remember to.
  */
-import type { FailureEvent } from "../intake/failure-event.schema.js";
-import type { exceptions, RootCause } from "../platform/db/schema.js";
+
+import type { FailureEvent } from "../platform/contracts/failure-event.schema.js";
+import type { ExceptionRow, RootCause } from "../platform/db/schema.js";
 import { assertNever } from "../platform/errors.js";
 import {
   escapeMrkdwn,
@@ -14,7 +15,7 @@ import {
   truncate,
 } from "../platform/slack/mrkdwn.js";
 
-export type ExceptionRow = typeof exceptions.$inferSelect;
+export type { ExceptionRow };
 
 export const ACTIONS = {
   claim: "exception.claim",
@@ -43,6 +44,9 @@ export function exceptionLabel(id: number): string {
   return `EX-${id}`;
 }
 
+/** Lines one other feature adds to every card (the SLA line, storm membership). */
+export type CardDecorator = (row: ExceptionRow) => string[] | undefined;
+
 /** Lines other features add to a card (the SLA line, storm membership). */
 export interface CardExtras {
   context?: string[];
@@ -54,7 +58,7 @@ export interface Card {
 }
 
 export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
-  const event = row.latestEvent as FailureEvent;
+  const event = row.latestEvent;
   const severity = row.severity.toUpperCase();
   const icon = SEVERITY_ICON[row.severity] ?? SEVERITY_ICON.normal;
   const title = `${exceptionLabel(row.id)} · ${severity} · ${row.client} · ${row.sku}`;

@@ -12,11 +12,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
-import { homeChanged } from "../inventory/home.service.js";
 import type { Queryable } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { metrics } from "../platform/metrics.js";
 import { enqueueOutbox, lastCardUpdate, type OutboxEntry } from "../platform/slack/outbox.repo.js";
 import {
@@ -29,7 +28,7 @@ import {
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import type { SubjectBindings } from "../platform/slack/outbox-subjects.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
-import { type CardExtras, type ExceptionRow, renderCard } from "./card.js";
+import { type CardDecorator, type CardExtras, type ExceptionRow, renderCard } from "./card.js";
 
 export const CARD_METADATA_TYPE = "syncdesk_exception";
 /** At most one `chat.update` per card per this many milliseconds (the first one at once). */
@@ -43,11 +42,51 @@ export async function queueCardSync(db: Queryable, exceptionId: number): Promise
   await enqueueOutbox(db, [{ lane: cardLane(exceptionId), kind: "card", exceptionId }]);
 }
 
+/** Queues a post-or-refresh of an exception's card from its row, if it has a card of its own. */
+export async function queueCardFor(db: Queryable, exceptionId: number): Promise<void> {
+  const [row] = await db
+    .select({ id: exceptions.id, stormId: exceptions.stormId, cardTs: exceptions.cardTs })
+    .from(exceptions)
+    .where(eq(exceptions.id, exceptionId));
+  if (row) await enqueueOutbox(db, cardEntries(row, { card: true }));
+}
+
+/** A storm member without a card of its own has neither refreshes nor a thread: its storm's card shows it. */
+function hasOwnCard(row: Pick<ExceptionRow, "stormId" | "cardTs">): boolean {
+  return row.stormId === null || Boolean(row.cardTs);
+}
+
 /**
- * Queues a reply in the card's thread; use inside the transaction of the change. The card is
- * posted first if it is not there yet. `dedupeKey` makes a repeated call (a job run twice)
- * one note; without it every call is a note of its own. A storm member without a card of its
- * own has no thread: nothing is queued.
+ * The outbox rows that show one change of an exception: a refresh of its card (posted first if
+ * it is not there yet) and a note in its thread. `dedupeKey` makes a repeated call (a job run
+ * twice) one note; without it every call is a note of its own.
+ */
+export function cardEntries(
+  row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">,
+  show: { card: boolean; note?: string | MessageInput | null; dedupeKey?: string },
+): OutboxEntry[] {
+  if (!hasOwnCard(row)) return [];
+  const entries: OutboxEntry[] = [];
+  const lane = cardLane(row.id);
+  if (show.card) entries.push({ lane, kind: "card", exceptionId: row.id });
+  if (show.note) {
+    const note = show.note;
+    entries.push({
+      lane,
+      kind: "message",
+      exceptionId: row.id,
+      inCardThread: true,
+      dedupeKey: show.dedupeKey ?? `note-${row.id}-${randomUUID()}`,
+      payload: messagePayloadSchema.parse(typeof note === "string" ? { text: note } : note),
+    });
+  }
+  return entries;
+}
+
+/**
+ * Queues a reply in the card's thread; use inside the transaction of the change (the change
+ * seam does this for the change's own note; SLA notices add theirs). The card is posted first
+ * if it is not there yet. A storm member without a card of its own has no thread.
  */
 export async function queueThreadNote(
   db: Queryable,
@@ -55,84 +94,7 @@ export async function queueThreadNote(
   note: string | MessageInput,
   dedupeKey?: string,
 ): Promise<void> {
-  if (row.stormId !== null && !row.cardTs) return;
-  const payload = messagePayloadSchema.parse(typeof note === "string" ? { text: note } : note);
-  await enqueueOutbox(db, [
-    {
-      lane: cardLane(row.id),
-      kind: "message",
-      exceptionId: row.id,
-      inCardThread: true,
-      dedupeKey: dedupeKey ?? `note-${row.id}-${randomUUID()}`,
-      payload,
-    },
-  ]);
-}
-
-/**
- * The outbox rows of many committed-together changes, in one insert: each card that exists
- * (or is to be posted) is refreshed and gets its thread note. A storm member without a card
- * of its own has neither (its storm's card shows it), so a storm's thousands of members add
- * nothing here; `queueCardSync` and `queueThreadNote` do the same for one change.
- */
-export async function queueCardChanges(
-  db: Queryable,
-  changes: readonly { row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">; note: string }[],
-): Promise<void> {
-  const entries: OutboxEntry[] = [];
-  for (const { row, note } of changes) {
-    if (row.stormId !== null && !row.cardTs) continue;
-    entries.push({ lane: cardLane(row.id), kind: "card", exceptionId: row.id });
-    entries.push({
-      lane: cardLane(row.id),
-      kind: "message",
-      exceptionId: row.id,
-      inCardThread: true,
-      dedupeKey: `note-${row.id}-${randomUUID()}`,
-      payload: messagePayloadSchema.parse({ text: note }),
-    });
-  }
-  await enqueueOutbox(db, entries);
-}
-
-/**
- * Brings the card up to date (posting it if needed), once the change is committed. Prefer
- * `queueCardSync(tx, id)` inside the change's transaction (nothing lost if the process dies
- * right after the commit). A storm member without a card of its own has its storm's card,
- * which its change queued in its own transaction. The Home tabs of the row's role are redrawn
- * too (queued, paced: src/inventory/home.service.ts).
- */
-export async function syncCard(deps: Deps, exceptionId: number): Promise<void> {
-  const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, exceptionId));
-  if (!row) return;
-  await homeChanged(deps, row);
-  if (row.stormId !== null && !row.cardTs) return;
-  await queueCardSync(deps.db, exceptionId);
-}
-
-/**
- * A storm member's card is its storm's (src/storms): each change of a member redraws the
- * storm card (coalesced there). Pass the change's transaction; `deps.db` where a job that
- * Redis retries does the asking.
- */
-export async function cardChanged(
-  deps: Deps,
-  row: Pick<ExceptionRow, "stormId">,
-  db: Queryable = deps.db,
-): Promise<void> {
-  if (row.stormId !== null) await deps.storms?.memberChanged(db, row.stormId);
-}
-
-/**
- * A note in the card's thread, delivered even if Slack is down now; never throws. Prefer
- * `queueThreadNote(tx, …)` inside the change's transaction.
- */
-export async function postThreadNote(deps: Deps, row: ExceptionRow, text: string): Promise<void> {
-  try {
-    await queueThreadNote(deps.db, row, text);
-  } catch (error) {
-    deps.logger.error({ exceptionId: row.id, err: error }, "could not queue thread note");
-  }
+  await enqueueOutbox(db, cardEntries(row, { card: false, note, dedupeKey }));
 }
 
 /**
@@ -141,9 +103,17 @@ export async function postThreadNote(deps: Deps, row: ExceptionRow, text: string
  */
 export function cardOutboxHandlers(
   deps: Deps,
-  options: { windowMs?: number; subjects: SubjectBindings },
+  options: {
+    windowMs?: number;
+    subjects: SubjectBindings;
+    /** Lines other features add to every card (the SLA line, storm membership). */
+    decorators?: readonly CardDecorator[];
+  },
 ): { card: OutboxHandler; message: OutboxHandler } {
   const windowMs = options.windowMs ?? CARD_UPDATE_WINDOW_MS;
+  const extras = (row: ExceptionRow): CardExtras => ({
+    context: (options.decorators ?? []).flatMap((decorate) => decorate(row) ?? []),
+  });
   const load = async (id: number | null) => {
     if (id === null) return undefined;
     const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, id));
@@ -161,9 +131,13 @@ export function cardOutboxHandlers(
         if (!exception) return { ok: false, reason: "exception not found" };
         if (!exception.cardTs) {
           if (exception.stormId !== null) return { ok: true };
-          return { ok: true, delivered: "post", ...(await postCardOnce(deps, exception, resumed)) };
+          return {
+            ok: true,
+            delivered: "post",
+            ...(await postCardOnce(deps, exception, resumed, extras)),
+          };
         }
-        const card = renderCard(exception, extrasFor(deps, exception));
+        const card = renderCard(exception, extras(exception));
         await deps.slack.chat.update({
           channel: exception.channel,
           ts: exception.cardTs,
@@ -181,7 +155,7 @@ export function cardOutboxHandlers(
         if (!exception) return "exception not found";
         if (!exception.cardTs) {
           if (exception.stormId !== null) return "a storm member has no card of its own";
-          await postCardOnce(deps, exception, resumed);
+          await postCardOnce(deps, exception, resumed, extras);
           exception = await load(exception.id);
           if (!exception?.cardTs) return "the card could not be posted";
         }
@@ -200,6 +174,7 @@ async function postCardOnce(
   deps: Deps,
   exception: ExceptionRow,
   resumed: boolean,
+  extras: (row: ExceptionRow) => CardExtras,
 ): Promise<{ channel: string; ts: string }> {
   if (resumed) {
     const found = await findEarlierPost(
@@ -212,7 +187,7 @@ async function postCardOnce(
     );
     if (found) return adoptCard(deps, exception, found, "reconciled");
   }
-  const card = renderCard(exception, extrasFor(deps, exception));
+  const card = renderCard(exception, extras(exception));
   const posted = await postFindable(deps.slack, { channel: exception.channel }, card, {
     event_type: CARD_METADATA_TYPE,
     event_payload: { exception_id: exception.id },
@@ -255,8 +230,4 @@ async function adoptCard(
     await deps.slack.chat.delete({ channel: card.channel, ts: card.ts });
   }
   return { channel: theirs.channel, ts: theirs.cardTs };
-}
-
-function extrasFor(deps: Deps, row: ExceptionRow): CardExtras {
-  return { context: (deps.cardDecorators ?? []).flatMap((decorate) => decorate(row) ?? []) };
 }

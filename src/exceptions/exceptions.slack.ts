@@ -4,23 +4,21 @@
  */
 
 import type { App, BlockAction, ButtonAction, RespondFn } from "@slack/bolt";
-import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
+import type { Deps } from "../app/deps.js";
+import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
-import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
+import { notFoundMessage, outsiderMessage, refusalMessage } from "./exceptions.messages.js";
+import { findException } from "./exceptions.repo.js";
 import {
   type ActInput,
   type Actor,
   actOnException,
-  changeException,
   type HumanAction,
   holding,
-  refusalMessage,
 } from "./exceptions.service.js";
 import { transition } from "./state-machine.js";
 
@@ -123,17 +121,14 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       const respond = respondOrDm(deps, body, slackRespond);
       const id = exceptionIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
-      const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, id.data));
+      const row = await findException(deps.db, id.data);
       const channel = cardChannel(body);
       if (!row || (channel && row.channel !== channel)) {
-        return tell(respond, `I can't find ${exceptionLabel(id.data)} here.`);
+        return tell(respond, notFoundMessage(id.data));
       }
       const { standing } = await standingIn(deps, row.role, body.user.id);
       if (standing === "outsider") {
-        return tell(
-          respond,
-          `Only members of *${escapeMrkdwn(row.role)}* and its managers can resolve ${exceptionLabel(row.id)}.`,
-        );
+        return tell(respond, outsiderMessage(row.role, `resolve ${exceptionLabel(row.id)}`, false));
       }
       // Asked now, so a stale or held card is refused (saying who did what) before anyone
       // types a note; the submission asks again under the row lock.
@@ -183,7 +178,7 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
     const result = (await clickWork(
       deps.logger,
       { exceptionId: meta.exceptionId, action: "resolve" },
-      () => changeException(deps, input),
+      () => actOnException(deps, input),
       BEFORE_ACK_DELAYS_MS,
     )) ?? { ok: false as const, message: COULD_NOT };
     if (!result.ok) {

@@ -7,17 +7,17 @@
  */
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
-import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
+import type { Deps } from "../app/deps.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { escapeMrkdwn, mention, truncate } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, type ExceptionRow, exceptionLabel } from "./card.js";
-import { type ActInput, changeException } from "./exceptions.service.js";
+import { notFoundMessage, outsiderMessage } from "./exceptions.messages.js";
+import { findException } from "./exceptions.repo.js";
+import { type ActInput, actOnException } from "./exceptions.service.js";
 import { actorOf, cardChannel, tell } from "./exceptions.slack.js";
 
 export const REASSIGN_CALLBACK = "exception.reassign.submit";
@@ -41,22 +41,19 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       await ack();
       const id = exceptionIdValue.safeParse(action.value);
       if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
-      const [row] = await deps.db.select().from(exceptions).where(eq(exceptions.id, id.data));
+      const row = await findException(deps.db, id.data);
       const channel = cardChannel(body);
       const container = body.container?.channel_id ?? body.channel?.id ?? "";
       // From a card: it must be this exception's card. Otherwise only from a DM with the bot.
       const wrongPlace = channel ? row?.channel !== channel : !container.startsWith("D");
-      if (!row || wrongPlace) return tell(respond, `I can't find ${exceptionLabel(id.data)} here.`);
+      if (!row || wrongPlace) return tell(respond, notFoundMessage(id.data));
       const label = exceptionLabel(row.id);
       if (row.state === "resolved") {
         return tell(respond, `${label} is already resolved. Nothing was changed.`);
       }
       const { standing, role } = await standingIn(deps, row.role, body.user.id);
       if (standing === "outsider" || !role) {
-        return tell(
-          respond,
-          `Only members of *${escapeMrkdwn(row.role)}* and its managers can act on ${label}. Nothing was changed.`,
-        );
+        return tell(respond, outsiderMessage(row.role, `act on ${label}`));
       }
       if (standing !== "manager" && row.claimedBy !== body.user.id) {
         return tell(
@@ -94,10 +91,7 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       await ack({ response_action: "errors", errors: { to: "Pick who should take it over." } });
       return;
     }
-    const [row] = await deps.db
-      .select({ claimedBy: exceptions.claimedBy })
-      .from(exceptions)
-      .where(eq(exceptions.id, meta.exceptionId));
+    const row = await findException(deps.db, meta.exceptionId);
     if (row?.claimedBy === to.data) {
       await ack({ response_action: "errors", errors: { to: "They already hold it." } });
       return;
@@ -111,7 +105,7 @@ export function registerReassignListeners(app: App, deps: Deps): void {
     const result = (await clickWork(
       deps.logger,
       { exceptionId: input.exceptionId, action: "reassign" },
-      () => changeException(deps, input),
+      () => actOnException(deps, input),
       BEFORE_ACK_DELAYS_MS,
     )) ?? { ok: false as const, message: COULD_NOT };
     if (!result.ok) {

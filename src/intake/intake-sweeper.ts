@@ -11,7 +11,7 @@
  */
 import type { Job, Queue } from "bullmq";
 import { sql } from "drizzle-orm";
-import type { Deps } from "../platform/deps.js";
+import type { Deps } from "../app/deps.js";
 
 /** Re-runs before a job is left failed for a person to look at (about a day at the default). */
 export const MAX_SWEEP_ATTEMPTS = 30;

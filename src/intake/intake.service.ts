@@ -4,10 +4,10 @@
  */
 import { createHash } from "node:crypto";
 import { and, desc, eq, ne, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
-import type { Tx } from "../platform/db/db.js";
+import { type ChangeUnit, inChangeTransaction } from "../exceptions/change.js";
 import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
@@ -29,7 +29,10 @@ export type IntakeResult =
 class DuplicateEvent extends Error {}
 
 export async function ingestFailure(
-  deps: Pick<Deps, "db" | "routing" | "clock" | "storms" | "queues">,
+  deps: Pick<
+    Deps,
+    "db" | "routing" | "clock" | "storms" | "logger" | "exceptionEffects" | "queues"
+  >,
   job: { id: string; data: unknown },
 ): Promise<IntakeResult> {
   const checked = check(failureEventSchema, job.data);
@@ -41,7 +44,9 @@ export async function ingestFailure(
   const known = await findEvent(deps, event.eventId);
   if (known) return { kind: "duplicate", exceptionId: known.exceptionId };
   try {
-    return await deps.db.transaction((tx) => openOrAddOccurrence(tx, deps, event));
+    // Through the exception seam: the row, its audit entry, its card and its storm card
+    // commit together; SLA timers and Home tabs follow after the commit.
+    return await inChangeTransaction(deps, (unit) => openOrAddOccurrence(unit, deps, event));
   } catch (error) {
     if (!(error instanceof DuplicateEvent)) throw error;
     const winner = await findEvent(deps, event.eventId);
@@ -58,10 +63,11 @@ async function findEvent(deps: Pick<Deps, "db">, eventId: string) {
 }
 
 async function openOrAddOccurrence(
-  db: Tx,
+  unit: ChangeUnit,
   deps: Pick<Deps, "routing" | "clock" | "storms">,
   event: FailureEvent,
 ): Promise<IntakeResult> {
+  const db = unit.tx;
   const routing = deps.routing.current();
   const decision = evaluate(routing.config, event);
   const key = fingerprint(event);
@@ -142,17 +148,17 @@ async function openOrAddOccurrence(
     .returning({ eventId: failureEvents.eventId });
   if (stored.length === 0) throw new DuplicateEvent();
 
-  const base = { exceptionId: row.id, actor: SYSTEM_ACTOR, source: "intake", at: now };
+  const base = { actor: SYSTEM_ACTOR, source: "intake", at: now };
   if (!row.inserted) {
-    await recordAudit(db, {
-      ...base,
-      action: "occurrence_added",
-      stateBefore: row.state,
-      stateAfter: row.state,
-      details: { eventId: event.eventId, error: event.error.message.slice(0, 500) },
+    // The card shows the new count; a storm member's storm card counts it.
+    await unit.record(row.id, {
+      audit: {
+        ...base,
+        action: "occurrence_added",
+        stateBefore: row.state,
+        details: { eventId: event.eventId, error: event.error.message.slice(0, 500) },
+      },
     });
-    // A repeat of a storm member counts on the storm card: redrawn, committed with it.
-    if (row.stormId !== null) await deps.storms?.memberChanged(db, row.stormId);
     return { kind: "occurrence", exceptionId: row.id };
   }
 
@@ -165,10 +171,11 @@ async function openOrAddOccurrence(
   if (previous) {
     await db.update(exceptions).set({ reopenOf: previous.id }).where(eq(exceptions.id, row.id));
   }
-  await recordAudit(db, {
+  const opened = {
     ...base,
     action: previous ? "reopened" : "opened",
     stateBefore: previous ? "resolved" : null,
+    // The episode opens; joining a claimed storm (its own audit rows) may claim it at once.
     stateAfter: "open",
     details: {
       eventId: event.eventId,
@@ -178,8 +185,8 @@ async function openOrAddOccurrence(
       routingVersion: routing.version,
       ...(previous ? { reopenOf: previous.id } : {}),
     },
-  });
-  const storm = await groupIntoStorm(db, deps, {
+  };
+  const storm = await groupIntoStorm(unit, deps, {
     exceptionId: row.id,
     client: event.client,
     targetSystem: event.targetSystem,
@@ -187,8 +194,9 @@ async function openOrAddOccurrence(
     role: decision.role.name,
     channel: decision.role.channel,
   });
-  // The storm card is posted (a storm just formed) or counts the new member.
-  if (storm) await deps.storms?.memberChanged(db, storm.stormId);
+  // The card is posted (a storm member has its storm's instead: posted, if the storm just
+  // formed, or counting the new member), and the SLA clock starts, card or no card.
+  await unit.record(row.id, { audit: opened }, { opened: true });
   return {
     kind: previous ? "reopened" : "opened",
     exceptionId: row.id,

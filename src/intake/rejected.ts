@@ -5,12 +5,13 @@
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { eq, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit } from "../audit/audit.js";
 import { standingIn } from "../exceptions/authorization.js";
+import { outsiderMessage } from "../exceptions/exceptions.messages.js";
 import { tell } from "../exceptions/exceptions.slack.js";
 import type { Db, Queryable } from "../platform/db/db.js";
 import { rejectedEvents } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn, safeText, slackDate } from "../platform/slack/mrkdwn.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";
@@ -141,10 +142,7 @@ export function registerRejectedListeners(app: App, deps: Deps): void {
     const { config } = deps.routing.current();
     const { standing } = await standingIn(deps, config.defaultRole, body.user.id);
     if (standing === "outsider") {
-      return tell(
-        respond,
-        `Only members of *${escapeMrkdwn(config.defaultRole)}* and its managers can review rejected events.`,
-      );
+      return tell(respond, outsiderMessage(config.defaultRole, "review rejected events", false));
     }
     const now = deps.clock.now();
     const reviewed = await deps.db.transaction(async (tx) => {

@@ -6,9 +6,9 @@
  */
 import type { Job } from "bullmq";
 import { and, eq } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import type { Db } from "../platform/db/db.js";
 import { digestDeliveries } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import type { Queues } from "../platform/queue/queues.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";

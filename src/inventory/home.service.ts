@@ -3,17 +3,18 @@
  * exception of their roles (opened, claimed, released, reassigned, retried, resolved,
  * breached) or one they hold, for as long as they have opened it at least once.
  *
- * A change never waits on Slack: `homeChanged` (called from `cardChanged`, the one hook every
- * committed change passes) queues a fan-out per role, coalesced over HOME_FANOUT_MS. The
+ * A change never waits on Slack: `homesAfterChanges` (an after-commit hook of the exception
+ * seam, registered by the composition root) queues a fan-out per role, coalesced over
+ * HOME_FANOUT_MS. The
  * fan-out picks the role's people who have opened Home and books each a publish, paced per
  * person (home-pacing.ts): the first at once, then at most one per window, and a publish
  * already booked for later absorbs the change (it renders when it runs). A failed publish is
  * retried by BullMQ from the state as it is then.
  */
 import { createHash } from "node:crypto";
+import type { Deps } from "../app/deps.js";
 import { standingIn } from "../exceptions/authorization.js";
-import type { Deps } from "../platform/deps.js";
-import { enqueue } from "../platform/queue/queues.js";
+import type { CommittedChange } from "../exceptions/effects.js";
 import { renderHome } from "./home.view.js";
 import { homeWindowMs } from "./home-pacing.js";
 import {
@@ -23,6 +24,7 @@ import {
   recordHomeOpened,
 } from "./home-viewers.repo.js";
 import { queueItems, rolesOf, weekFigures } from "./inventory.service.js";
+import { enqueueInventoryJob } from "./inventory-jobs.schema.js";
 import { linkerFor } from "./links.js";
 import { liveExceptions } from "./live.repo.js";
 
@@ -74,13 +76,29 @@ export async function homeChanged(
 ): Promise<void> {
   const now = deps.clock.now().getTime();
   const slot = Math.floor(now / HOME_FANOUT_MS);
-  await enqueue(
+  await enqueueInventoryJob(
     deps.queues,
     "home.fanout",
     { role: row.role },
     // Job ids may not contain ":" (a role name might): name the role by a hash.
     { jobId: `home-role-${roleKey(row.role)}-${slot}`, delay: (slot + 1) * HOME_FANOUT_MS - now },
   );
+}
+
+/**
+ * The exception seam's after-commit hook: the roles of committed changes get their Home tabs
+ * redrawn. A Redis refusal costs a redraw, not the change.
+ */
+export async function homesAfterChanges(
+  deps: Pick<Deps, "queues" | "clock" | "logger">,
+  changes: readonly CommittedChange[],
+): Promise<void> {
+  const roles = new Set(changes.filter((c) => c.redrawHomes).map((c) => c.row.role));
+  for (const role of roles) {
+    await homeChanged(deps, { role }).catch((error: unknown) =>
+      deps.logger.warn({ role, err: error }, "could not queue a Home tab redraw"),
+    );
+  }
 }
 
 /** The `home.fanout` job: a paced publish for each Home viewer the role's change concerns. */
@@ -134,7 +152,7 @@ async function bookHomePublish(
   const at = Number(await connection.eval(BOOK, 1, key, String(now), String(windowMs)));
   if (at < 0) return;
   try {
-    await enqueue(
+    await enqueueInventoryJob(
       deps.queues,
       "home.refresh",
       { userId },

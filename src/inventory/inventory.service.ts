@@ -2,8 +2,9 @@
  * Reads what `/inventory` answers with: status, my queue, the checklist, and which roles a
  * person belongs to. Queries run side by side; the judging and rendering are pure.
  */
+
+import type { Deps } from "../app/deps.js";
 import { standingIn } from "../exceptions/authorization.js";
-import type { Deps } from "../platform/deps.js";
 import { type ChecklistLine, evaluateChecklist } from "./checklist.js";
 import { checklistFacts } from "./checklist.repo.js";
 import { DAY_MS, type StatusArgs } from "./command-args.js";

@@ -4,7 +4,7 @@
  * strictly; anything unknown gets what was wrong and how to ask.
  */
 import type { App } from "@slack/bolt";
-import type { Deps } from "../platform/deps.js";
+import type { Deps } from "../app/deps.js";
 import { handleRoutesCommand } from "../routing/routes.slack.js";
 import { renderChecklist } from "./checklist.view.js";
 import { type InventoryCommand, parseInventoryCommand } from "./command-args.js";

@@ -1,11 +1,11 @@
 /** A later successful sync of the same client, SKU and target resolves its open exceptions. */
 import { and, eq, lte, ne } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { applySignal } from "../exceptions/exceptions.service.js";
 import { recordRejection } from "../intake/intake.service.js";
 import { OUTCOME_SOURCE_PREFIX } from "../intake/rejected.js";
 import { check } from "../intake/validation.js";
 import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { outcomeEventSchema } from "./outcome-event.schema.js";
 
 export type OutcomeResult =

@@ -1,30 +1,7 @@
-/** Typed errors with string codes; expected outcomes are returned, not thrown. */
-export type ErrorCode =
-  | "config_invalid"
-  | "routing_invalid"
-  | "not_found"
-  | "forbidden"
-  | "conflict"
-  | "invalid_input"
-  | "slack_failed"
-  | "internal";
-
-export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "AppError";
-  }
-}
-
-export function coerceError(error: unknown): Error {
-  if (error instanceof Error) return error;
-  return new Error(typeof error === "string" ? error : JSON.stringify(error));
-}
-
+/**
+ * Error helpers. Expected outcomes are returned as values with a code (`{ ok: false, code }`)
+ * and turned into sentences by each feature's `*.messages.ts`; what is thrown is unexpected.
+ */
 /** SQLSTATE of a Postgres error, wherever drizzle wrapped it. */
 export function pgErrorCode(error: unknown): string | undefined {
   let current: unknown = error;

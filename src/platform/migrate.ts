@@ -1,8 +1,8 @@
 /** `npm run db:migrate`: creates the database if needed and applies pending migrations. */
-import { envSchema } from "../env.js";
 import { ensureDatabase, migrateDatabase } from "./db/db.js";
 
-const env = envSchema.pick({ DATABASE_URL: true }).parse(process.env);
-await ensureDatabase(env.DATABASE_URL);
-await migrateDatabase(env.DATABASE_URL);
+// The same default as env.ts; read here so the ground floor needs nothing above it.
+const url = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/syncdesk";
+await ensureDatabase(url);
+await migrateDatabase(url);
 console.log("migrations applied");

@@ -4,9 +4,9 @@
  * process was running: the answer is in Redis either way.
  */
 import { and, desc, eq } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { applySignal } from "../exceptions/exceptions.service.js";
 import { auditLog, exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 
 /** A retry job that vanished (removed by hand, Redis flushed) is reported after this long. */
 const MISSING_JOB_GRACE_MS = 10 * 60 * 1000;

@@ -5,24 +5,22 @@
  * every replica once it commits.
  */
 import { and, eq, ne } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import { openChangeUnit, runAfterCommit } from "../exceptions/change.js";
 import type { Tx } from "../platform/db/db.js";
 import { routingVersions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
-import { afterMoves, type MovedException, moveOrphans } from "./orphans.service.js";
+import type { DecisionResult } from "./decision-result.js";
+import { configOf } from "./load.js";
+import { moveOrphans } from "./orphans.service.js";
 import type { OrphanMove } from "./review-policy.js";
 import { notifyActivated, type VersionRow } from "./versions.repo.js";
-import { configOf } from "./versions.service.js";
 
-export type DecisionResult =
-  | { ok: true; row: VersionRow; moved: MovedException[]; outdated: VersionRow[] }
-  | { ok: false; code: "not_found" | "forbidden" | "stale" | "blocked"; message: string };
-
-export const fail = (code: Extract<DecisionResult, { ok: false }>["code"], message: string) =>
-  ({ ok: false, code, message }) as const;
+export { type DecisionResult, fail } from "./decision-result.js";
 
 /** Makes `row` the one active version; retires the old one and proposals reviewed against it. */
 export async function activate(
+  deps: Pick<Deps, "db" | "logger" | "exceptionEffects">,
   tx: Tx,
   input: {
     row: VersionRow;
@@ -60,9 +58,12 @@ export async function activate(
     })
     .where(and(eq(routingVersions.status, "proposed"), ne(routingVersions.version, row.version)))
     .returning();
-  const moved = await moveOrphans(tx, {
+  // The moved exceptions' deadlines follow the version being activated, not the one in force.
+  const config = configOf(row);
+  const unit = openChangeUnit(deps, tx, { config });
+  const moved = await moveOrphans(unit, {
     moves: input.plan,
-    config: configOf(row),
+    config,
     version: row.version,
     actor: input.actor,
     now,
@@ -94,7 +95,7 @@ export async function activate(
       details: { version: stale.version, by: row.version },
     });
   await notifyActivated(tx, row.version);
-  return { ok: true, row: activated as VersionRow, moved, outdated };
+  return { ok: true, row: activated as VersionRow, moved, outdated, changes: unit.committed };
 }
 
 /**
@@ -104,6 +105,6 @@ export async function activate(
 export async function afterDecision(deps: Deps, result: DecisionResult): Promise<DecisionResult> {
   if (!result.ok) return result;
   if (result.row.status === "active") await deps.routing.refresh?.();
-  await afterMoves(deps, result.moved);
+  await runAfterCommit(deps, result.changes);
   return result;
 }

@@ -6,10 +6,10 @@
  * is posted; the decision's edit and note, in the same lane, find it there.
  */
 import { and, eq, isNull, ne } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Queryable } from "../platform/db/db.js";
 import { routingVersions, slackOutbox } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import {
@@ -17,8 +17,8 @@ import {
   type SubjectOf,
   subjectLane,
 } from "../platform/slack/outbox-subjects.js";
-import type { DecisionResult } from "./activation.service.js";
 import { author, renderApprovalCard } from "./approval-card.js";
+import type { DecisionResult } from "./decision-result.js";
 import type { VersionRow } from "./versions.repo.js";
 
 const subjectOf = (version: number) => ({ type: "routing_version", id: version }) as const;

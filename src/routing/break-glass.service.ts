@@ -1,7 +1,8 @@
 /** The admins' emergency exit: an earlier version, active at once, flagged for everyone. */
+
+import type { Deps } from "../app/deps.js";
 import { recordAudit } from "../audit/audit.js";
 import { routingVersions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
 import { queueDecision } from "./approval-card.service.js";
 import { contentHash } from "./proposal-check.js";
@@ -86,7 +87,7 @@ export async function breakGlassRollback(
       },
       at: now,
     });
-    const activated = await activate(tx, {
+    const activated = await activate(deps, tx, {
       row: row as VersionRow,
       actor: input.actor,
       now,

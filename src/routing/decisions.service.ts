@@ -4,9 +4,9 @@
  * approvals at once activate one version; the partial unique index backs that up.
  */
 import { and, eq } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { recordAudit } from "../audit/audit.js";
 import { routingVersions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
 import { queueDecision } from "./approval-card.service.js";
 import { mayApprove, mayReject, planReassignments, type ReviewSnapshot } from "./review-policy.js";
@@ -75,7 +75,7 @@ export async function approveProposal(
       details: { version: row.version, as: verdict.as, via: input.via, author: row.author },
       at: now,
     });
-    const activated = await activate(tx, {
+    const activated = await activate(deps, tx, {
       row: locked,
       actor: input.actor,
       now,
@@ -123,6 +123,7 @@ export async function rejectProposal(
       row: updated,
       moved: [],
       outdated: [],
+      changes: [],
     });
   });
   return afterDecision(deps, result);

@@ -1,7 +1,7 @@
 // What a proposed routing version changes against the active one, in terms a reviewer reads:
 // roles added and removed, members, channels, SLA values, rules added, removed, changed and
 // reordered, admins and client owners. Pure.
-import { formatDuration } from "./duration.js";
+import { formatDuration } from "../platform/duration.js";
 import type { RoleConfig, RouteRule, RoutingConfig, SlaPolicy } from "./routing-file.schema.js";
 
 export interface RuleRef {

@@ -32,7 +32,7 @@ export interface RoutingFileIssue {
 
 export class RoutingFileError extends Error {
   override readonly name = "RoutingFileError";
-  /** Same code as `AppError`'s "routing_invalid", for callers mapping errors to sentences. */
+  /** A code for callers that map errors to sentences. */
   readonly code = "routing_invalid" as const;
   readonly fileName: string;
   readonly issues: RoutingFileIssue[];
@@ -279,4 +279,20 @@ function buildConfig(file: RoutingFile, lineOfRoute: (index: number) => number):
     reassign: file.reassign,
     retryQueues: [...new Set(file.retryQueues)],
   };
+}
+
+const parsed = new Map<string, RoutingConfig>();
+
+/** A stored version's config. Versions are immutable, so parses are cached by content hash. */
+export function configOf(row: {
+  text: string;
+  contentHash: string;
+  version: number;
+}): RoutingConfig {
+  const hit = parsed.get(row.contentHash);
+  if (hit) return hit;
+  const config = parseRoutingText(row.text, `routing v${row.version}`);
+  if (parsed.size >= 64) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(row.contentHash, config);
+  return config;
 }

@@ -4,98 +4,89 @@
  * replica opened under the old version in the seconds before it heard of the new one.
  */
 import { and, eq, ne, notInArray } from "drizzle-orm";
-import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import type { Deps } from "../app/deps.js";
+import { SYSTEM_ACTOR } from "../audit/audit.js";
 import { exceptionLabel } from "../exceptions/card.js";
-import { cardLane, syncCard } from "../exceptions/cards.js";
-import type { Tx } from "../platform/db/db.js";
+import { cardLane } from "../exceptions/cards.js";
+import { type ChangeUnit, inChangeTransaction, type RowChange } from "../exceptions/change.js";
+import type { Queryable } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
-import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
-import { armSla } from "../sla/sla-timers.js";
+import type { MovedException } from "./decision-result.js";
+import { configOf } from "./load.js";
 import { type OrphanMove, planReassignments } from "./review-policy.js";
 import type { RoutingConfig } from "./routing-file.schema.js";
 import { activeVersion, lockRouting, openByRole } from "./versions.repo.js";
-import { configOf } from "./versions.service.js";
 
-export interface MovedException {
-  id: number;
-  fromRole: string;
-  toRole: string;
-  fromChannel: string;
-  toChannel: string;
-}
-
+/**
+ * Moves the open exceptions of each removed role to its new role, through the exception seam
+ * of the activation's transaction: one audit row each, a fresh card in the new role's channel
+ * (the old card says where it went), and the new role's SLA deadline.
+ */
 export async function moveOrphans(
-  tx: Tx,
+  unit: ChangeUnit,
   input: { moves: OrphanMove[]; config: RoutingConfig; version: number; actor: string; now: Date },
 ): Promise<MovedException[]> {
   const moved: MovedException[] = [];
   for (const move of input.moves) {
     const target = input.config.roles[move.to];
     if (!target) throw new Error(`reassign target ${move.to} is not a role of v${input.version}`);
-    const rows = await tx
-      .select({
-        id: exceptions.id,
-        state: exceptions.state,
-        channel: exceptions.channel,
-        cardTs: exceptions.cardTs,
-      })
-      .from(exceptions)
-      .where(and(eq(exceptions.role, move.from), ne(exceptions.state, "resolved")))
-      // NO KEY UPDATE, as every exception lock: outbox and audit rows naming these rows (a
-      // foreign key, KEY SHARE) may be written meanwhile without a deadlock.
-      .for("no key update");
-    for (const row of rows) {
+    const ids = await openIdsOfRole(unit.tx, move.from);
+    const result = await unit.changeMany(ids, (row) => {
+      if (row.role !== move.from || row.state === "resolved") {
+        return { ok: false, refusal: "moved on" };
+      }
       const newChannel = row.channel !== target.channel;
-      await tx
-        .update(exceptions)
-        .set({
+      const change: RowChange = {
+        patch: {
           role: move.to,
           channel: target.channel,
           // A card cannot move between channels: a new one is posted, the old one says where.
           ...(newChannel ? { cardTs: null } : {}),
           updatedAt: input.now,
-        })
-        .where(eq(exceptions.id, row.id));
-      await recordAudit(tx, {
-        exceptionId: row.id,
-        actor: input.actor,
-        source: "routing",
-        action: "rerouted",
-        stateBefore: row.state,
-        stateAfter: row.state,
-        note: `role ${move.from} was removed by routing v${input.version}`,
-        details: {
-          version: input.version,
-          fromRole: move.from,
-          toRole: move.to,
-          how: move.how,
-          fromChannel: row.channel,
-          toChannel: target.channel,
-          oldCardTs: row.cardTs,
         },
-        at: input.now,
-      });
-      if (newChannel && row.cardTs) {
-        // The old card cannot move: it says where the exception went (after whatever the
-        // card's lane still holds), and its buttons go with the rest of it.
-        const text = `:arrow_right: ${exceptionLabel(row.id)} moved to *${escapeMrkdwn(move.to)}* (<#${target.channel}>): role ${escapeMrkdwn(move.from)} was removed by routing v${input.version}.`;
-        await queueMessage(tx, {
-          lane: cardLane(row.id),
-          channel: row.channel,
-          editTs: row.cardTs,
-          dedupeKey: `moved-${row.id}-v${input.version}`,
-          text,
-          blocks: [{ type: "section", text: { type: "mrkdwn", text } }],
-        });
-      }
+        audit: {
+          actor: input.actor,
+          source: "routing",
+          action: "rerouted",
+          note: `role ${move.from} was removed by routing v${input.version}`,
+          details: {
+            version: input.version,
+            fromRole: move.from,
+            toRole: move.to,
+            how: move.how,
+            fromChannel: row.channel,
+            toChannel: target.channel,
+            oldCardTs: row.cardTs,
+          },
+          at: input.now,
+        },
+        // The storm card of a member shows its storm's role, which does not move.
+        stormCard: false,
+        outbox: async (tx) => {
+          if (!newChannel || !row.cardTs) return;
+          // The old card cannot move: it says where the exception went (after whatever the
+          // card's lane still holds), and its buttons go with the rest of it.
+          const text = `:arrow_right: ${exceptionLabel(row.id)} moved to *${escapeMrkdwn(move.to)}* (<#${target.channel}>): role ${escapeMrkdwn(move.from)} was removed by routing v${input.version}.`;
+          await queueMessage(tx, {
+            lane: cardLane(row.id),
+            channel: row.channel,
+            editTs: row.cardTs,
+            dedupeKey: `moved-${row.id}-v${input.version}`,
+            text,
+            blocks: [{ type: "section", text: { type: "mrkdwn", text } }],
+          });
+        },
+      };
+      return { ok: true, change, facts: { fromChannel: row.channel } };
+    });
+    for (const { row, facts } of result.changed) {
       moved.push({
         id: row.id,
         fromRole: move.from,
         toRole: move.to,
-        fromChannel: row.channel,
+        fromChannel: facts.fromChannel,
         toChannel: target.channel,
       });
     }
@@ -109,14 +100,14 @@ export async function moveOrphans(
  */
 export async function sweepOrphans(deps: Deps): Promise<MovedException[]> {
   const now = deps.clock.now();
-  const result = await deps.db.transaction(async (tx) => {
-    await lockRouting(tx);
-    const active = await activeVersion(tx);
+  const result = await inChangeTransaction(deps, async (unit) => {
+    await lockRouting(unit.tx);
+    const active = await activeVersion(unit.tx);
     if (!active) return { moved: [], version: 0 };
     const config = configOf(active);
-    const plan = planReassignments(await openByRole(tx), config, { fallbackToDefault: true });
+    const plan = planReassignments(await openByRole(unit.tx), config, { fallbackToDefault: true });
     if (plan.moves.length === 0) return { moved: [], version: active.version };
-    const moved = await moveOrphans(tx, {
+    const moved = await moveOrphans(unit, {
       moves: plan.moves,
       config,
       version: active.version,
@@ -130,7 +121,6 @@ export async function sweepOrphans(deps: Deps): Promise<MovedException[]> {
       { version: result.version, moved: result.moved.length },
       "open exceptions of a removed role were given the active version's role",
     );
-    await afterMoves(deps, result.moved);
   }
   return result.moved;
 }
@@ -146,24 +136,12 @@ export async function hasOrphans(deps: Pick<Deps, "db">, config: RoutingConfig):
   return row !== undefined;
 }
 
-/**
- * After the commit of a move: the new owner's channel gets a fresh card (the old one was told
- * in the move's transaction), and the new role's SLA policy applies from now on.
- */
-export async function afterMoves(deps: Deps, moved: MovedException[]): Promise<void> {
-  for (const move of moved) {
-    try {
-      await syncCard(deps, move.id);
-    } catch (error) {
-      deps.logger.warn(
-        { exceptionId: move.id, err: error },
-        "card of a moved exception not posted; queued",
-      );
-      await enqueue(deps.queues, "cards.sync", { exceptionId: move.id }).catch(
-        (queueError: unknown) =>
-          deps.logger.error({ exceptionId: move.id, err: queueError }, "could not queue the card"),
-      );
-    }
-    await armSla(deps, move.id);
-  }
+/** The open exceptions of a role, in id order (the seam locks them). */
+async function openIdsOfRole(db: Queryable, role: string): Promise<number[]> {
+  const rows = await db
+    .select({ id: exceptions.id })
+    .from(exceptions)
+    .where(and(eq(exceptions.role, role), ne(exceptions.state, "resolved")))
+    .orderBy(exceptions.id);
+  return rows.map((row) => row.id);
 }

@@ -2,7 +2,7 @@
  * Builds what reviewers see for a proposal: the diff against the active version, the 30-day
  * re-routing preview over real exceptions, and where open exceptions of removed roles go.
  */
-import type { Deps } from "../platform/deps.js";
+import type { Deps } from "../app/deps.js";
 import { diffRouting } from "./diff.js";
 import { emptyTally, finishPreview, PREVIEW_DAYS, previewRoles, tallyReroutes } from "./preview.js";
 import {

@@ -12,10 +12,10 @@
 import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
+import { type Closer, createDeps } from "../app/create-deps.js";
+import type { Deps } from "../app/deps.js";
 import type { Env } from "../env.js";
-import type { Deps } from "../platform/deps.js";
 import { createLogger } from "../platform/logger.js";
-import { startSyncdesk } from "../syncdesk.js";
 import { breakGlassRollback } from "./break-glass.service.js";
 import { checkBreakGlassToken, TOKEN_REFUSALS, type TokenCheck } from "./break-glass-token.js";
 import { diffLines } from "./diff.js";
@@ -70,11 +70,13 @@ export async function runRoutesCli(
   const actor = `cli:${userInfo().username}`;
   const token = checkBreakGlassToken(options.breakGlassToken, env.BREAK_GLASS_TOKEN_SHA256);
   const logger = createLogger(options.quiet === false ? env.LOG_LEVEL : "warn", process.stderr);
-  const bot = await startSyncdesk(env, { roles: [], logger, routingFile: false });
+  // Deps only: no migration, no worker, no HTTP, and the routing file left alone.
+  const closers: Closer[] = [];
   try {
-    return await run(bot.deps, io, command, args, { ...values, actor, token });
+    const { deps } = await createDeps(env, { logger, routingText: null }, closers);
+    return await run(deps, io, command, args, { ...values, actor, token });
   } finally {
-    await bot.stop();
+    for (const closer of closers.reverse()) await closer.close().catch(() => undefined);
   }
 }
 

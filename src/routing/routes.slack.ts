@@ -6,7 +6,7 @@
 import type { App, RespondArguments } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { z } from "zod";
-import type { Deps } from "../platform/deps.js";
+import type { Deps } from "../app/deps.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { ROUTING_ACTIONS } from "./approval-card.js";
 import { breakGlassRollback } from "./break-glass.service.js";

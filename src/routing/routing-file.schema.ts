@@ -1,7 +1,8 @@
 // The routing file (routing.yml): its zod schema, the resolved types other features code against,
 // and the small text formats it contains (support hours). Pure: no I/O, no clock.
 import { z } from "zod";
-import { parseDuration, parsePercentage } from "./duration.js";
+import { parseDuration, parsePercentage } from "../platform/duration.js";
+import { isValidTimeZone } from "../platform/time-zone.js";
 
 export const SEVERITIES = ["low", "normal", "high", "critical"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -157,14 +158,8 @@ function clockMinute(hours: string, minutes: string, text: string): number {
   return h * 60 + m;
 }
 
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return zone.trim() !== "";
-  } catch {
-    return false;
-  }
-}
+// Shared with env.ts (DIGEST_TZ), so it lives on the ground floor.
+export { isValidTimeZone };
 
 // ---- schema ----------------------------------------------------------------------------------
 

@@ -4,10 +4,11 @@
  * of the active version number every few seconds covers a lost notification or connection.
  */
 import { basename } from "node:path";
+import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Database } from "../platform/db/db.js";
-import type { ActiveRouting, Deps, RoutingSource } from "../platform/deps.js";
 import type { Logger } from "../platform/logger.js";
+import type { ActiveRouting, RoutingSource } from "./active-routing.js";
 import { parseRoutingText, readRoutingText } from "./load.js";
 import { hasOrphans, sweepOrphans } from "./orphans.service.js";
 import { formatProposalIssue } from "./proposal-check.js";

@@ -3,16 +3,16 @@
  * file, a Slack modal, the CLI, a rollback) is a proposal that is checked completely before it
  * is stored and shown to reviewers. Approval lives in decisions.service.ts.
  */
+
+import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Db } from "../platform/db/db.js";
 import { routingVersions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { queueApprovalCard } from "./approval-card.service.js";
-import { parseRoutingText } from "./load.js";
+import { configOf } from "./load.js";
 import { checkProposalText, contentHash } from "./proposal-check.js";
 import { buildReview } from "./review.service.js";
 import type { ProposalIssue, ReviewSnapshot } from "./review-policy.js";
-import type { RoutingConfig } from "./routing-file.schema.js";
 import { checkAgainstSlack } from "./slack-check.service.js";
 import {
   activeVersion,
@@ -26,17 +26,9 @@ import {
 
 export type Via = "slack" | "cli" | "file";
 
-const parsed = new Map<string, RoutingConfig>();
-
-/** A stored version's config. Versions are immutable, so parses are cached by content hash. */
-export function configOf(row: Pick<VersionRow, "text" | "contentHash" | "version">): RoutingConfig {
-  const hit = parsed.get(row.contentHash);
-  if (hit) return hit;
-  const config = parseRoutingText(row.text, `routing v${row.version}`);
-  if (parsed.size >= 64) parsed.delete(parsed.keys().next().value as string);
-  parsed.set(row.contentHash, config);
-  return config;
-}
+// Lives beside the parser, so routing modules that need a version's config need not import this
+// service (which would close a circle through the approval card and activation).
+export { configOf };
 
 /**
  * On start: an empty table takes the file as version 1; otherwise reports whether the file

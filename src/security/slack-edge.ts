@@ -4,8 +4,8 @@
  * an audit row (source `http`), up to a per-minute cap so a flood cannot fill the table.
  */
 import type { App } from "@slack/bolt";
+import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
-import type { Deps } from "../platform/deps.js";
 import { metrics } from "../platform/metrics.js";
 import { guardSlackRequests, type RequestRejection } from "./request-guard.js";
 

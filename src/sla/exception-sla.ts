@@ -4,7 +4,7 @@
  */
 import type { ExceptionRow } from "../exceptions/card.js";
 import { DEFAULT_SLA, type RoutingConfig, type SlaPolicy } from "../routing/routing-file.schema.js";
-import { type SlaClock, type SlaStep, stepKey } from "./policy.js";
+import { nextStep, type SlaClock, type SlaStep, stepKey } from "./policy.js";
 
 /**
  * The SLA of the rule that routed the exception, read from the active routing config: the rule
@@ -18,6 +18,15 @@ export function policyFor(
   const rule = config.routes.find((candidate) => candidate.index === row.ruleIndex);
   if (rule && rule.role === row.role) return rule.sla;
   return config.roles[row.role]?.sla ?? DEFAULT_SLA;
+}
+
+/**
+ * When the next ladder step of a row is due, or null: what the exception seam stores as
+ * `next_deadline_at` with every change (registered by the composition root).
+ */
+export function nextDeadlineOf(config: RoutingConfig, row: ExceptionRow): Date | null {
+  const next = nextStep(slaClockOf(row), policyFor(config, row));
+  return next ? new Date(next.dueAt) : null;
 }
 
 export function slaClockOf(

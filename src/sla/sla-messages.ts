@@ -3,11 +3,13 @@
  * the managers' breach DMs and the thread notes. Pure: rows, policy and `nowMs` in, mrkdwn and
  * Block Kit out. Every producer field is escaped here.
  */
+
+import type { CardDecorator } from "../exceptions/card.js";
 import { ACTIONS, type ExceptionRow, exceptionLabel } from "../exceptions/card.js";
 import type { Clock } from "../platform/clock.js";
-import type { CardDecorator, RoutingSource } from "../platform/deps.js";
+import { formatDuration } from "../platform/duration.js";
 import { mention, mrkdwnLink, safeText, slackDate } from "../platform/slack/mrkdwn.js";
-import { formatDuration } from "../routing/duration.js";
+import type { RoutingSource } from "../routing/active-routing.js";
 import type { RoleConfig, SlaPolicy } from "../routing/routing-file.schema.js";
 import { policyFor } from "./exception-sla.js";
 import { claimDeadline, overdueBy, resolveDeadline, type SlaStep } from "./policy.js";

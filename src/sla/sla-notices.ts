@@ -5,10 +5,11 @@
  * (a dedupe key per step and recipient), in order with the card they refer to, and paced like
  * every other Slack call.
  */
+
+import type { Deps } from "../app/deps.js";
 import type { ExceptionRow } from "../exceptions/card.js";
 import { queueCardSync, queueThreadNote } from "../exceptions/cards.js";
 import type { Queryable } from "../platform/db/db.js";
-import type { Deps } from "../platform/deps.js";
 import { assertNever } from "../platform/errors.js";
 import { queueDirectMessage } from "../platform/slack/outbox-message.js";
 import type { RoleConfig, SlaPolicy } from "../routing/routing-file.schema.js";

@@ -5,20 +5,18 @@
  * one transaction. A stale, early, late or repeated timer is harmless: it finds nothing to do
  * and makes sure the right timer is armed instead.
  */
-import { eq } from "drizzle-orm";
-import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
+import type { Deps } from "../app/deps.js";
+import { SYSTEM_ACTOR } from "../audit/audit.js";
 import { exceptionLabel } from "../exceptions/card.js";
-import { cardChanged } from "../exceptions/cards.js";
-import { redrawHomes } from "../exceptions/exceptions.service.js";
-import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
+import { changeException, type RowChange } from "../exceptions/change.js";
+import { findException } from "../exceptions/exceptions.repo.js";
 import { assertNever } from "../platform/errors.js";
 import { metrics } from "../platform/metrics.js";
-import type { JobData } from "../platform/queue/catalog.js";
 import { policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
-import { nextStep, pendingSteps, type SlaStep, type SlaStepKind, stepKey } from "./policy.js";
+import { pendingSteps, type SlaStep, type SlaStepKind, stepKey } from "./policy.js";
+import type { SlaStepJob } from "./sla-jobs.schema.js";
 import { cardPermalink, noticeRecipients, queueNotices } from "./sla-notices.js";
-import { ensureTimer, rearm } from "./sla-timers.js";
+import { rearm } from "./sla-timers.js";
 
 /** A timer may wake this much before its deadline (clocks of two machines) and still act. */
 const EARLY_TOLERANCE_MS = 250;
@@ -32,7 +30,7 @@ export const SLA_AUDIT_ACTIONS: Record<SlaStepKind, string> = {
 
 export type StepOutcome = "fired" | "skipped" | "stale" | "early" | "gone";
 
-export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promise<StepOutcome> {
+export async function fireSlaStep(deps: Deps, data: SlaStepJob): Promise<StepOutcome> {
   const now = deps.clock.now();
   const nowMs = now.getTime();
   const firing = {
@@ -40,111 +38,81 @@ export async function fireSlaStep(deps: Deps, data: JobData<"sla.step">): Promis
     rearm: data.rearm,
   };
   // DMs link to the card; Slack is asked before the row is locked.
-  const [peek] = await deps.db.select().from(exceptions).where(eq(exceptions.id, data.exceptionId));
+  const peek = await findException(deps.db, data.exceptionId);
   if (!peek) return "gone";
   const wantsLink = data.kind !== "claim_nudge" && peek.state !== "resolved";
   const permalink = wantsLink ? await cardPermalink(deps, peek) : null;
-  const result = await deps.db.transaction(async (tx) => {
-    const [row] = await tx
-      .select()
-      .from(exceptions)
-      .where(eq(exceptions.id, data.exceptionId))
-      .for("no key update");
-    if (!row) return { outcome: "gone" as const };
+  // Through the exception seam: the step, its audit row, its notices (outbox) and the next
+  // deadline commit together; the next timer is armed by the seam's after-commit hook.
+  const result = await changeException(deps, data.exceptionId, (row) => {
     const config = deps.routing.current().config;
     const policy = policyFor(config, row);
     const clock = slaClockOf(row);
     const pending = pendingSteps(clock, policy);
     const step = pending.find((candidate) => stepKey(candidate) === stepKey(data));
-    if (!step) return { outcome: "stale" as const };
-    if (step.dueAt > nowMs + EARLY_TOLERANCE_MS) return { outcome: "early" as const };
+    if (!step) return { ok: false, refusal: "stale" as const };
+    if (step.dueAt > nowMs + EARLY_TOLERANCE_MS) return { ok: false, refusal: "early" as const };
 
     const skipped = skipReason(step, pending, row.breachedAt, nowMs);
     const key = stepKey(step);
-    const after = {
-      ...row,
-      slaFired: [...clock.firedSteps, key],
-      breachedAt: step.kind === "breach" ? now : row.breachedAt,
-      escalations: step.kind === "escalation" ? row.escalations + 1 : row.escalations,
-    };
-    const next = nextStep(slaClockOf(after), policy);
-    await tx
-      .update(exceptions)
-      .set({
-        slaFired: after.slaFired,
-        breachedAt: after.breachedAt,
-        escalations: after.escalations,
-        nextDeadlineAt: next ? new Date(next.dueAt) : null,
-      })
-      .where(eq(exceptions.id, row.id));
     const role = config.roles[row.role];
     const recipients = skipped ? [] : noticeRecipients(step, row, role, policy);
-    await recordAudit(tx, {
-      exceptionId: row.id,
-      actor: SYSTEM_ACTOR,
-      source: "sla",
-      action: SLA_AUDIT_ACTIONS[step.kind],
-      stateBefore: row.state,
-      stateAfter: row.state,
-      note: skipped,
-      expectedOutcome: expectation(step, row.role, row.claimedBy, row.id),
-      details: {
-        step: key,
-        deadline: new Date(step.dueAt).toISOString(),
-        firedAt: now.toISOString(),
-        lateMs: nowMs - step.dueAt,
-        holder: row.claimedBy,
-        recipients,
-        ...(step.kind === "escalation"
-          ? {
-              escalation: step.index,
-              of: policy.maxEscalations,
-              final: step.index >= policy.maxEscalations,
-            }
-          : {}),
-        policy: {
-          claimMs: policy.claimMs,
-          resolveMs: policy.resolveMs,
-          hours: policy.hours?.text ?? "always",
-          timezone: policy.timezone,
-        },
-        timer: firing.jobId,
+    // A breach or an escalation shows on the storm card and the Home tabs; a nudge does not.
+    const shows = step.kind === "breach" || step.kind === "escalation";
+    const change: RowChange = {
+      patch: {
+        slaFired: [...clock.firedSteps, key],
+        breachedAt: step.kind === "breach" ? now : row.breachedAt,
+        escalations: step.kind === "escalation" ? row.escalations + 1 : row.escalations,
       },
-      at: now,
-    });
-    await queueNotices(tx, after, step, recipients, {
-      policy,
-      role,
-      nowMs,
-      permalink,
-    });
-    return {
-      outcome: skipped ? ("skipped" as const) : ("fired" as const),
-      step,
-      next,
-      role: row.role,
+      audit: {
+        actor: SYSTEM_ACTOR,
+        source: "sla",
+        action: SLA_AUDIT_ACTIONS[step.kind],
+        note: skipped,
+        expectedOutcome: expectation(step, row.role, row.claimedBy, row.id),
+        details: {
+          step: key,
+          deadline: new Date(step.dueAt).toISOString(),
+          firedAt: now.toISOString(),
+          lateMs: nowMs - step.dueAt,
+          holder: row.claimedBy,
+          recipients,
+          ...(step.kind === "escalation"
+            ? {
+                escalation: step.index,
+                of: policy.maxEscalations,
+                final: step.index >= policy.maxEscalations,
+              }
+            : {}),
+          policy: {
+            claimMs: policy.claimMs,
+            resolveMs: policy.resolveMs,
+            hours: policy.hours?.text ?? "always",
+            timezone: policy.timezone,
+          },
+          timer: firing.jobId,
+        },
+        at: now,
+      },
+      // The notices queue the card's refresh themselves (breach, escalation).
+      card: false,
+      stormCard: shows,
+      redrawHomes: shows,
+      outbox: (tx, after) =>
+        queueNotices(tx, after, step, recipients, { policy, role, nowMs, permalink }),
     };
+    return { ok: true, change, facts: { step, skipped } };
   });
 
-  switch (result.outcome) {
-    case "gone":
-      return "gone";
-    case "stale":
-    case "early":
-      await rearm(deps, data.exceptionId, firing);
-      return result.outcome;
-    case "fired":
-    case "skipped":
-      countStep(result.step.kind, result.role, result.outcome === "fired");
-      if (result.next) await ensureTimer(deps, data.exceptionId, result.next);
-      if (result.step.kind === "breach" || result.step.kind === "escalation") {
-        await cardChanged(deps, peek);
-        await redrawHomes(deps, peek);
-      }
-      return result.outcome;
-    default:
-      return assertNever(result);
+  if (!result.ok) {
+    if (result.refusal === null) return "gone";
+    await rearm(deps, data.exceptionId, firing);
+    return result.refusal;
   }
+  const { step, skipped } = result.facts;
+  countStep(step.kind, result.row.role, !skipped);
+  return skipped ? "skipped" : "fired";
 }
 
 /**

@@ -2,16 +2,17 @@
  * Durable SLA timers. Postgres is the truth: each exception stores the deadline of its next
  * ladder step (`next_deadline_at`). A BullMQ delayed job on the internal queue is only the
  * wake-up call for that deadline, with a deterministic id, so arming twice (two replicas, a
- * repeat after a crash) is one timer. `armSla` runs after every state change; the sweeper
+ * repeat after a crash) is one timer. `armAfterChanges` runs after every committed change; the sweeper
  * re-arms any deadline that passed without a live timer (a lost Redis key, a failed job).
  */
-import { and, asc, eq, isNull, lt, ne, or } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, ne, or } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import type { ExceptionRow } from "../exceptions/card.js";
+import type { CommittedChange } from "../exceptions/effects.js";
 import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
-import { enqueue } from "../platform/queue/queues.js";
 import { policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
 import { ladderSteps, nextStep, type SlaStep } from "./policy.js";
+import { enqueueSlaJob } from "./sla-jobs.schema.js";
 
 export type SlaDeps = Pick<Deps, "db" | "queues" | "routing" | "clock" | "logger">;
 
@@ -21,19 +22,64 @@ const SWEEP_BATCH = 200;
 const LIVE_STATES = new Set(["waiting", "active", "prioritized", "waiting-children"]);
 
 /**
- * After a state change is committed: store the next deadline, make sure its timer exists and
- * cancel timers of steps that no longer apply. Never throws: a click or an intake must not fail
- * because Redis hiccuped; the sweeper re-arms whatever this could not.
+ * The exception seam's after-commit hook (registered by the composition root): the timers of
+ * every committed change whose SLA clock moved follow it. The deadline was stored with the
+ * change; this only reads the rows as committed now (no lock: a later change arms after its
+ * own commit) and makes Redis agree. Never throws: a click or an intake must not fail because
+ * Redis hiccuped; the sweeper re-arms whatever this could not.
  */
-export async function armSla(deps: SlaDeps, exceptionId: number): Promise<void> {
-  try {
-    await rearm(deps, exceptionId);
-  } catch (error) {
-    deps.logger.error(
-      { exceptionId, err: error },
-      "could not arm the SLA timer; the sweeper will retry",
+export async function armAfterChanges(
+  deps: SlaDeps,
+  changes: readonly CommittedChange[],
+): Promise<void> {
+  const moved = changes.filter((change) => clockMoved(change.before, change.row));
+  if (moved.length === 0) return;
+  const resolved = moved.filter((change) => change.row.state === "resolved");
+  if (resolved.length > 0)
+    await disarmResolved(
+      deps,
+      resolved.map((change) => change.row),
     );
+  const live = moved.filter((change) => change.row.state !== "resolved");
+  if (live.length === 0) return;
+  const rows = await deps.db
+    .select()
+    .from(exceptions)
+    .where(inArray(exceptions.id, [...new Set(live.map((change) => change.row.id))]));
+  const config = deps.routing.current().config;
+  // A new exception has no timers yet: nothing to cancel.
+  const opened = new Set(live.filter((change) => !change.before).map((change) => change.row.id));
+  for (const row of rows) {
+    try {
+      const clock = slaClockOf(row);
+      const policy = policyFor(config, row);
+      const ladder = opened.has(row.id) ? [] : ladderSteps(clock, policy);
+      await followLadder(deps, row.id, nextStep(clock, policy), ladder);
+    } catch (error) {
+      deps.logger.error(
+        { exceptionId: row.id, err: error },
+        "could not arm the SLA timer; the sweeper will retry",
+      );
+    }
   }
+}
+
+/** Whether a change touched what the SLA ladder is computed from. */
+function clockMoved(before: ExceptionRow | null, row: ExceptionRow): boolean {
+  if (!before) return true;
+  const key = (r: ExceptionRow) =>
+    JSON.stringify([
+      r.state,
+      r.claimedBy,
+      r.role,
+      r.ruleIndex,
+      r.openedAt,
+      r.breachedAt,
+      r.escalations,
+      r.slaFired,
+      r.nextDeadlineAt,
+    ]);
+  return key(before) !== key(row);
 }
 
 /** The timer that is running this code, so a re-arm never collides with its own job id. */
@@ -45,7 +91,10 @@ export interface FiringTimer {
 /** What arming found: a timer it created or promoted, one already live, or no step ahead. */
 export type TimerOutcome = "created" | "promoted" | "live";
 
-/** `armSla` that throws, for job handlers that want BullMQ to retry. */
+/**
+ * Re-computes the deadline under the row lock and arms it: the sweeper's and a stale timer's
+ * repair. Throws, for job handlers that want BullMQ to retry.
+ */
 export async function rearm(
   deps: SlaDeps,
   exceptionId: number,
@@ -72,7 +121,17 @@ export async function rearm(
     return { next, ladder: ladderSteps(clock, policy) };
   });
   if (!planned) return null;
-  const { next, ladder } = planned;
+  return followLadder(deps, exceptionId, planned.next, planned.ladder, firing);
+}
+
+/** Keeps the timer of `next` and cancels the ladder's others (never the running one). */
+async function followLadder(
+  deps: SlaDeps,
+  exceptionId: number,
+  next: SlaStep | null,
+  ladder: SlaStep[],
+  firing?: FiringTimer,
+): Promise<{ next: SlaStep; timer: TimerOutcome } | null> {
   const rearmCount =
     next && firing && timerJobId(exceptionId, next) === firing.jobId ? firing.rearm + 1 : 0;
   const keep = next ? timerJobId(exceptionId, next, rearmCount) : null;
@@ -154,7 +213,7 @@ export async function ensureTimer(
     if (LIVE_STATES.has(state)) return "live";
     await queue.remove(jobId);
   }
-  await enqueue(
+  await enqueueSlaJob(
     deps.queues,
     "sla.step",
     {

@@ -7,12 +7,11 @@
  */
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
-import { eq } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { exceptionLabel } from "../exceptions/card.js";
+import { findException } from "../exceptions/exceptions.repo.js";
 import { actOnException } from "../exceptions/exceptions.service.js";
 import { actorOf, tell } from "../exceptions/exceptions.slack.js";
-import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { SLA_ACTIONS } from "./sla-messages.js";
@@ -41,10 +40,7 @@ export function registerSlaListeners(app: App, deps: Deps): void {
         deps.logger,
         { exceptionId: id.data, action: "take" },
         async () => {
-          const [row] = await deps.db
-            .select({ claimedBy: exceptions.claimedBy })
-            .from(exceptions)
-            .where(eq(exceptions.id, id.data));
+          const row = await findException(deps.db, id.data);
           if (!row) return `I can't find ${label}.`;
           if (row.claimedBy === me) return `You already hold ${label}.`;
           const result = await actOnException(deps, {

@@ -5,8 +5,8 @@
 import type { Card, ExceptionRow } from "../exceptions/card.js";
 import { confirmDialog, ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import type { storms } from "../platform/db/schema.js";
+import { formatDuration } from "../platform/duration.js";
 import { escapeMrkdwn, mention, safeText, slackDate, truncate } from "../platform/slack/mrkdwn.js";
-import { formatDuration } from "../routing/duration.js";
 import { stormLabel } from "./storm-key.js";
 
 export type StormRow = typeof storms.$inferSelect;

@@ -11,10 +11,10 @@
  * adopts it. If two posts still race (a lane lease lost mid-call), the loser deletes its own.
  */
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { queueCardSync } from "../exceptions/cards.js";
 import type { Queryable } from "../platform/db/db.js";
 import { exceptions, slackOutbox, storms } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { enqueueOutbox } from "../platform/slack/outbox.repo.js";
 import { findEarlierPost, postFindable, queueMessage } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";

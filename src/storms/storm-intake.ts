@@ -5,10 +5,10 @@
  * lock (and the partial unique index on open storms backs that up).
  */
 import { and, eq, gte, isNull, ne, sql } from "drizzle-orm";
-import { recordAudit } from "../audit/audit.js";
+import type { Deps } from "../app/deps.js";
+import type { ChangeUnit, RowChange } from "../exceptions/change.js";
 import type { Tx } from "../platform/db/db.js";
 import { exceptions, storms } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
 import { type StormKind, stormKey } from "./storm-key.js";
 import { decideStorm, windowStart } from "./storm-policy.js";
 import { recordStormAudit } from "./storms.repo.js";
@@ -24,10 +24,11 @@ export interface NewMember extends StormKind {
 export type StormStep = { stormId: number; formed: boolean } | null;
 
 export async function groupIntoStorm(
-  tx: Tx,
+  unit: ChangeUnit,
   deps: Pick<Deps, "clock" | "storms">,
   member: NewMember,
 ): Promise<StormStep> {
+  const { tx } = unit;
   const desk = deps.storms;
   if (!desk) return null;
   const now = deps.clock.now();
@@ -73,7 +74,7 @@ export async function groupIntoStorm(
           updatedAt: now,
         })
         .where(eq(storms.id, decision.stormId));
-      await join(tx, member.exceptionId, decision.stormId, open?.claimedBy ?? null, now);
+      await join(unit, member.exceptionId, decision.stormId, open?.claimedBy ?? null, now);
       return { stormId: decision.stormId, formed: false };
     }
     case "form": {
@@ -92,24 +93,23 @@ export async function groupIntoStorm(
         })
         .returning({ id: storms.id });
       if (!formed) throw new Error("storm insert returned no row");
-      // Earlier new fingerprints of the window join too; those already carded keep their card.
-      const adopted = await tx
-        .update(exceptions)
-        .set({ stormId: formed.id })
+      // Earlier new fingerprints of the window join too, through the exception seam; those
+      // already carded keep their card (it gets the storm line when the storm card is posted).
+      const candidates = await tx
+        .select({ id: exceptions.id })
+        .from(exceptions)
         .where(and(sameKind, isNull(exceptions.stormId), ne(exceptions.state, "resolved")))
-        .returning({ id: exceptions.id, state: exceptions.state });
-      for (const row of adopted) {
-        await recordAudit(tx, {
-          exceptionId: row.id,
-          actor: "system",
-          source: "storm",
-          action: "storm_joined",
-          stateBefore: row.state,
-          stateAfter: row.state,
-          details: { stormId: formed.id, formedBy: row.id === member.exceptionId },
-          at: now,
-        });
-      }
+        .orderBy(exceptions.id);
+      const { changed: adopted } = await unit.changeMany(
+        candidates.map((row) => row.id),
+        (row) => {
+          if (row.stormId !== null || row.state === "resolved") {
+            return { ok: false, refusal: "taken" };
+          }
+          const details = { stormId: formed.id, formedBy: row.id === member.exceptionId };
+          return { ok: true, change: stormJoin(formed.id, details, now), facts: null };
+        },
+      );
       await recordStormAudit(tx, formed.id, {
         source: "storm",
         action: "storm_formed",
@@ -141,41 +141,48 @@ export async function lockKind(tx: Tx, key: string): Promise<void> {
  * straight away: Claim storm promised them the new members too.
  */
 async function join(
-  tx: Tx,
+  unit: ChangeUnit,
   exceptionId: number,
   stormId: number,
   holder: string | null,
   now: Date,
 ): Promise<void> {
-  await tx
-    .update(exceptions)
-    .set(
-      holder
-        ? { stormId, state: "claimed", claimedBy: holder, claimedAt: now, updatedAt: now }
-        : { stormId },
-    )
-    .where(and(eq(exceptions.id, exceptionId), eq(exceptions.state, "open")));
-  await recordAudit(tx, {
-    exceptionId,
-    actor: "system",
-    source: "storm",
-    action: "storm_joined",
-    stateBefore: "open",
-    stateAfter: "open",
-    details: { stormId },
-    at: now,
-  });
-  if (holder) {
-    await recordAudit(tx, {
-      exceptionId,
-      actor: holder,
-      source: "storm",
-      action: "claim",
-      stateBefore: "open",
-      stateAfter: "claimed",
-      note: "claimed with its storm",
-      details: { stormId, inherited: true },
-      at: now,
-    });
-  }
+  const joined = await unit.change(exceptionId, (row) =>
+    row.state === "open"
+      ? { ok: true, change: stormJoin(stormId, { stormId }, now), facts: null }
+      : { ok: false, refusal: row.state },
+  );
+  if (!holder || !joined.ok) return;
+  await unit.change(exceptionId, () => ({
+    ok: true,
+    facts: null,
+    change: {
+      patch: { state: "claimed", claimedBy: holder, claimedAt: now, updatedAt: now },
+      audit: {
+        actor: holder,
+        source: "storm",
+        action: "claim",
+        note: "claimed with its storm",
+        details: { stormId, inherited: true },
+        at: now,
+      },
+      card: false,
+      stormCard: false,
+      redrawHomes: false,
+    },
+  }));
+}
+
+/**
+ * An exception joins a storm: its card is the storm's from now on (shown by the opening, or by
+ * the storm card's post for members carded before it formed).
+ */
+function stormJoin(stormId: number, details: Record<string, unknown>, now: Date): RowChange {
+  return {
+    patch: { stormId },
+    audit: { actor: "system", source: "storm", action: "storm_joined", details, at: now },
+    card: false,
+    stormCard: false,
+    redrawHomes: false,
+  };
 }

@@ -1,6 +1,8 @@
-/** Payloads of the storms feature's internal jobs (registered in src/platform/queue/catalog.ts). */
+/** The storms feature's internal jobs (joined into the worker's table by src/app/jobs.ts). */
 import { z } from "zod";
 import { ROOT_CAUSES } from "../platform/db/schema.js";
+import type { JobDataOf, JobSpec } from "../platform/queue/catalog.js";
+import { enqueuer } from "../platform/queue/queues.js";
 
 const stormId = z.number().int().positive();
 const actor = z.object({ userId: z.string().min(1).max(64), name: z.string().max(200) });
@@ -40,3 +42,25 @@ export const stormResolveMembersJob = z.object({
   note: z.string().min(1).max(2000),
   rootCause: z.enum(ROOT_CAUSES),
 });
+
+export const stormJobs = {
+  /**
+   * Storm card posts and redraws of earlier releases: the Slack outbox has them now, and a job
+   * still in Redis after an upgrade only hands over to it. Nothing queues this any more.
+   */
+  "storms.card": { schema: stormCardJob, options: { attempts: 12, removeOnComplete: true } },
+  /** Ends a storm after its quiet window, or checks again later. */
+  "storms.end-check": { schema: stormEndCheckJob, options: { attempts: 12 } },
+  /** Claim storm: claims its open members one by one through the exception service. */
+  "storms.claim-members": { schema: stormClaimMembersJob, options: { attempts: 5 } },
+  /** Retry all: lists the members and queues their paced retries. */
+  "storms.retry-all": { schema: stormRetryAllJob, options: { attempts: 5 } },
+  /** Retry all: one member's retry, delayed to pace the producer's queue. */
+  "storms.retry-member": { schema: stormRetryMemberJob, options: { attempts: 5 } },
+  /** Resolve all: resolves its members a batch per transaction (src/exceptions/bulk-resolve.ts). */
+  "storms.resolve-members": { schema: stormResolveMembersJob, options: { attempts: 5 } },
+} satisfies Record<string, JobSpec>;
+
+export type StormJobName = keyof typeof stormJobs;
+export type StormJobData<N extends StormJobName> = JobDataOf<typeof stormJobs, N>;
+export const enqueueStormJob = enqueuer(stormJobs);

@@ -6,6 +6,7 @@
  * and changes nothing twice.
  */
 import { eq } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { resolveExceptions } from "../exceptions/bulk-resolve.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import {
@@ -14,12 +15,11 @@ import {
   type HumanAction,
 } from "../exceptions/exceptions.service.js";
 import { storms } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
-import type { JobData } from "../platform/queue/catalog.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { queueStormCard, queueStormNote } from "./storm-cards.js";
 import { scheduleEndCheck } from "./storm-desk.js";
 import { lockKind } from "./storm-intake.js";
+import type { StormJobData } from "./storm-jobs.schema.js";
 import { quietCheck } from "./storm-policy.js";
 import {
   findStorm,
@@ -85,14 +85,18 @@ async function forEachMember(
   return tally;
 }
 
-function memberAct(deps: Deps, channel: string, actor: JobData<"storms.claim-members">["actor"]) {
+function memberAct(
+  deps: Deps,
+  channel: string,
+  actor: StormJobData<"storms.claim-members">["actor"],
+) {
   return (exceptionId: number, action: HumanAction) =>
     actOnException(deps, { exceptionId, actor, action, expectedChannel: channel });
 }
 
 export async function claimStormMembers(
   deps: Deps,
-  data: JobData<"storms.claim-members">,
+  data: StormJobData<"storms.claim-members">,
 ): Promise<number> {
   const storm = await findStorm(deps.db, data.stormId);
   if (!storm) return 0;
@@ -109,7 +113,7 @@ export async function claimStormMembers(
 
 export async function retryStormMember(
   deps: Deps,
-  data: JobData<"storms.retry-member">,
+  data: StormJobData<"storms.retry-member">,
 ): Promise<boolean> {
   const storm = await findStorm(deps.db, data.stormId);
   if (!storm) return false;
@@ -138,7 +142,7 @@ export const RESOLVE_BATCH = 250;
  */
 export async function resolveStormMembers(
   deps: Deps,
-  data: JobData<"storms.resolve-members">,
+  data: StormJobData<"storms.resolve-members">,
 ): Promise<number> {
   const storm = await findStorm(deps.db, data.stormId);
   if (!storm) return 0;
@@ -173,7 +177,7 @@ export async function resolveStormMembers(
 /** Ends the storm when no member arrived for a whole window; otherwise checks again then. */
 export async function endStormIfQuiet(
   deps: Deps,
-  data: JobData<"storms.end-check">,
+  data: StormJobData<"storms.end-check">,
 ): Promise<"ended" | "later" | "gone"> {
   const windowMs = deps.storms?.settings.windowMs ?? 5 * 60_000;
   const found = await findStorm(deps.db, data.stormId);

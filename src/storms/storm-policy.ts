@@ -2,6 +2,7 @@
  * The storm rules as pure functions of plain data and an injected "now": when a new fingerprint
  * forms or joins a storm, when a storm is over, and how its card updates and retries are paced.
  */
+import type { Queryable } from "../platform/db/db.js";
 
 export interface StormSettings {
   /** More than this many new fingerprints of one kind within the window form a storm. */
@@ -10,6 +11,24 @@ export interface StormSettings {
   windowMs: number;
   /** Retry all queues one member's retry every this many milliseconds. */
   retryIntervalMs: number;
+}
+
+/**
+ * What the rest of syncdesk sees of storms, hung on `deps.storms` (built by storm-desk.ts):
+ * the settings intake needs to group new fingerprints, the hook that schedules a storm's end
+ * from inside the forming transaction, and the hook a member's change calls, in its
+ * transaction, for the storm card. Declared here, beside the settings, so `Deps` can name it
+ * without importing storm code that imports `Deps`.
+ */
+export interface StormDesk {
+  settings: StormSettings;
+  /** Schedules the quiet-window check. Called inside the transaction that formed the storm. */
+  scheduleEndCheck(stormId: number, dueAt: Date): Promise<void>;
+  /**
+   * A member changed: post the storm card if it has none yet, else redraw it (coalesced).
+   * Pass the change's transaction: the card's outbox row commits with it.
+   */
+  memberChanged(db: Queryable, stormId: number): Promise<void>;
 }
 
 export type StormDecision = { kind: "join"; stormId: number } | { kind: "form" } | { kind: "none" };

@@ -5,13 +5,14 @@
  * ids (member and retry number) make a rerun of this job queue nothing twice.
  */
 import { and, asc, eq, lte, ne, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { standingIn } from "../exceptions/authorization.js";
 import { type Refusal, transition } from "../exceptions/state-machine.js";
 import { exceptions } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
-import { defaultJobOptions, type JobData, jobCatalog } from "../platform/queue/catalog.js";
+import { jobOptions } from "../platform/queue/catalog.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { queueStormNote } from "./storm-cards.js";
+import { type StormJobData, stormJobs } from "./storm-jobs.schema.js";
 import { retryDelay } from "./storm-policy.js";
 import { findStorm } from "./storms.repo.js";
 import { skipText } from "./storms.service.js";
@@ -20,7 +21,7 @@ const BULK = 500;
 
 export async function queueStormRetries(
   deps: Deps,
-  data: JobData<"storms.retry-all">,
+  data: StormJobData<"storms.retry-all">,
 ): Promise<number> {
   const storm = await findStorm(deps.db, data.stormId);
   if (!storm) return 0;
@@ -57,18 +58,16 @@ export async function queueStormRetries(
     else skipped.set(outcome.reason, (skipped.get(outcome.reason) ?? 0) + 1);
   }
   const interval = deps.storms?.settings.retryIntervalMs ?? 200;
-  const entry = jobCatalog["storms.retry-member"];
+  const entry = stormJobs["storms.retry-member"];
   for (let start = 0; start < eligible.length; start += BULK) {
     await deps.queues.internal.addBulk(
       eligible.slice(start, start + BULK).map((member, offset) => ({
         name: "storms.retry-member",
         data: entry.schema.parse({ stormId: storm.id, exceptionId: member.id, actor: data.actor }),
-        opts: {
-          ...defaultJobOptions,
-          ...entry.options,
+        opts: jobOptions(entry, {
           jobId: `storm-${storm.id}-retry-${member.id}-${member.retryNumber}`,
           delay: retryDelay(start + offset, interval),
-        },
+        }),
       })),
     );
   }

@@ -142,3 +142,12 @@ export async function resolvedByResolveAll(
     );
   return row?.n ?? 0;
 }
+
+/** How many members of the storm are not resolved yet. */
+export async function unresolvedMembers(db: Queryable, stormId: number): Promise<number> {
+  const [open] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(exceptions)
+    .where(and(eq(exceptions.stormId, stormId), ne(exceptions.state, "resolved")));
+  return open?.n ?? 0;
+}

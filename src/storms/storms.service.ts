@@ -5,18 +5,19 @@
  * so members keep their own state rules and hand-off records.
  */
 import { and, eq, ne, sql } from "drizzle-orm";
+import type { Deps } from "../app/deps.js";
 import { type Standing, standingIn } from "../exceptions/authorization.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
+import { outsiderMessage } from "../exceptions/exceptions.messages.js";
 import type { Actor } from "../exceptions/exceptions.service.js";
 import type { Refusal } from "../exceptions/state-machine.js";
 import { exceptions, type RootCause, storms } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
-import { enqueue } from "../platform/queue/queues.js";
 import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
 import type { StormRow } from "./storm-card.js";
 import { queueStormCard, queueStormNote } from "./storm-cards.js";
+import { enqueueStormJob } from "./storm-jobs.schema.js";
 import { stormLabel } from "./storm-key.js";
-import { findStorm, lockStorm, recordStormAudit } from "./storms.repo.js";
+import { findStorm, lockStorm, recordStormAudit, unresolvedMembers } from "./storms.repo.js";
 
 export interface StormActInput {
   stormId: number;
@@ -46,7 +47,7 @@ export async function authorizeStorm(
     return {
       ok: false,
       code: "forbidden",
-      message: `Only members of *${escapeMrkdwn(storm.role)}* and its managers can act on storm ${label}. Nothing was changed.`,
+      message: outsiderMessage(storm.role, `act on storm ${label}`),
     };
   }
   return { ok: true, storm, standing };
@@ -89,7 +90,7 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
       `storm-${storm.id}-claimed-${now.getTime()}`,
     );
     // Queued inside the transaction: if Redis refuses, the claim does not happen either.
-    await enqueue(deps.queues, "storms.claim-members", {
+    await enqueueStormJob(deps.queues, "storms.claim-members", {
       stormId: storm.id,
       actor: input.actor,
       asOf: now.getTime(),
@@ -135,7 +136,7 @@ export async function retryAllInStorm(deps: Deps, input: StormActInput): Promise
     // Inside the audit row's transaction: the row never claims work Redis refused. A double
     // click within a few seconds is the same job; later ones find the members retrying.
     const slot = Math.floor(now.getTime() / 5000);
-    await enqueue(
+    await enqueueStormJob(
       deps.queues,
       "storms.retry-all",
       { stormId: storm.id, actor: input.actor, asOf: now.getTime() },
@@ -177,11 +178,8 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
   const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
     const storm = await lockStorm(tx, input.stormId);
     if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
-    const [open] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(exceptions)
-      .where(and(eq(exceptions.stormId, storm.id), ne(exceptions.state, "resolved")));
-    if (!open?.n) {
+    const open = await unresolvedMembers(tx, storm.id);
+    if (!open) {
       return {
         ok: false,
         code: "stale",
@@ -204,11 +202,11 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
       source: "slack",
       action: "storm_resolve_all",
       note: input.note,
-      expectedOutcome: `the ${open.n} unresolved members are resolved with this note`,
-      details: { rootCause: input.rootCause, members: open.n },
+      expectedOutcome: `the ${open} unresolved members are resolved with this note`,
+      details: { rootCause: input.rootCause, members: open },
       at: now,
     });
-    await enqueue(deps.queues, "storms.resolve-members", {
+    await enqueueStormJob(deps.queues, "storms.resolve-members", {
       stormId: storm.id,
       actor: input.actor,
       asOf: now.getTime(),

@@ -5,16 +5,16 @@
  */
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
-import { and, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import { actorOf, cardChannel, resolveSubmission, tell } from "../exceptions/exceptions.slack.js";
-import { exceptions, ROOT_CAUSES } from "../platform/db/schema.js";
-import type { Deps } from "../platform/deps.js";
+import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
 import { stormLabel } from "./storm-key.js";
+import { unresolvedMembers } from "./storms.repo.js";
 import { authorizeStorm, claimStorm, resolveStorm, retryAllInStorm } from "./storms.service.js";
 
 export const STORM_RESOLVE_CALLBACK = "storm.resolve.submit";
@@ -68,11 +68,8 @@ export function registerStormListeners(app: App, deps: Deps): void {
       });
       if (!auth) return tell(respond, COULD_NOT);
       if (!auth.ok) return tell(respond, auth.message);
-      const [open] = await deps.db
-        .select({ n: sql<number>`count(*)::int` })
-        .from(exceptions)
-        .where(and(eq(exceptions.stormId, auth.storm.id), ne(exceptions.state, "resolved")));
-      if (!open?.n) {
+      const open = await unresolvedMembers(deps.db, auth.storm.id);
+      if (!open) {
         return tell(
           respond,
           `Every member of storm ${stormLabel(auth.storm.id)} is already resolved. Nothing was changed.`,
@@ -81,7 +78,7 @@ export function registerStormListeners(app: App, deps: Deps): void {
       const subject = `${auth.storm.client} · ${auth.storm.targetSystem} · ${auth.storm.failureMode}`;
       await client.views.open({
         trigger_id: body.trigger_id,
-        view: resolveAllModal(auth.storm.id, subject, open.n, channel),
+        view: resolveAllModal(auth.storm.id, subject, open, channel),
       });
     },
   );

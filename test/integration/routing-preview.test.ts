@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failureEventSchema } from "../../src/intake/failure-event.schema.js";
 import { exceptions } from "../../src/platform/db/schema.js";
 import { approveProposal } from "../../src/routing/decisions.service.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
@@ -29,11 +30,13 @@ const DAY = 86_400_000;
 /** A past exception as intake would have stored it, opened `daysAgo` days ago. */
 async function history(targetSystem: string, failureMode: string, role: string, daysAgo: number) {
   const at = new Date(Date.now() - daysAgo * DAY);
-  const event = failureEvent({
-    targetSystem,
-    failureMode: failureMode as never,
-    occurredAt: at.toISOString(),
-  });
+  const event = failureEventSchema.parse(
+    failureEvent({
+      targetSystem,
+      failureMode: failureMode as never,
+      occurredAt: at.toISOString(),
+    }),
+  );
   await h.bot.deps.db.insert(exceptions).values({
     fingerprint: `history-${randomUUID()}`,
     client: event.client,

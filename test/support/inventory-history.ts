@@ -3,6 +3,7 @@
  * written straight into Postgres with exact times, so every figure can be worked out by hand.
  */
 import { fileURLToPath } from "node:url";
+import type { FailureEvent } from "../../src/intake/failure-event.schema.js";
 import type { Clock } from "../../src/platform/clock.js";
 import type { Db } from "../../src/platform/db/db.js";
 import {
@@ -62,7 +63,7 @@ export async function insertException(db: Db, spec: HistoryRow): Promise<number>
   const claimedBy = spec.claimAfter === undefined ? null : (spec.claimedBy ?? "U0ALICE");
   const resolution = resolvedAt ? (spec.resolution ?? "manual") : null;
   const state = resolvedAt ? "resolved" : (spec.state ?? (claimedBy ? "claimed" : "open"));
-  const event = {
+  const event: FailureEvent = {
     eventId: `hist-${seq}`,
     occurredAt: spec.openedAt.toISOString(),
     client,

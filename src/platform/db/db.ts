@@ -1,4 +1,8 @@
-/** postgres.js + drizzle: one pool per process, transactions through withTx. */
+/**
+ * postgres.js + drizzle: one pool per process. Transactions are drizzle's `db.transaction`; an
+ * exception changes only through the seam's (src/exceptions/change.ts), which runs its
+ * after-commit hooks once it committed.
+ */
 import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";

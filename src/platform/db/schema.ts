@@ -17,6 +17,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import type { FailureEvent } from "../contracts/failure-event.schema.js";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -54,8 +55,8 @@ export const exceptions = pgTable(
     ruleIndex: integer("rule_index").notNull(),
     routingVersion: integer("routing_version"),
     /** The event that opened this episode, then the latest one (error, quantity, links, retry). */
-    firstEvent: jsonb("first_event").notNull(),
-    latestEvent: jsonb("latest_event").notNull(),
+    firstEvent: jsonb("first_event").$type<FailureEvent>().notNull(),
+    latestEvent: jsonb("latest_event").$type<FailureEvent>().notNull(),
     occurrences: integer("occurrences").notNull().default(1),
     firstSeenAt: ts("first_seen_at").notNull(),
     lastSeenAt: ts("last_seen_at").notNull(),
@@ -119,6 +120,8 @@ export const exceptions = pgTable(
   ],
 );
 
+export type ExceptionRow = typeof exceptions.$inferSelect;
+
 /** Every accepted failure event, keyed by the producer's eventId (the idempotency key). */
 export const failureEvents = pgTable(
   "failure_events",
@@ -129,7 +132,7 @@ export const failureEvents = pgTable(
       .references(() => exceptions.id),
     occurredAt: ts("occurred_at").notNull(),
     receivedAt: ts("received_at").notNull().defaultNow(),
-    payload: jsonb("payload").notNull(),
+    payload: jsonb("payload").$type<FailureEvent>().notNull(),
   },
   (t) => [index("failure_events_exception").on(t.exceptionId)],
 );

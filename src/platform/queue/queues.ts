@@ -2,13 +2,7 @@
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
-import {
-  defaultJobOptions,
-  INTERNAL_QUEUE,
-  type JobData,
-  type JobName,
-  jobCatalog,
-} from "./catalog.js";
+import { INTERNAL_QUEUE, type JobDataOf, type JobSpecs, jobOptions } from "./catalog.js";
 
 export interface Queues {
   prefix: string;
@@ -57,14 +51,19 @@ export function createQueues(
   };
 }
 
-/** Adds a catalogued job with its payload checked against the catalog's schema. */
-export async function enqueue<N extends JobName>(
-  queues: Pick<Queues, "internal">,
-  name: N,
-  data: JobData<N>,
-  options: JobsOptions = {},
-): Promise<void> {
-  const entry = jobCatalog[name];
-  const payload = entry.schema.parse(data);
-  await queues.internal.add(name, payload, { ...defaultJobOptions, ...entry.options, ...options });
+/**
+ * The typed `enqueue` of a feature's job catalog: adds a catalogued job with its payload
+ * checked against the catalog's schema.
+ */
+export function enqueuer<C extends JobSpecs>(catalog: C) {
+  return async function enqueue<N extends keyof C & string>(
+    queues: Pick<Queues, "internal">,
+    name: N,
+    data: JobDataOf<C, N>,
+    options: JobsOptions = {},
+  ): Promise<void> {
+    const spec = catalog[name] as C[N];
+    const payload = spec.schema.parse(data);
+    await queues.internal.add(name, payload, jobOptions(spec, options));
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration, parsePercentage } from "../../../src/routing/duration.js";
+import { formatDuration, parseDuration, parsePercentage } from "../../../src/platform/duration.js";
 
 describe("parseDuration", () => {
   it.each([

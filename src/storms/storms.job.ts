@@ -1,7 +1,8 @@
 /** The storms feature's internal job handlers, for the composition root's worker. */
-import type { Deps } from "../platform/deps.js";
-import type { JobData } from "../platform/queue/catalog.js";
+import type { Deps } from "../app/deps.js";
+import type { JobHandlers } from "../platform/queue/catalog.js";
 import { runStormCardJob } from "./storm-cards.js";
+import type { stormJobs } from "./storm-jobs.schema.js";
 import {
   claimStormMembers,
   endStormIfQuiet,
@@ -10,17 +11,7 @@ import {
 } from "./storm-members.job.js";
 import { queueStormRetries } from "./storm-retries.job.js";
 
-export type StormJobName =
-  | "storms.card"
-  | "storms.end-check"
-  | "storms.claim-members"
-  | "storms.retry-all"
-  | "storms.retry-member"
-  | "storms.resolve-members";
-
-export function stormJobHandlers(deps: Deps): {
-  [N in StormJobName]: (data: JobData<N>) => Promise<unknown>;
-} {
+export function stormJobHandlers(deps: Deps): JobHandlers<typeof stormJobs> {
   return {
     "storms.card": (data) => runStormCardJob(deps, data),
     "storms.end-check": (data) => endStormIfQuiet(deps, data),
