@@ -22,6 +22,10 @@ export function notFoundMessage(exceptionId: number, here = true): string {
   return `I can't find ${exceptionLabel(exceptionId)}${here ? " here" : ""}.`;
 }
 
+export function retryRefusedMessage(label: string, problem: { message: string }): string {
+  return `I did not retry ${label}: its retry queue ${escapeMrkdwn(problem.message)}. Nothing was queued.`;
+}
+
 export function refusalMessage(label: string, refusal: Refusal): string {
   switch (refusal.reason) {
     case "already_claimed":

@@ -9,6 +9,7 @@ import { SYSTEM_ACTOR } from "../audit/audit.js";
 import type { RootCause } from "../platform/db/schema.js";
 import { assertNever } from "../platform/errors.js";
 import { metrics } from "../platform/metrics.js";
+import { retryTargetProblem } from "../retries/retry-target.js";
 import { standingIn } from "./authorization.js";
 import { type ExceptionRow, exceptionLabel } from "./card.js";
 import { changeException, type Decided, type RowChange } from "./change.js";
@@ -18,6 +19,7 @@ import {
   notMemberMessage,
   outsiderMessage,
   refusalMessage,
+  retryRefusedMessage,
   systemNote,
 } from "./exceptions.messages.js";
 import { findException } from "./exceptions.repo.js";
@@ -74,6 +76,16 @@ export async function actOnException(deps: Deps, input: ActInput): Promise<ActRe
     if (target.standing === "outsider") {
       return { ok: false, code: "forbidden", message: notMemberMessage(action.to, found.role) };
     }
+  }
+  if (action.kind === "retry") {
+    // Checked on arrival too; the routing file may have narrowed retryQueues since.
+    const problem = retryTargetProblem(
+      found.latestEvent.retry,
+      deps.routing.current().config,
+      deps.queues.own,
+    );
+    if (problem)
+      return { ok: false, code: "forbidden", message: retryRefusedMessage(label, problem) };
   }
   const machineAction = { ...action, actor: actor.userId, isManager: standing === "manager" };
   const now = deps.clock.now();

@@ -8,12 +8,12 @@ import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import { type ChangeUnit, inChangeTransaction } from "../exceptions/change.js";
 import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
+import { retryTargetProblem } from "../retries/retry-target.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
 import { queueRejectedCard } from "./rejected.js";
-import { retryTargetProblem } from "./retry-target.js";
 import { check, claimedEventId, type Problem, rawText } from "./validation.js";
 
 export type IntakeResult =

@@ -7,9 +7,9 @@
  * the desk's own queues are refused whatever it lists. Pure.
  */
 
+import type { Problem } from "../intake/validation.js";
 import { globMatches } from "../routing/evaluate.js";
 import type { RoutingConfig } from "../routing/routing-file.schema.js";
-import type { Problem } from "./validation.js";
 
 export function retryTargetProblem(
   retry: { queue: string } | undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryTargetProblem } from "../../../src/intake/retry-target.js";
+import { retryTargetProblem } from "../../../src/retries/retry-target.js";
 
 const OWN = ["syncdesk", "inventory-sync-failures", "inventory-sync-outcomes"];
 
