@@ -65,6 +65,10 @@ export const envSchema = z.object({
   ),
   ROUTING_FILE: withDefault(z.string(), "./routing.yml"),
   /** Channel where routing proposals are posted for review; unset = listed by `/inventory routes`. */
+  /** SHA-256 (hex) of the admins' token that lets a shell break glass (`npm run routes`). */
+  BREAK_GLASS_TOKEN_SHA256: optional(
+    z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the token, 64 lowercase hex digits"),
+  ),
   APPROVALS_CHANNEL: optional(z.string().regex(/^[CG][A-Z0-9]{2,}$/, "must be a Slack channel ID")),
   /** How often each replica checks the active routing version, besides LISTEN/NOTIFY. */
   ROUTING_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),

@@ -30,6 +30,9 @@ export const BLOCK_KIT_LIMITS = {
   buttonText: 75,
   buttonValue: 2000,
   buttonUrl: 3000,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
   id: 255,
   modalTitle: 24,
 } as const;
@@ -210,5 +213,32 @@ function checkElements(problems: string[], where: string, elements: unknown[]): 
     if (typeof element.url === "string" && element.url.length > L.buttonUrl) {
       problems.push(`${at}: button url is ${element.url.length} chars, limit ${L.buttonUrl}`);
     }
+    if (element.confirm !== undefined) checkConfirm(problems, `${at}.confirm`, element.confirm);
   });
+}
+
+/** A confirmation dialog: title, text, confirm and deny, each within its limit. */
+function checkConfirm(problems: string[], at: string, confirm: unknown): void {
+  const L = BLOCK_KIT_LIMITS;
+  if (!isObject(confirm)) {
+    problems.push(`${at}: must be an object`);
+    return;
+  }
+  const parts = [
+    ["title", L.confirmTitle],
+    ["text", L.confirmText],
+    ["confirm", L.confirmButton],
+    ["deny", L.confirmButton],
+  ] as const;
+  for (const [key, limit] of parts) {
+    const text = textOf(confirm[key]);
+    if (text === undefined) problems.push(`${at}.${key}: missing text object`);
+    else if (text.length > limit)
+      problems.push(`${at}.${key}: ${text.length} chars, limit ${limit}`);
+  }
+  for (const key of ["title", "confirm", "deny"] as const) {
+    const part = confirm[key];
+    if (isObject(part) && part.type !== "plain_text")
+      problems.push(`${at}.${key}: must be plain_text`);
+  }
 }

@@ -215,11 +215,32 @@ function actionButtons(row: ExceptionRow, event: FailureEvent): object[] {
   const buttons: object[] = [];
   if (row.claimedBy) buttons.push(button("Unclaim", ACTIONS.unclaim, value));
   else buttons.push(button("Claim", ACTIONS.claim, value, "primary"));
-  if (event.retry && row.state !== "retrying") buttons.push(button("Retry", ACTIONS.retry, value));
+  if (event.retry && row.state !== "retrying")
+    buttons.push({
+      ...button("Retry", ACTIONS.retry, value),
+      confirm: confirmDialog({
+        title: `Retry ${exceptionLabel(row.id)}?`,
+        text: `Adds job "${event.retry.name}" to queue ${event.retry.queue} for ${row.sku}; the card follows its result.`,
+        confirm: "Queue retry",
+      }),
+    });
   buttons.push(button("Resolve…", ACTIONS.resolve, value));
   // Shown to everyone (a card is shared); the handler lets only the holder or a manager use it.
   if (row.claimedBy) buttons.push(button("Reassign…", ACTIONS.reassign, value));
   return buttons;
+}
+
+/**
+ * Slack's "Are you sure?" for a button that acts at once (a retry job, many members). Plain
+ * text throughout: queue names and SKUs come from producers and must not be read as mrkdwn.
+ */
+export function confirmDialog(input: { title: string; text: string; confirm: string }): object {
+  return {
+    title: { type: "plain_text", text: truncate(input.title, 100) },
+    text: { type: "plain_text", text: truncate(input.text, 300) },
+    confirm: { type: "plain_text", text: truncate(input.confirm, 30) },
+    deny: { type: "plain_text", text: "Cancel" },
+  };
 }
 
 function button(

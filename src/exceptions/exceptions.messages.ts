@@ -27,7 +27,9 @@ export type ActRefusal =
   | { reason: "not_found"; exceptionId: number; here: boolean }
   | { reason: "outsider"; exceptionId: number; role: string }
   | { reason: "not_member"; userId: string; role: string }
-  | { reason: "stale"; exceptionId: number; refusal: Refusal };
+  | { reason: "stale"; exceptionId: number; refusal: Refusal }
+  /** The event's retry queue is not (or no longer) one the routing file allows. */
+  | { reason: "retry_target"; exceptionId: number; problem: string };
 
 /** What a person is told when their click or submission changed nothing. */
 export function actRefusalMessage(refusal: ActRefusal): string {
@@ -40,6 +42,8 @@ export function actRefusalMessage(refusal: ActRefusal): string {
       return notMemberMessage(refusal.userId, refusal.role);
     case "stale":
       return refusalMessage(exceptionLabel(refusal.exceptionId), refusal.refusal);
+    case "retry_target":
+      return `I did not retry ${exceptionLabel(refusal.exceptionId)}: its retry queue ${escapeMrkdwn(refusal.problem)}. Nothing was queued.`;
     default:
       return assertNever(refusal);
   }

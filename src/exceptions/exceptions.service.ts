@@ -9,6 +9,7 @@ import { SYSTEM_ACTOR } from "../audit/audit.js";
 import type { RootCause } from "../platform/db/schema.js";
 import { assertNever } from "../platform/errors.js";
 import { metrics } from "../platform/metrics.js";
+import { retryTargetProblem } from "../retries/retry-target.js";
 import { standingIn } from "./authorization.js";
 import type { ExceptionRow } from "./card.js";
 import { changeException, type Decided, type RowChange } from "./change.js";
@@ -73,6 +74,16 @@ export async function actOnException(deps: Deps, input: ActInput): Promise<ActRe
     if (target.standing === "outsider") {
       return refuse("forbidden", { reason: "not_member", userId: action.to, role: found.role });
     }
+  }
+  if (action.kind === "retry") {
+    // Checked on arrival too; the routing file may have narrowed retryQueues since.
+    const problem = retryTargetProblem(
+      found.latestEvent.retry,
+      deps.routing.current().config,
+      deps.queues.own,
+    );
+    if (problem)
+      return refuse("forbidden", { reason: "retry_target", exceptionId, problem: problem.message });
   }
   const machineAction = { ...action, actor: actor.userId, isManager: standing === "manager" };
   const now = deps.clock.now();

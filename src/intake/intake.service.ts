@@ -8,6 +8,7 @@ import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import { type ChangeUnit, inChangeTransaction } from "../exceptions/change.js";
 import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
+import { retryTargetProblem } from "../retries/retry-target.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
@@ -28,12 +29,17 @@ export type IntakeResult =
 class DuplicateEvent extends Error {}
 
 export async function ingestFailure(
-  deps: Pick<Deps, "db" | "routing" | "clock" | "storms" | "logger" | "exceptionEffects">,
+  deps: Pick<
+    Deps,
+    "db" | "routing" | "clock" | "storms" | "logger" | "exceptionEffects" | "queues"
+  >,
   job: { id: string; data: unknown },
 ): Promise<IntakeResult> {
   const checked = check(failureEventSchema, job.data);
   if (!checked.ok) return recordRejection(deps, job, checked.problems);
   const event = checked.value;
+  const refused = retryTargetProblem(event.retry, deps.routing.current().config, deps.queues.own);
+  if (refused) return recordRejection(deps, job, [refused]);
 
   const known = await findEvent(deps, event.eventId);
   if (known) return { kind: "duplicate", exceptionId: known.exceptionId };

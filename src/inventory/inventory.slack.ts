@@ -15,8 +15,7 @@ import { linkerFor } from "./links.js";
 import { renderMine } from "./queue.view.js";
 import { type Message, renderStatus } from "./status.view.js";
 
-export const HELP_TEXT = [
-  "*syncdesk* keeps inventory sync failures from being ignored.",
+const COMMAND_LINES = [
   "• `/inventory status [client] [role] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 30d).",
   "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status client=ads-ops`",
   "• `/inventory mine` — what you hold and what is about to breach in your roles, with the card buttons",
@@ -24,10 +23,16 @@ export const HELP_TEXT = [
   "• `/inventory pipelines [client] [since]` — each pipeline's deliveries, failed-delivery rate, time-to-sync P50/P95/max and MTTR, stale or over budget first (default 24h); `/inventory pipelines <name>` shows one over 1h, 24h, 7d and 30d",
   "• `/inventory routes` — routing versions, review and rollback (`/inventory routes help`)",
   "• `/inventory help` — this message",
+];
+
+export const HELP_TEXT = [
+  "*syncdesk* keeps inventory sync failures from being ignored.",
+  ...COMMAND_LINES,
   "Cards arrive in each role's channel; your Home tab lists what you hold.",
 ].join("\n");
 
-const USAGE = "Try `/inventory help` for what I can do.";
+/** Under a command I could not read: what I can do, so nobody has to ask again. */
+const USAGE = ["What I can do:", ...COMMAND_LINES].join("\n");
 
 export function registerInventoryCommand(app: App, deps: Deps): void {
   app.command("/inventory", async ({ ack, command, respond, client }) => {

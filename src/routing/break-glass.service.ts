@@ -23,7 +23,7 @@ import { configOf, rollbackRefusal, type Via } from "./versions.service.js";
  */
 export async function breakGlassRollback(
   deps: Deps,
-  input: { toVersion: number; actor: string; reason: string; via: Via },
+  input: { toVersion: number; actor: string; reason: string; via: Via; tokenVerified?: boolean },
 ): Promise<DecisionResult> {
   const active = await activeVersion(deps.db);
   if (!active) return fail("stale", "There is no active routing version.");
@@ -31,6 +31,7 @@ export async function breakGlassRollback(
     actor: input.actor,
     active: configOf(active),
     activeVersion: active.version,
+    tokenVerified: input.tokenVerified,
   });
   if (!verdict.ok) {
     await recordAudit(deps.db, {
@@ -82,6 +83,7 @@ export async function breakGlassRollback(
         previous: current.version,
         via: input.via,
         breakGlass: true,
+        ...(input.tokenVerified ? { authorizedBy: "break-glass token" } : {}),
       },
       at: now,
     });

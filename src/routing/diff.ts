@@ -40,6 +40,9 @@ export interface RoutingDiff {
   rulesReordered: { before: RuleRef; after: RuleRef }[];
   adminsAdded: string[];
   adminsRemoved: string[];
+  /** Retry targets allowed (`retryQueues`): what a Retry click may enqueue onto. */
+  retryQueuesAdded: string[];
+  retryQueuesRemoved: string[];
   clients: string[];
   /** Pipelines added, removed or changed, as reviewer lines ("+ pipeline a: …"). */
   pipelines: string[];
@@ -97,6 +100,8 @@ export function diffRouting(before: RoutingConfig, after: RoutingConfig): Routin
     pipelines,
     adminsAdded: after.admins.filter((id) => !before.admins.includes(id)),
     adminsRemoved: before.admins.filter((id) => !after.admins.includes(id)),
+    retryQueuesAdded: after.retryQueues.filter((q) => !before.retryQueues.includes(q)),
+    retryQueuesRemoved: before.retryQueues.filter((q) => !after.retryQueues.includes(q)),
     clients,
     affectedRoles: [...affected].sort(),
   };
@@ -113,6 +118,8 @@ export function isEmptyDiff(diff: RoutingDiff): boolean {
       diff.rulesReordered.length +
       diff.adminsAdded.length +
       diff.adminsRemoved.length +
+      diff.retryQueuesAdded.length +
+      diff.retryQueuesRemoved.length +
       diff.clients.length +
       diff.pipelines.length ===
     0
@@ -276,6 +283,10 @@ export function diffLines(diff: RoutingDiff): string[] {
     lines.push(`↕ rule moved ${before.index + 1} → ${after.index + 1}: ${after.summary}`);
   if (diff.adminsAdded.length) lines.push(`+ admins: ${diff.adminsAdded.join(", ")}`);
   if (diff.adminsRemoved.length) lines.push(`− admins: ${diff.adminsRemoved.join(", ")}`);
+  if (diff.retryQueuesAdded.length)
+    lines.push(`+ retry queues: ${diff.retryQueuesAdded.join(", ")}`);
+  if (diff.retryQueuesRemoved.length)
+    lines.push(`− retry queues: ${diff.retryQueuesRemoved.join(", ")}`);
   for (const line of diff.clients) lines.push(`~ ${line}`);
   lines.push(...diff.pipelines);
   return lines;

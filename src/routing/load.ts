@@ -301,6 +301,7 @@ function buildConfig(
     admins: [...new Set(file.admins)],
     defaultRole: defaultRoute.role,
     reassign: file.reassign,
+    retryQueues: [...new Set(file.retryQueues)],
   };
 }
 

@@ -120,8 +120,11 @@ export function mayBreakGlass(input: {
   actor: string;
   active: RoutingConfig;
   activeVersion: number;
+  /** A shell that presented the admins' break-glass token (src/routing/break-glass-token.ts). */
+  tokenVerified?: boolean;
 }): Verdict {
-  if (input.active.admins.includes(input.actor)) return { ok: true, as: "admin" };
+  if (input.active.admins.includes(input.actor) || input.tokenVerified)
+    return { ok: true, as: "admin" };
   return {
     ok: false,
     reason: `Only admins listed in the active routing (v${input.activeVersion}, \`admins:\`) may break glass. Propose the rollback without --break-glass instead.`,

@@ -6,8 +6,8 @@
  *   list                                   versions, newest first
  *   show <version>                         one version: status, review, YAML
  *   test field=value …                     where such an event goes, now and per proposal
- *   propose <file> --reason "…" [--as U…]  check and propose a routing file
- *   rollback <version> --reason "…" [--as U…] [--break-glass]
+ *   propose <file> --reason "…"             check and propose a routing file
+ *   rollback <version> --reason "…" [--break-glass]
  */
 import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
@@ -17,6 +17,7 @@ import type { Deps } from "../app/deps.js";
 import type { Env } from "../env.js";
 import { createLogger } from "../platform/logger.js";
 import { breakGlassRollback } from "./break-glass.service.js";
+import { checkBreakGlassToken, TOKEN_REFUSALS, type TokenCheck } from "./break-glass-token.js";
 import { diffLines } from "./diff.js";
 import { formatProposalIssue } from "./proposal-check.js";
 import type { ReviewSnapshot } from "./review-policy.js";
@@ -36,8 +37,10 @@ import {
 } from "./versions.service.js";
 
 const USAGE = `usage: npm run routes -- list | show <version> | test field=value … |
-       propose <file> --reason "…" [--as U…] |
-       rollback <version> --reason "…" [--as U…] [--break-glass]`;
+       propose <file> --reason "…" |
+       rollback <version> --reason "…" [--break-glass]
+Acts as cli:<os user>; approve proposals in Slack. --break-glass reads the admins' token from
+SYNCDESK_BREAK_GLASS_TOKEN.`;
 const COMMANDS = ["list", "show", "test", "propose", "rollback"];
 
 export interface CliOutput {
@@ -50,7 +53,7 @@ export async function runRoutesCli(
   argv: string[],
   env: Env,
   io: CliOutput,
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; breakGlassToken?: string } = {},
 ): Promise<number> {
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
@@ -62,17 +65,16 @@ export async function runRoutesCli(
   const [command, ...args] = parsed.positionals;
   if (!command || !COMMANDS.includes(command)) return usage(io);
   const { values } = parsed;
-  if (values.as !== undefined && !/^[UW][A-Z0-9]{2,}$/.test(values.as)) {
-    io.err("--as takes a Slack user ID like U0ALICE");
-    return 2;
-  }
-  const actor = values.as ?? `cli:${userInfo().username}`;
+  // A shell cannot prove a Slack identity: it acts as its OS user, so its proposals always need
+  // someone in Slack to approve them, and four eyes cannot be walked around from here.
+  const actor = `cli:${userInfo().username}`;
+  const token = checkBreakGlassToken(options.breakGlassToken, env.BREAK_GLASS_TOKEN_SHA256);
   const logger = createLogger(options.quiet === false ? env.LOG_LEVEL : "warn", process.stderr);
   // Deps only: no migration, no worker, no HTTP, and the routing file left alone.
   const closers: Closer[] = [];
   try {
     const { deps } = await createDeps(env, { logger, routingText: null }, closers);
-    return await run(deps, io, command, args, { ...values, actor });
+    return await run(deps, io, command, args, { ...values, actor, token });
   } finally {
     for (const closer of closers.reverse()) await closer.close().catch(() => undefined);
   }
@@ -84,7 +86,6 @@ function parseCliArgs(argv: string[]) {
     allowPositionals: true,
     options: {
       reason: { type: "string" },
-      as: { type: "string" },
       "break-glass": { type: "boolean" },
     },
   });
@@ -95,7 +96,7 @@ async function run(
   io: CliOutput,
   command: string,
   args: string[],
-  options: { reason?: string; actor: string; "break-glass"?: boolean },
+  options: { reason?: string; actor: string; token: TokenCheck; "break-glass"?: boolean },
 ): Promise<number> {
   switch (command) {
     case "list": {
@@ -148,17 +149,15 @@ async function run(
       const version = Number(args[0]);
       if (!Number.isInteger(version) || version <= 0 || !options.reason?.trim()) return usage(io);
       if (options["break-glass"]) {
-        if (options.actor.startsWith("cli:"))
-          return fail(
-            io,
-            "--break-glass needs --as <your Slack user ID>: only admins may break glass.",
-          );
         const result = await breakGlassRollback(deps, {
           toVersion: version,
           actor: options.actor,
           reason: options.reason,
           via: "cli",
+          tokenVerified: options.token === "verified",
         });
+        if (!result.ok && options.token !== "verified")
+          return fail(io, TOKEN_REFUSALS[options.token]);
         if (!result.ok) return fail(io, result.message);
         io.out(
           `BREAK-GLASS: v${result.row.version} (text of v${version}) is active now; flagged in the audit.`,

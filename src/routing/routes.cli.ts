@@ -7,7 +7,7 @@ try {
     process.argv.slice(2),
     loadEnv(),
     { out: (line = "") => console.log(line), err: (line) => console.error(line) },
-    { quiet: !process.env.LOG_LEVEL },
+    { quiet: !process.env.LOG_LEVEL, breakGlassToken: process.env.SYNCDESK_BREAK_GLASS_TOKEN },
   );
 } catch (error) {
   console.error(error instanceof EnvError ? error.message : error);

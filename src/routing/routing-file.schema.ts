@@ -102,6 +102,11 @@ export interface RoutingConfig {
   pipelines: PipelineConfig[];
   clients: Record<string, { sourceOfTruth: string; owner: string }>;
   admins: string[];
+  /**
+   * Queue-name globs a failure event's `retry.queue` may name: a Retry click adds a job there.
+   * Empty: no event may carry a retry. syncdesk's own queues are refused whatever this says.
+   */
+  retryQueues: string[];
   defaultRole: string;
   /**
    * Where open exceptions of a role this version removes go when it is activated:
@@ -365,6 +370,15 @@ export const routingFileSchema = strictObject({
       error: "expected a map of removed role -> new role",
     })
     .default({}),
+  retryQueues: z
+    .array(
+      z
+        .string({ error: "expected a queue name or glob" })
+        .min(1, "must not be empty")
+        .refine((name) => !name.includes(":"), "BullMQ queue names cannot contain ':'"),
+      { error: 'expected a list of queue names or globs like ["storefront-sync", "feed-*"]' },
+    )
+    .default([]),
 }).superRefine(checkReferences, { when: () => true });
 
 export type RoutingFile = z.output<typeof routingFileSchema>;

@@ -3,7 +3,7 @@
  * text (SKUs, error messages) comes from producers and is escaped and cut here.
  */
 import type { Card, ExceptionRow } from "../exceptions/card.js";
-import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
+import { confirmDialog, ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import type { storms } from "../platform/db/schema.js";
 import { formatDuration } from "../platform/duration.js";
 import { escapeMrkdwn, mention, safeText, slackDate, truncate } from "../platform/slack/mrkdwn.js";
@@ -28,6 +28,8 @@ export interface StormStats {
   resolved: number;
   /** Members Retry all could queue: a retry job given, not resolved, not retrying. */
   retryable: number;
+  /** The queues those retries go to (what Retry all's confirmation names). */
+  retryQueues: string[];
   firstSeenAt: Date | null;
   lastSeenAt: Date | null;
   topSkus: { sku: string; occurrences: number }[];
@@ -114,11 +116,35 @@ function stormButtons(storm: StormRow, stats: StormStats): object[] {
   const unresolved = stats.members - stats.resolved;
   if (unresolved === 0) return [];
   const buttons: object[] = [];
-  if (!storm.claimedBy) buttons.push(button("Claim storm", STORM_ACTIONS.claim, value, "primary"));
+  const label = stormLabel(storm.id);
+  if (!storm.claimedBy)
+    buttons.push({
+      ...button("Claim storm", STORM_ACTIONS.claim, value, "primary"),
+      confirm: confirmDialog({
+        title: `Claim storm ${label}?`,
+        text: `You will hold its ${plural(stats.open, "unclaimed member")}, and every new one while the storm lasts.`,
+        confirm: "Claim storm",
+      }),
+    });
   if (stats.retryable > 0)
-    buttons.push(button(`Retry all (${stats.retryable})`, STORM_ACTIONS.retryAll, value));
+    buttons.push({
+      ...button(`Retry all (${stats.retryable})`, STORM_ACTIONS.retryAll, value),
+      confirm: confirmDialog({
+        title: `Retry ${plural(stats.retryable, "member")}?`,
+        text: `Queues one retry job for each of ${label}'s ${plural(stats.retryable, "member")} that can be retried, on ${queueList(stats.retryQueues)}.`,
+        confirm: `Retry ${stats.retryable}`,
+      }),
+    });
   buttons.push(button(`Resolve all (${unresolved})…`, STORM_ACTIONS.resolveAll, value));
   return buttons;
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+function queueList(queues: string[]): string {
+  if (queues.length === 0) return "the producers' queues";
+  const shown = queues.slice(0, 3).join(", ");
+  return `${queues.length === 1 ? "queue" : "queues"} ${shown}${queues.length > 3 ? ` and ${queues.length - 3} more` : ""}`;
 }
 
 function button(text: string, actionId: string, value: string, style?: "primary"): object {

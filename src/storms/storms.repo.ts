@@ -33,6 +33,9 @@ export async function stormStats(db: Queryable, stormId: number): Promise<StormS
       retrying: sql<number>`(count(*) filter (where ${exceptions.state} = 'retrying'))::int`,
       resolved: sql<number>`(count(*) filter (where ${exceptions.state} = 'resolved'))::int`,
       retryable: sql<number>`(count(*) filter (where ${exceptions.state} in ('open', 'claimed') and ${exceptions.latestEvent}->'retry' is not null))::int`,
+      retryQueues: sql<
+        string[] | null
+      >`array_agg(distinct ${exceptions.latestEvent}->'retry'->>'queue' order by ${exceptions.latestEvent}->'retry'->>'queue') filter (where ${exceptions.state} in ('open', 'claimed') and ${exceptions.latestEvent}->'retry' is not null)`,
       firstSeenAt: sql<string | null>`min(${exceptions.firstSeenAt})`,
       lastSeenAt: sql<string | null>`max(${exceptions.lastSeenAt})`,
     })
@@ -60,6 +63,7 @@ export async function stormStats(db: Queryable, stormId: number): Promise<StormS
     retrying: totals?.retrying ?? 0,
     resolved: totals?.resolved ?? 0,
     retryable: totals?.retryable ?? 0,
+    retryQueues: totals?.retryQueues ?? [],
     firstSeenAt: totals?.firstSeenAt ? new Date(totals.firstSeenAt) : null,
     lastSeenAt: totals?.lastSeenAt ? new Date(totals.lastSeenAt) : null,
     topSkus,

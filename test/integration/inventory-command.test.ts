@@ -38,10 +38,12 @@ describe("/inventory", () => {
     expect(await inventory("")).toContain("/inventory status");
   });
 
-  it("an unknown subcommand says so and shows help", async () => {
+  it("an unknown subcommand says so and lists what I can do", async () => {
     const text = await inventory("explode <!channel>");
     expect(text).toContain("I don't know");
     expect(text).toContain("explode");
+    for (const usage of ["/inventory status [client]", "/inventory mine", "/inventory checklist"])
+      expect(text).toContain(usage);
     expect(text).toContain("/inventory help");
     expect(text).not.toContain("<!channel>");
   });

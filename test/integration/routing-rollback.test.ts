@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { auditLog } from "../../src/platform/db/schema.js";
 import { approveProposal } from "../../src/routing/decisions.service.js";
 import { runRoutesCli } from "../../src/routing/routes-cli.js";
 import { proposeChange } from "../../src/routing/versions.service.js";
@@ -179,26 +182,42 @@ describe("rollback", () => {
 });
 
 describe("the command line", () => {
-  const cli = async (...argv: string[]) => {
+  const TOKEN = "the-admins-break-glass-token";
+  const TOKEN_SHA256 = createHash("sha256").update(TOKEN).digest("hex");
+  const cli = async (...argv: string[]) => cliWith({ token: undefined }, ...argv);
+  const cliWith = async (
+    options: { token: string | undefined; tokenSha256?: string },
+    ...argv: string[]
+  ) => {
     const out: string[] = [];
     const err: string[] = [];
     const code = await runRoutesCli(
       argv,
-      { ...h.env, ROUTING_FILE: "/nonexistent/routing.yml" },
+      {
+        ...h.env,
+        ROUTING_FILE: "/nonexistent/routing.yml",
+        BREAK_GLASS_TOKEN_SHA256: options.tokenSha256 ?? TOKEN_SHA256,
+      },
       {
         out: (line = "") => out.push(line),
         err: (line) => err.push(line),
       },
+      { breakGlassToken: options.token },
     );
     return { code, stdout: out.join("\n"), stderr: err.join("\n") };
   };
+  const shellUser = `cli:${userInfo().username}`;
 
   it("proposes a file and breaks glass, on the same database and checks", async () => {
     const dir = await mkdtemp(join(tmpdir(), "syncdesk-cli-"));
     try {
       const file = join(dir, "routing.yml");
       await writeFile(file, edit(GOVERNED_TEXT, "claim: 30m", "claim: 55m"));
-      const proposed = await cli("propose", file, "--reason", "from a shell", "--as", "U0BOB");
+      // A shell cannot say whose Slack ID it speaks for: --as is gone, and nothing is proposed.
+      expect(await cli("propose", file, "--reason", "filed as Bob", "--as", "U0BOB")).toMatchObject(
+        { code: 2, stderr: expect.stringContaining("'--as'") },
+      );
+      const proposed = await cli("propose", file, "--reason", "from a shell");
       expect(proposed).toMatchObject({
         code: 0,
         stdout: expect.stringContaining("proposed v7; approve or reject it in Slack."),
@@ -206,7 +225,7 @@ describe("the command line", () => {
       expect(await version(h, 7)).toMatchObject({
         status: "proposed",
         source: "cli",
-        author: "U0BOB",
+        author: shellUser,
         reason: "from a shell",
       });
       await writeFile(file, edit(GOVERNED_TEXT, "channel: C0ADS", "channel: C0NOPE"));
@@ -220,22 +239,42 @@ describe("the command line", () => {
         code: 2,
         stderr: expect.stringContaining("usage: npm run routes"),
       });
+      // Naming an admin's Slack ID no longer breaks glass; only the admins' token does.
+      expect(
+        await cli("rollback", "1", "--break-glass", "--as", "U0ADMIN", "--reason", "x"),
+      ).toMatchObject({ code: 2, stderr: expect.stringContaining("'--as'") });
       expect(await cli("rollback", "1", "--break-glass", "--reason", "x")).toMatchObject({
         code: 1,
-        stderr: expect.stringContaining("--break-glass needs --as"),
+        stderr: expect.stringContaining("needs the admins' break-glass token"),
       });
       expect(
-        await cli("rollback", "1", "--break-glass", "--as", "U0MGR", "--reason", "x"),
+        await cliWith({ token: "a guess" }, "rollback", "1", "--break-glass", "--reason", "x"),
+      ).toMatchObject({ code: 1, stderr: expect.stringContaining("not the one") });
+      expect(
+        await cliWith(
+          { token: TOKEN, tokenSha256: "" },
+          "rollback",
+          "1",
+          "--break-glass",
+          "--reason",
+          "x",
+        ),
       ).toMatchObject({
         code: 1,
-        stderr: expect.stringContaining("Only admins"),
+        stderr: expect.stringContaining("Break-glass from a shell is off"),
       });
-      const glass = await cli(
+      // Every refused attempt is in the audit, under the shell's own name.
+      const denied = await h.bot.deps.db
+        .select()
+        .from(auditLog)
+        .where(eq(auditLog.action, "routing.break_glass_denied"));
+      expect(denied.filter((row) => row.actor === shellUser)).toHaveLength(3);
+      expect((await versions(h)).map((v) => v.version)).not.toContain(8);
+      const glass = await cliWith(
+        { token: TOKEN },
         "rollback",
         "1",
         "--break-glass",
-        "--as",
-        "U0ADMIN",
         "--reason",
         "Slack is down",
       );
@@ -265,7 +304,7 @@ describe("the command line", () => {
     const listed = await run("npm", ["run", "--silent", "routes", "--", "list"], { env });
     expect(listed.stdout).toContain("active: v8");
     expect(listed.stdout).toMatch(
-      /v8 active\s+by U0ADMIN via cli .*\[rollback of v1, BREAK-GLASS\]: Slack is down/,
+      /v8 active\s+by cli:\S+ via cli .*\[rollback of v1, BREAK-GLASS\]: Slack is down/,
     );
   });
 });

@@ -45,7 +45,22 @@ export const instant = z.iso.datetime({ offset: true }).refine((value) => {
   return day <= lastDay.getUTCDate() && utcYear >= 1 && utcYear <= 9999;
 }, "must be a real date and time");
 
-export const failureEventSchema = z.strictObject({
+/**
+ * The contract's major version. An event without `schemaVersion` is version 1. Adding an
+ * optional field is not a new version: fields the desk does not know are kept with the event
+ * (stored, shown nowhere), so a producer may send a field before the desk is upgraded to read
+ * it. Removing or retyping a field is a new major version; the desk then reads the previous one
+ * too for the period the README's contract section names.
+ */
+export const FAILURE_EVENT_VERSIONS = [1] as const;
+
+export const failureEventSchema = z.looseObject({
+  schemaVersion: z
+    .literal(FAILURE_EVENT_VERSIONS, {
+      error: (issue) =>
+        `is ${JSON.stringify(issue.input)}: this desk reads version ${FAILURE_EVENT_VERSIONS.join(" or ")} of the contract (leave it out for 1)`,
+    })
+    .optional(),
   eventId: text(200),
   occurredAt: instant,
   client: text(100),
@@ -55,25 +70,25 @@ export const failureEventSchema = z.strictObject({
   targetSystem: text(100),
   operation: text(100).default("stock_update"),
   failureMode: z.enum(FAILURE_MODES),
-  error: z.strictObject({
+  error: z.looseObject({
     message: z.string().max(10_000),
     code: z.string().max(200).optional(),
     httpStatus: z.int().min(100).max(599).optional(),
   }),
   attempts: z.int().min(0),
   quantity: z
-    .strictObject({
+    .looseObject({
       expected: z.number().finite().optional(),
       observed: z.number().finite().optional(),
     })
     .optional(),
   traceId: text(200).optional(),
   links: z
-    .array(z.strictObject({ label: text(100), url: httpUrl }))
+    .array(z.looseObject({ label: text(100), url: httpUrl }))
     .max(10)
     .optional(),
   retry: z
-    .strictObject({
+    .looseObject({
       // BullMQ refuses a queue name with ':', so such a Retry button could never work.
       queue: text(200).refine((name) => !name.includes(":"), "must not contain ':'"),
       name: text(200),

@@ -10,6 +10,8 @@ export interface Queues {
   internal: Queue;
   failures: Queue;
   outcomes: Queue;
+  /** The names of the queues syncdesk itself works: never a producer's retry target. */
+  own: readonly string[];
   /** A producer's queue (retry targets): created on first use and kept. */
   external(name: string): Queue;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export function createQueues(
     internal: get(INTERNAL_QUEUE),
     failures: get(names.failures),
     outcomes: get(names.outcomes),
+    own: [INTERNAL_QUEUE, names.failures, names.outcomes],
     external: get,
     close: async () => {
       await Promise.all([...open.values()].map((queue) => queue.close()));

@@ -221,6 +221,25 @@ describe("renderCard: status line and buttons per state", () => {
     ]);
   });
 
+  it("Retry asks first, naming the job, the queue and the SKU, as plain text", () => {
+    const card = renderCard(
+      row({ sku: "<!channel>" }, { retry: { ...RETRY, queue: "storefront-sync" } }),
+    );
+    const retry = (card.blocks as { type: string; elements?: Record<string, unknown>[] }[])
+      .flatMap((block) => (block.type === "actions" ? (block.elements ?? []) : []))
+      .find((element) => element.action_id === ACTIONS.retry);
+    expect(retry?.confirm).toEqual({
+      title: { type: "plain_text", text: "Retry EX-7?" },
+      text: {
+        type: "plain_text",
+        text: `Adds job "${RETRY.name}" to queue storefront-sync for <!channel>; the card follows its result.`,
+      },
+      confirm: { type: "plain_text", text: "Queue retry" },
+      deny: { type: "plain_text", text: "Cancel" },
+    });
+    expect(blockKitViolations(card, "message")).toEqual([]);
+  });
+
   it("open without a retry spec: no Retry button", () => {
     expect(labels(renderCard(row()))).toEqual(["Claim", "Resolve…"]);
   });

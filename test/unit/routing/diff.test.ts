@@ -113,6 +113,18 @@ describe("diffRouting", () => {
     expect(diff.rulesChanged[0]?.changes).toEqual(["sla.resolve (role's) → 30m"]);
   });
 
+  it("shows retry queues allowed and no longer allowed", () => {
+    const before = config(`retryQueues: [storefront-sync]\n${BASE}`);
+    const after = config(`retryQueues: ["feed-*"]\n${BASE}`);
+    const diff = diffRouting(before, after);
+    expect(diff.retryQueuesAdded).toEqual(["feed-*"]);
+    expect(diff.retryQueuesRemoved).toEqual(["storefront-sync"]);
+    expect(isEmptyDiff(diff)).toBe(false);
+    expect(diffLines(diff)).toEqual(
+      expect.arrayContaining(["+ retry queues: feed-*", "− retry queues: storefront-sync"]),
+    );
+  });
+
   it("lists client owner changes and counts both owners as affected", () => {
     const next = BASE.replace("owner: ops", "owner: ads");
     const diff = diffRouting(config(BASE), config(next));

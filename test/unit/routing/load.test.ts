@@ -122,6 +122,14 @@ ${ROLES}${DEFAULT_ROUTE}`);
     expect(config.admins).toEqual(["U0ADMIN", "W0ENTERPRISE"]);
     expect(config.clients).toEqual({ acme: { sourceOfTruth: "erp.netsuite", owner: "ops" } });
   });
+
+  it("retry queues: none unless listed, each once", () => {
+    expect(parseRoutingText(`${ROLES}${DEFAULT_ROUTE}`).retryQueues).toEqual([]);
+    const config = parseRoutingText(
+      `retryQueues: [storefront-sync, "feed-*", storefront-sync]\n${ROLES}${DEFAULT_ROUTE}`,
+    );
+    expect(config.retryQueues).toEqual(["storefront-sync", "feed-*"]);
+  });
 });
 
 describe("SLA resolution: defaults < role < route", () => {
@@ -291,6 +299,12 @@ describe("parseRoutingText rejects, pointing at the line", () => {
       `admins: [boss]\n${ROLES}${DEFAULT_ROUTE}`,
       "admins:",
       /"boss" is not a Slack user ID/,
+    ],
+    [
+      "a retry queue BullMQ could never name",
+      `retryQueues: ["feed:main"]\n${ROLES}${DEFAULT_ROUTE}`,
+      "retryQueues:",
+      /cannot contain ':'/,
     ],
     [
       "a role nobody can claim for",

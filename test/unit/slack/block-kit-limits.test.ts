@@ -152,6 +152,34 @@ describe("blockKitViolations", () => {
     expect(problems[0]).toContain(expected);
   });
 
+  it("checks a button's confirmation dialog: every part there, plain_text labels, limits", () => {
+    const confirm = (over: Record<string, unknown> = {}) => ({
+      title: plain("t".repeat(100)),
+      text: plain("x".repeat(300)),
+      confirm: plain("c".repeat(30)),
+      deny: plain("Cancel"),
+      ...over,
+    });
+    const check = (dialog: unknown) =>
+      blockKitViolations(
+        { text: "t", blocks: [{ type: "actions", elements: [button("go", { confirm: dialog })] }] },
+        "message",
+      );
+    expect(check(confirm())).toEqual([]);
+    expect(check(confirm({ title: plain("t".repeat(101)) }))).toEqual([
+      expect.stringContaining("confirm.title: 101 chars, limit 100"),
+    ]);
+    expect(check(confirm({ text: plain("x".repeat(301)) }))).toEqual([
+      expect.stringContaining("confirm.text: 301 chars, limit 300"),
+    ]);
+    expect(check(confirm({ confirm: mrkdwn("Yes") }))).toEqual([
+      expect.stringContaining("confirm.confirm: must be plain_text"),
+    ]);
+    expect(check(confirm({ deny: undefined }))).toEqual([
+      expect.stringContaining("confirm.deny: missing text object"),
+    ]);
+  });
+
   it("allows the same action_id in different blocks", () => {
     const blocks = [
       { type: "actions", elements: [button("retry")] },

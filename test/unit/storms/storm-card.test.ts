@@ -40,6 +40,7 @@ const stats = (over: Partial<StormStats> = {}): StormStats => ({
   retrying: 0,
   resolved: 1,
   retryable: 41,
+  retryQueues: ["feed-publisher"],
   firstSeenAt: at,
   lastSeenAt: new Date("2026-11-26T09:03:00Z"),
   topSkus: [{ sku: "SKU-1", occurrences: 5 }],
@@ -123,6 +124,26 @@ describe("renderStormCard", () => {
     expect(text(claimed)).toContain("<@U0ALICE>");
     const done = renderStormCard(storm(), stats({ resolved: 42, open: 0, retryable: 0 }), 1000);
     expect(buttons(done)).toEqual([]);
+  });
+
+  it("Claim storm and Retry all ask first, saying how many members and which queue", () => {
+    const card = renderStormCard(storm(), stats(), 1000);
+    const confirmOf = (actionId: string) =>
+      (buttons(card).find((b) => b.action_id === actionId) as { confirm?: unknown } | undefined)
+        ?.confirm as Record<string, { text: string }> | undefined;
+    expect(confirmOf(STORM_ACTIONS.claim)?.title?.text).toBe("Claim storm ST-3?");
+    expect(confirmOf(STORM_ACTIONS.claim)?.text?.text).toContain("40 unclaimed members");
+    expect(confirmOf(STORM_ACTIONS.retryAll)?.title?.text).toBe("Retry 41 members?");
+    expect(confirmOf(STORM_ACTIONS.retryAll)?.text?.text).toContain("on queue feed-publisher");
+    const many = renderStormCard(
+      storm(),
+      stats({ retryQueues: ["a", "b", "c", "d", "e"], retryable: 1 }),
+      1000,
+    );
+    const text = JSON.stringify(buttons(many));
+    expect(text).toContain("Retry 1 member?");
+    expect(text).toContain("on queues a, b, c and 2 more");
+    expect(blockKitViolations({ text: card.text, blocks: card.blocks }, "message")).toEqual([]);
   });
 
   it("offers no Retry all when no member can be retried", () => {

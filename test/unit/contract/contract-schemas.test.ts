@@ -1,0 +1,30 @@
+/**
+ * The committed JSON Schemas are what producers on other stacks validate against: they must say
+ * exactly what the zod schemas say. A change to a schema without `npm run contract:schemas`
+ * fails here.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { CONTRACT_DOCUMENTS, contractJson } from "../../../src/contract-schemas.js";
+
+const committed = (file: string) =>
+  readFileSync(new URL(`../../../contract/${file}`, import.meta.url), "utf8");
+
+describe("contract/*.schema.json", () => {
+  it.each(CONTRACT_DOCUMENTS.map((d) => [d.file, d] as const))(
+    "%s matches the zod schema (run npm run contract:schemas after changing it)",
+    (file, document) => {
+      expect(committed(file)).toBe(contractJson(document));
+    },
+  );
+
+  it("describes the failure event a producer sends: required fields, kept unknown ones", () => {
+    const schema = JSON.parse(committed("failure-event.v1.schema.json"));
+    expect(schema.required).toEqual(
+      expect.arrayContaining(["eventId", "occurredAt", "client", "sku", "failureMode"]),
+    );
+    expect(schema.required).not.toContain("operation");
+    expect(schema.properties.failureMode.enum).toContain("partial_write");
+    expect(schema.additionalProperties).not.toBe(false);
+  });
+});
