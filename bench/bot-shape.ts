@@ -80,7 +80,7 @@ export async function startBot(
   };
 }
 
-interface RoleProcess {
+export interface RoleProcess {
   pid: number;
   port: number | null;
   profile(file: string): Promise<() => Promise<void>>;
@@ -92,14 +92,25 @@ interface RoleProcess {
  * `profiles`, bench/profile-hook.ts is preloaded so that profile() can start and stop a CPU
  * profile of the child's event loop over the IPC channel.
  */
-async function startRole(
+function startRole(
   role: "web" | "worker",
   settings: Record<string, string>,
   profiles: boolean,
 ): Promise<RoleProcess> {
+  return startProcess([role], settings, { profiles });
+}
+
+/** `src/main.ts` with the given roles (both: `npm start`) as a child process, once it serves. */
+export async function startProcess(
+  roles: ("web" | "worker")[],
+  settings: Record<string, string>,
+  options: { profiles?: boolean } = {},
+): Promise<RoleProcess> {
+  const profiles = options.profiles ?? false;
+  const role = roles.join("+");
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", ...(profiles ? ["--import", PROFILE_HOOK] : []), MAIN, role],
+    ["--import", "tsx", ...(profiles ? ["--import", PROFILE_HOOK] : []), MAIN, ...roles],
     { env: { ...process.env, ...settings }, stdio: ["ignore", "inherit", "inherit", "ipc"] },
   );
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));

@@ -6,24 +6,15 @@
 import { describe, expect, it } from "vitest";
 import { loadRoutingFile } from "../../src/routing/load.js";
 import type { RoutingConfig } from "../../src/routing/routing-file.schema.js";
-import { failureEvent, type Harness, ROUTING_FIXTURE, startHarness } from "../support/harness.js";
+import { failureEvent, ROUTING_FIXTURE } from "../support/harness.js";
 import { click, DESK, posted, replyTo, USERS } from "../support/slack-actions.js";
 import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-let config: RoutingConfig;
-beforeAll(async () => {
-  config = await loadRoutingFile(ROUTING_FIXTURE);
-  // Routing a test can change in place, as an approved routing version changes it.
-  h = await startHarness({
-    ...DESK,
-    start: { routing: { current: () => ({ version: 1, config }) } },
-  });
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
+let config: RoutingConfig = await loadRoutingFile(ROUTING_FIXTURE);
+// Routing a test can change in place, as an approved routing version changes it.
+const h = useHarness({
+  ...DESK,
+  start: { routing: { current: () => ({ version: 1, config }) } },
 });
 
 describe("Retry after the routing file stopped allowing the event's queue", () => {
