@@ -304,15 +304,22 @@ describe("Retry", () => {
 describe("when Postgres or Redis fails mid-click", () => {
   it("tells the clicker nothing was changed, and nothing was", async () => {
     const row = await openException({ retry: RETRY });
-    // Stored before the contract refused such names: BullMQ throws when queueing to it.
-    await h.bot.deps.db
-      .update(exceptions)
-      .set({
-        latestEvent: sql`jsonb_set(${exceptions.latestEvent}, '{retry,queue}', '"storefront:sync"')`,
-      })
-      .where(eq(exceptions.id, row.id));
-    await expectRefused(USERS.alice, row.id, "retry", "Nothing was changed; try again");
-    expect(await h.exception(row.id)).toMatchObject({ state: "open", retryCount: 0 });
+    // Postgres refuses the click's audit row (as a full disk or a lost connection would), so
+    // the transaction holding the state change rolls back. This file's database only.
+    const db = h.bot.deps.db;
+    await db.execute(sql`
+      create function refuse_retry_audit() returns trigger language plpgsql
+        as $$ begin raise exception 'injected failure'; end $$`);
+    await db.execute(sql`
+      create trigger refuse_retry_audit before insert on audit_log for each row
+        when (new.action = 'retry') execute function refuse_retry_audit()`);
+    try {
+      await expectRefused(USERS.alice, row.id, "retry", "Nothing was changed; try again");
+      expect(await h.exception(row.id)).toMatchObject({ state: "open", retryCount: 0 });
+    } finally {
+      await db.execute(sql`drop trigger refuse_retry_audit on audit_log`);
+      await db.execute(sql`drop function refuse_retry_audit()`);
+    }
   });
 });
 
