@@ -287,7 +287,9 @@ async function ingestChecked(data: unknown): Promise<IntakeResult> {
   return result;
 }
 
-describe("intake under arbitrary input", () => {
+// Hundreds of cases each, every one a round trip to Postgres: how long that takes depends on
+// the machine's load, not on what is checked. The budget is generous on purpose.
+describe("intake under arbitrary input", { timeout: 120_000 }, () => {
   it("turns arbitrary JavaScript values into a rejected-event row with a reason", async () => {
     await fc.assert(
       fc.asyncProperty(anyValue, async (data) => {
@@ -377,7 +379,7 @@ describe("inputs that once lost the event", () => {
   });
 });
 
-describe("intake through the real queue", () => {
+describe("intake through the real queue", { timeout: 120_000 }, () => {
   it("accounts for every job of a hostile burst and the worker keeps consuming", async () => {
     const samples = fc.sample(fc.oneof(mutated, mostlyValid, fc.jsonValue({ maxDepth: 4 })), {
       numRuns: 120,

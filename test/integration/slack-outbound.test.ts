@@ -74,7 +74,7 @@ describe("outbound path through the running bot", () => {
 
   it("honours 429 Retry-After on that channel only; other channels keep posting", async () => {
     h.fake.reset();
-    h.fake.failNext("chat.postMessage", { status: 429, retryAfterSec: 2 });
+    h.fake.failNext("chat.postMessage", { status: 429, retryAfterSec: 3 });
     await h.report(failureEvent({ sku: "SKU-429-A" }));
     const limited = await h.fake.waitForCall("chat.postMessage", (c) => c.status === 429);
     await h.report(
@@ -87,8 +87,9 @@ describe("outbound path through the running bot", () => {
     const [other] = cardPosts(h, "C0ADS");
     const [retried] = cardPosts(h, "C0FULFILL");
     expect(limited.body.channel).toBe("C0FULFILL");
-    expect(other!.at.getTime() - pausedAt).toBeLessThan(1500);
-    expect(retried!.at.getTime() - pausedAt).toBeGreaterThanOrEqual(2000 - TOLERANCE_MS);
+    // The other channel's card went out while this one was paused, however long its intake took.
+    expect(other!.at.getTime()).toBeLessThan(retried!.at.getTime());
+    expect(retried!.at.getTime() - pausedAt).toBeGreaterThanOrEqual(3000 - TOLERANCE_MS);
     const limitedCalls = [h.bot, replica].map((bot) =>
       bot.slackStats.calls("chat.postMessage", "rate_limited"),
     );

@@ -52,7 +52,11 @@ async function timersOf(ids: number[]): Promise<number[]> {
 }
 
 describe("Resolve all on a large storm", () => {
-  it("resolves each member once, in whole batches, surviving a crash halfway", async () => {
+  // Its waits (a storm of members taken in, timers armed, batches resolved around a crash) add
+  // up to more than the default 30 s on a loaded machine: the budget is theirs, not a target.
+  it("resolves each member once, in whole batches, surviving a crash halfway", {
+    timeout: 180_000,
+  }, async () => {
     const kind = { client: "big-resolve", failureMode: "throttled" as const };
     // Three under the threshold post cards of their own, then the storm forms.
     await burst(h, 3, kind);

@@ -193,14 +193,17 @@ describe("storm grouping", () => {
     await eventually(async () => textOf(await stormCard(h, formed.id)).includes("Storm active"));
   });
 
-  it("makes one storm when two intake workers take a burst side by side", async () => {
+  // What is checked is one storm out of a race; how long 40 intakes take on a busy machine is not.
+  it("makes one storm when two intake workers take a burst side by side", {
+    timeout: 90_000,
+  }, async () => {
     await h.startAnother(["worker"]);
     const kind = { client: "stormy-race", failureMode: "partial_write" as const };
     const jobs = Array.from({ length: 40 }, (_, i) => failureEvent({ ...kind, sku: `RACE-${i}` }));
     await Promise.all(jobs.map((event) => h.report(event)));
     await eventually(
       async () => (await exceptionsOfClient(h, "stormy-race")).length === 40,
-      15_000,
+      60_000,
       "40 exceptions",
     );
     const formed = await stormFormed(h, "stormy-race");
