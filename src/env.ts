@@ -10,7 +10,10 @@ const optional = <T extends z.ZodType>(schema: T) =>
 const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
   z.preprocess(emptyAsUndefined, schema.default(fallback as never));
 
-/** A duration setting (90s, 15m, 2h, 400d) in milliseconds; `fallback` is parsed the same way. */
+/**
+ * A duration setting (90s, 15m, 2h, 400d) in milliseconds; `fallback` is parsed the same way
+ * (prefault, not default: it goes through the transform like a value that was set).
+ */
 const duration = (fallback: string) =>
   z.preprocess(
     emptyAsUndefined,
@@ -99,21 +102,7 @@ export const envSchema = z.object({
   /** More than this many new fingerprints of one kind within STORM_WINDOW form a storm. */
   STORM_THRESHOLD: withDefault(z.coerce.number().int().min(1), 20),
   /** A duration (90s, 5m): how close new fingerprints must be, and the quiet that ends a storm. */
-  STORM_WINDOW: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return parseDuration(text);
-        } catch (error) {
-          ctx.addIssue({ code: "custom", message: (error as Error).message });
-          return z.NEVER;
-        }
-      })
-      // prefault, not default: "5m" is parsed like a value that was set.
-      .prefault("5m"),
-  ),
+  STORM_WINDOW: duration("5m"),
   /** Retry all paces the members' retries: one every this many milliseconds. */
   STORM_RETRY_INTERVAL_MS: withDefault(z.coerce.number().int().min(0), 200),
   /** When the weekly digest goes out: a cron pattern (5 fields, or 6 with seconds), or "off". */

@@ -290,23 +290,31 @@ const matchValue = z
   })
   .transform((value) => (typeof value === "string" ? [value] : value));
 
-const matchSchema = strictObject(
-  Object.fromEntries(MATCH_KEYS.map((key) => [key, matchValue.optional()])) as Record<
-    MatchKey,
-    z.ZodOptional<typeof matchValue>
-  >,
-).transform((match, ctx) => {
-  const entries = Object.entries(match).filter(([, value]) => value !== undefined);
-  // With only unknown keys the map is empty too; the unknown keys already say what is wrong.
-  if (entries.length === 0 && ctx.issues.length === 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: "match must name at least one field; leave match out for the default route",
-    });
-    return z.NEVER;
-  }
-  return Object.fromEntries(entries) as Record<string, string[]>;
-});
+/**
+ * A `match:` map over `keys`: each value a string or a list, at least one key. `leaveOut` says
+ * what leaving match out altogether means, for the message.
+ */
+function matchOver<K extends string>(keys: readonly K[], leaveOut: string) {
+  return strictObject(
+    Object.fromEntries(keys.map((key) => [key, matchValue.optional()])) as Record<
+      K,
+      z.ZodOptional<typeof matchValue>
+    >,
+  ).transform((match, ctx) => {
+    const entries = Object.entries(match).filter(([, value]) => value !== undefined);
+    // With only unknown keys the map is empty too; the unknown keys already say what is wrong.
+    if (entries.length === 0 && ctx.issues.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `match must name at least one field; leave match out ${leaveOut}`,
+      });
+      return z.NEVER;
+    }
+    return Object.fromEntries(entries) as Record<string, string[]>;
+  });
+}
+
+const matchSchema = matchOver(MATCH_KEYS, "for the default route");
 
 const routeSchema = strictObject({
   match: matchSchema.optional(),
@@ -318,22 +326,7 @@ const routeSchema = strictObject({
   hours: hours.optional(),
 });
 
-const pipelineMatchSchema = strictObject(
-  Object.fromEntries(PIPELINE_MATCH_KEYS.map((key) => [key, matchValue.optional()])) as Record<
-    PipelineMatchKey,
-    z.ZodOptional<typeof matchValue>
-  >,
-).transform((match, ctx) => {
-  const entries = Object.entries(match).filter(([, value]) => value !== undefined);
-  if (entries.length === 0 && ctx.issues.length === 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: "match must name at least one field; leave match out to take every delivery",
-    });
-    return z.NEVER;
-  }
-  return Object.fromEntries(entries) as Record<string, string[]>;
-});
+const pipelineMatchSchema = matchOver(PIPELINE_MATCH_KEYS, "to take every delivery");
 
 // Pipeline names end up in metric labels, job ids and commands: keep them plain.
 const PIPELINE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

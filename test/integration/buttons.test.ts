@@ -4,10 +4,9 @@
  * not ping the person who clicked, and leaves an audit row; a refused or stale click changes
  * nothing and tells the clicker why.
  */
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
-import { exceptions } from "../../src/platform/db/schema.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import {
   auditOf,
