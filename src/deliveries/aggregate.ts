@@ -8,12 +8,8 @@ import { addValue, type Sketch } from "./sketch.js";
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 
-export interface FigureRow {
-  /** Start of the bucket, epoch ms. */
-  bucket: number;
-  pipeline: string;
-  client: string;
-  targetSystem: string;
+/** The exact counters of some deliveries, beside their time-to-sync sketch. */
+export interface DeliveryCounts {
   deliveries: number;
   failures: number;
   clamped: number;
@@ -22,6 +18,25 @@ export interface FigureRow {
   sumMs: number;
   maxMs: number | null;
   sketch: Sketch;
+}
+
+export const noDeliveries = (): DeliveryCounts => ({
+  deliveries: 0,
+  failures: 0,
+  clamped: 0,
+  duplicates: 0,
+  timed: 0,
+  sumMs: 0,
+  maxMs: null,
+  sketch: {},
+});
+
+export interface FigureRow extends DeliveryCounts {
+  /** Start of the bucket, epoch ms. */
+  bucket: number;
+  pipeline: string;
+  client: string;
+  targetSystem: string;
   lastDeliveredAt: number | null;
 }
 
@@ -57,14 +72,7 @@ export function foldRows(
         pipeline: record.pipeline,
         client: record.client,
         targetSystem: record.targetSystem,
-        deliveries: 0,
-        failures: 0,
-        clamped: 0,
-        duplicates: 0,
-        timed: 0,
-        sumMs: 0,
-        maxMs: null,
-        sketch: {},
+        ...noDeliveries(),
         lastDeliveredAt: null,
       };
       rows.set(key, row);

@@ -7,22 +7,14 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../platform/db/db.js";
-import { HOUR_MS, MINUTE_MS } from "./aggregate.js";
+import { type DeliveryCounts, HOUR_MS, MINUTE_MS } from "./aggregate.js";
 import type { Sketch } from "./sketch.js";
 
-export interface FigureTotals {
+export interface FigureTotals extends DeliveryCounts {
   pipeline: string;
   client: string;
   targetSystem: string;
-  deliveries: number;
-  failures: number;
-  clamped: number;
-  duplicates: number;
-  timed: number;
-  sumMs: number;
-  maxMs: number | null;
   lastDeliveredAt: Date | null;
-  sketch: Sketch;
 }
 
 export interface RemediationRow {

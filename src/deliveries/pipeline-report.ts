@@ -5,6 +5,7 @@
  */
 import { pipelineFor } from "../routing/evaluate.js";
 import type { PipelineConfig, RoutingConfig } from "../routing/routing-file.schema.js";
+import { noDeliveries } from "./aggregate.js";
 import { NO_PIPELINE } from "./delivery.js";
 import type { FigureTotals, RemediationRow } from "./figures.repo.js";
 import { mergeInto, quantile, type Sketch } from "./sketch.js";
@@ -46,17 +47,7 @@ interface Acc {
 }
 
 const emptyAcc = (): Acc => ({
-  totals: {
-    deliveries: 0,
-    failures: 0,
-    clamped: 0,
-    duplicates: 0,
-    timed: 0,
-    sumMs: 0,
-    maxMs: null,
-    lastDeliveredAt: null,
-    sketch: {},
-  },
+  totals: { ...noDeliveries(), lastDeliveredAt: null },
   resolved: 0,
   remediationMs: 0,
 });
