@@ -6,30 +6,23 @@
  */
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pipelineReports } from "../../src/deliveries/pipelines.service.js";
 import {
   reportDeliveries,
   reportSyncStarted,
   reportSyncSuccess,
 } from "../../src/outcomes/outcome-event.schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import { DESK, textOf, USERS } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
 
 const ROUTING = fileURLToPath(new URL("../fixtures/routing.deliveries.yml", import.meta.url));
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    ...DESK,
-    routingFile: ROUTING,
-    env: { DELIVERY_FLUSH_MS: "200", OUTCOME_CONCURRENCY: "200" },
-  });
-});
-afterAll(async () => {
-  const violations = [...(h?.fake.violations ?? [])];
-  await h?.close();
-  expect(violations).toEqual([]);
+const h = useHarness({
+  ...DESK,
+  routingFile: ROUTING,
+  env: { DELIVERY_FLUSH_MS: "200", OUTCOME_CONCURRENCY: "200" },
 });
 
 const outcomes = () => h.producerQueue(h.env.OUTCOME_QUEUE);

@@ -15,20 +15,19 @@ import {
 import type { CommittedChange } from "../../src/exceptions/effects.js";
 import { ingestFailure } from "../../src/intake/intake.service.js";
 import { exceptions, slackOutbox } from "../../src/platform/db/schema.js";
-import { failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { failureEvent } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
+// No roles: nothing but the deps, so only the calls below change anything.
+const h = useHarness({ roles: [] });
 /** Reads through a connection of its own: what other processes see. */
 let outside: postgres.Sql;
 
-beforeAll(async () => {
-  // No roles: nothing but the deps, so only the calls below change anything.
-  h = await startHarness({ roles: [] });
+beforeAll(() => {
   outside = postgres(h.databaseUrl, { max: 1, onnotice: () => {} });
 });
 afterAll(async () => {
   await outside?.end();
-  await h?.close();
 });
 
 const DEADLINE = new Date("2030-01-01T00:00:00Z");

@@ -4,23 +4,20 @@
  * retention, leaves everything else alone, and shows its figures in /metrics.
  */
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadEnv } from "../../src/env.js";
 import { retentionFromEnv } from "../../src/retention/retention.schedule.js";
 import { enqueueRetentionJob } from "../../src/retention/retention-jobs.schema.js";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
+import { useHarness } from "../support/use-harness.js";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    env: {
-      RETENTION_FAILURE_PAYLOADS: "7d",
-      RETENTION_REJECTED_EVENTS: "7d",
-      RETENTION_AUDIT: "30d",
-    },
-  });
+const h = useHarness({
+  env: {
+    RETENTION_FAILURE_PAYLOADS: "7d",
+    RETENTION_REJECTED_EVENTS: "7d",
+    RETENTION_AUDIT: "30d",
+  },
 });
-afterAll(() => h?.close());
 
 const count = async (query: ReturnType<typeof sql>) => {
   const rows = (await h.bot.deps.db.execute(query)) as unknown as { n: number }[];

@@ -32,13 +32,22 @@ function anyFailed(task: TaskLike): boolean {
   return task.result?.state === "fail" || (task.tasks ?? []).some(anyFailed);
 }
 
+/**
+ * Harnesses of this file alive now. Handles (timers, sockets) belong to the process, not to one
+ * harness: while an outer harness runs its own timers, an inner one's count would move with
+ * them. So the handle check spans the outermost harness only; connections are checked per
+ * harness (its own database and queue prefix).
+ */
+let live = 0;
+
 export function useHarness(setup: HarnessOptions | (() => Promise<Harness>) = {}): Harness {
   let current: Harness | undefined;
-  let handlesBefore: HandleCounts = new Map();
+  let handlesBefore: HandleCounts | null = null;
 
   beforeAll(async () => {
-    handlesBefore = await baselineHandles();
+    handlesBefore = live === 0 ? await baselineHandles() : null;
     current = typeof setup === "function" ? await setup() : await startHarness(setup);
+    live += 1;
   });
 
   // biome-ignore lint/correctness/noEmptyPattern: vitest reads a hook's fixtures from this pattern
@@ -46,11 +55,12 @@ export function useHarness(setup: HarnessOptions | (() => Promise<Harness>) = {}
     const h = current;
     current = undefined;
     if (!h) return;
+    live -= 1;
     const violations = h.fake.violations.map((v) => `${v.method} ${v.target}: ${v.problem}`);
     await h.close();
     const problems = violations.map((v) => `Block Kit violation: ${v}`);
     // Handles first, before the checks below open connections of their own.
-    problems.push(...(await handleLeaks(handlesBefore)));
+    if (handlesBefore) problems.push(...(await handleLeaks(handlesBefore)));
     const admin = adminClient();
     try {
       problems.push(...(await connectionLeaks(admin, h.database, REDIS_URL, h.env.QUEUE_PREFIX)));
