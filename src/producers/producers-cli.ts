@@ -47,6 +47,9 @@ export async function runProducersCli(
   const closers: Closer[] = [];
   try {
     const { deps } = await createDeps(env, { logger, routingText: null }, closers);
+    // The queues' first round trip must end before the connection does (else an EPIPE).
+    const { internal, failures, outcomes } = deps.queues;
+    await Promise.all([internal, failures, outcomes].map((queue) => queue.waitUntilReady()));
     return await run(deps, io, command as "create" | "list" | "revoke", args[0] ?? "", {
       actor,
       role: parsed.values.role,
