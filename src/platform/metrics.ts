@@ -37,6 +37,19 @@ export const metrics = {
     labelNames: ["by"] as const,
     registers,
   }),
+  /** HTTP intake (POST /v1/events): items by result, and refused requests by error code. */
+  httpEvents: new Counter({
+    name: "syncdesk_http_events_total",
+    help: "Events POSTed to /v1/events, by result (accepted, duplicate, rejected).",
+    labelNames: ["result"] as const,
+    registers,
+  }),
+  httpRefused: new Counter({
+    name: "syncdesk_http_requests_refused_total",
+    help: "Requests to /v1/events refused whole, by error code (unknown_token, rate_limited, ...).",
+    labelNames: ["code"] as const,
+    registers,
+  }),
   cardsPosted: new Counter({
     name: "syncdesk_cards_posted_total",
     help: "Exception cards posted to Slack.",

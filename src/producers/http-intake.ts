@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Deps } from "../app/deps.js";
 import type { Logger } from "../platform/logger.js";
+import { metrics } from "../platform/metrics.js";
 import { declaredLength, readBody } from "../platform/slack/request-checks.js";
 import { batchShapeProblem } from "./http-batch.js";
 import { takeEvents } from "./http-intake.service.js";
@@ -58,6 +59,7 @@ function refuse(
   message: string,
   headers: Record<string, string> = {},
 ): void {
+  metrics.httpRefused.inc({ code });
   json(res, status, { error: { code, message } }, headers);
 }
 
@@ -165,6 +167,9 @@ async function postEvents(
     duplicates: count("duplicate"),
     rejected: count("rejected"),
   };
+  metrics.httpEvents.inc({ result: "accepted" }, summary.accepted);
+  metrics.httpEvents.inc({ result: "duplicate" }, summary.duplicates);
+  metrics.httpEvents.inc({ result: "rejected" }, summary.rejected);
   logger.info({ producer: producer.name, ...summary }, "HTTP batch taken");
   json(res, 202, { producer: producer.name, ...summary, results });
 }

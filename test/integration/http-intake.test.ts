@@ -3,7 +3,10 @@
  * the web process; what they send is judged, stored and carded as if it came off the queue.
  * Every refusal path answers with its own status and code, and nothing it refused is kept.
  */
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { failureJobId } from "../../src/intake/failure-event.schema.js";
@@ -25,6 +28,7 @@ const h = useHarness({
   },
 });
 const db = () => h.bot.deps.db;
+const run = promisify(execFile);
 
 async function failureJobs() {
   return h.bot.deps.queues.failures.getJobCounts();
@@ -74,6 +78,24 @@ describe("the producers CLI", () => {
     expect((await producersCli(h, "create", "Bad Name")).code).toBe(1);
     expect((await producersCli(h, "revoke", "nobody")).code).toBe(1);
     expect((await producersCli(h, "create")).code).toBe(2);
+  });
+});
+
+describe("npm run producers", () => {
+  it("runs from a shell", { timeout: 90_000 }, async () => {
+    const { stdout } = await run("npm", ["run", "--silent", "producers", "--", "list"], {
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      env: {
+        ...process.env,
+        SLACK_BOT_TOKEN: "xoxb-test-token",
+        SLACK_SIGNING_SECRET: h.env.SLACK_SIGNING_SECRET,
+        DATABASE_URL: h.databaseUrl,
+        REDIS_URL: h.env.REDIS_URL,
+        QUEUE_PREFIX: h.env.QUEUE_PREFIX,
+        LOG_LEVEL: "",
+      },
+    });
+    expect(stdout).toMatch(/netsuite-sync\s+live/);
   });
 });
 
