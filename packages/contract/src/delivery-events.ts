@@ -11,7 +11,23 @@
 import { z } from "zod";
 import { instant, text } from "./fields.js";
 
-export const outcomeEventSchema = z.strictObject({
+/**
+ * The delivery contract's major version, as the failure contract's (failure-event.ts): absent
+ * is 1, fields the desk does not know are never a reason to refuse an event (deliveries are
+ * counted, not stored, so they are simply not read), and removing or retyping a field is a
+ * new major version.
+ */
+export const DELIVERY_EVENT_VERSIONS = [1] as const;
+
+const schemaVersion = z
+  .literal(DELIVERY_EVENT_VERSIONS, {
+    error: (issue) =>
+      `is ${JSON.stringify(issue.input)}: this desk reads version ${DELIVERY_EVENT_VERSIONS.join(" or ")} of the delivery contract (leave it out for 1)`,
+  })
+  .optional();
+
+export const outcomeEventSchema = z.looseObject({
+  schemaVersion,
   kind: z.literal("sync.succeeded"),
   client: text(100),
   sku: text(200),
@@ -27,7 +43,8 @@ export const outcomeEventSchema = z.strictObject({
   quantity: z.number().finite().optional(),
 });
 
-export const startedEventSchema = z.strictObject({
+export const startedEventSchema = z.looseObject({
+  schemaVersion,
   kind: z.literal("sync.started"),
   eventId: text(200),
   client: text(100),
@@ -47,7 +64,8 @@ export const deliveryEventSchema = z.discriminatedUnion(
 export const MAX_BATCH_EVENTS = 1000;
 
 /** The batch's shape only: its events are checked one by one (one bad event never rejects it). */
-export const batchEventSchema = z.strictObject({
+export const batchEventSchema = z.looseObject({
+  schemaVersion,
   kind: z.literal("sync.batch"),
   events: z
     .array(z.unknown(), { error: "expected a list of sync.started / sync.succeeded events" })

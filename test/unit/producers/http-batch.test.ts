@@ -56,6 +56,23 @@ describe("judgeItem", () => {
     });
   });
 
+  it("takes a delivery with a field the desk does not know, and refuses a version it does not read", () => {
+    const succeeded = {
+      kind: "sync.succeeded",
+      client: "acme",
+      sku: "S-1",
+      targetSystem: "shop",
+      occurredAt: "2026-11-26T09:00:00Z",
+      warehouse: "east",
+    };
+    expect(judgeItem({ name: "sync.succeeded", data: succeeded }, config, own).kind).toBe(
+      "delivery",
+    );
+    expect(
+      judgeItem({ name: "sync.succeeded", data: { ...succeeded, schemaVersion: 2 } }, config, own),
+    ).toMatchObject({ kind: "rejected", problems: [{ path: "schemaVersion" }] });
+  });
+
   it("rejects what is not an item, an unknown name, missing data, and field by field", () => {
     expect(judgeItem("x", config, own)).toMatchObject({
       kind: "rejected",
