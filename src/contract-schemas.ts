@@ -49,6 +49,8 @@ export const CONTRACT_DOCUMENTS: ContractDocument[] = [
       "Job data of a job named sync.batch on the inventory-sync-outcomes queue: up to 1,000 sync.started / sync.succeeded events, each judged on its own.",
     schema: batchEventSchema,
   },
+  // Snapshot contract (merge point): its document goes here at merge time, e.g.
+  // { file: "snapshot-part.v1.schema.json", title: "syncdesk snapshot part, version 1", ... }.
 ];
 
 /** The JSON text of one document, as committed (what a producer validates its input against). */

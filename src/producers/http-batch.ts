@@ -22,6 +22,8 @@ import type { RoutingConfig } from "../routing/routing-file.schema.js";
 
 /** Items per request: a producer with more sends more requests. */
 export const MAX_HTTP_EVENTS = 500;
+// Snapshot contract (merge point): its job name joins this list at merge time, judged with its
+// schema in judgeItem and added to its queue (`inventory-snapshots`) in http-intake.service.ts.
 export const HTTP_EVENT_NAMES = ["sync.failed", "sync.succeeded", "sync.started"] as const;
 export type HttpEventName = (typeof HTTP_EVENT_NAMES)[number];
 
