@@ -151,3 +151,60 @@ export async function unresolvedMembers(db: Queryable, stormId: number): Promise
     .where(and(eq(exceptions.stormId, stormId), ne(exceptions.state, "resolved")));
   return open?.n ?? 0;
 }
+
+/** Claims the storm row for a person; the caller holds its lock. */
+export async function claimStormRow(
+  tx: Queryable,
+  stormId: number,
+  userId: string,
+  now: Date,
+): Promise<StormRow> {
+  const [row] = await tx
+    .update(storms)
+    .set({ claimedBy: userId, claimedAt: now, updatedAt: now })
+    .where(eq(storms.id, stormId))
+    .returning();
+  if (!row) throw new Error(`storm ${stormId} vanished under its lock`);
+  return row;
+}
+
+/** Marks the storm resolved with one note and root cause; the caller holds its lock. */
+export async function resolveStormRow(
+  tx: Queryable,
+  stormId: number,
+  input: { resolvedBy: string; resolvedAt: Date; resolutionNote: string; rootCause: RootCause },
+): Promise<StormRow> {
+  const [row] = await tx
+    .update(storms)
+    .set({ ...input, updatedAt: input.resolvedAt })
+    .where(eq(storms.id, stormId))
+    .returning();
+  if (!row) throw new Error(`storm ${stormId} vanished under its lock`);
+  return row;
+}
+
+/**
+ * What Retry all would do for this actor, counted in SQL in the state machine's order of
+ * refusals: members without a retry job, already retrying, held by someone else, eligible.
+ */
+export async function retryCounts(
+  db: Queryable,
+  stormId: number,
+  actor: string,
+  isManager: boolean,
+) {
+  const canRetry = sql`${exceptions.latestEvent}->'retry' is not null`;
+  const heldByOther = isManager
+    ? sql`false`
+    : sql`(${exceptions.claimedBy} is not null and ${exceptions.claimedBy} <> ${actor})`;
+  const [row] = await db
+    .select({
+      noRetry: sql<number>`(count(*) filter (where not ${canRetry}))::int`,
+      retrying: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} = 'retrying'))::int`,
+      held: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and ${heldByOther}))::int`,
+      eligible: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and not ${heldByOther}))::int`,
+    })
+    .from(exceptions)
+    .where(and(eq(exceptions.stormId, stormId), ne(exceptions.state, "resolved")));
+  return row ?? { noRetry: 0, retrying: 0, held: 0, eligible: 0 };
+}
