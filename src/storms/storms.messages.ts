@@ -4,7 +4,7 @@
  */
 import { outsiderMessage } from "../exceptions/exceptions.messages.js";
 import type { Refusal } from "../exceptions/state-machine.js";
-import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
+import { escapeMrkdwn, mention, stripMrkdwn } from "../platform/slack/mrkdwn.js";
 import { stormLabel } from "./storm-key.js";
 
 /** Members a Retry all passes over, by the reason a member's own retry would be refused. */
@@ -40,9 +40,7 @@ export function stormRefusalMessage(refusal: StormRefusal): string {
 
 /** The same refusal for a modal's error line, which shows plain text. */
 export function plainStormRefusal(refusal: StormRefusal): string {
-  return stormRefusalMessage(refusal)
-    .replaceAll("*", "")
-    .replace(/<@([A-Z0-9]+)>/g, "@$1");
+  return stripMrkdwn(stormRefusalMessage(refusal));
 }
 
 export function stormClaimedNote(actorName: string): string {

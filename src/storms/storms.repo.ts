@@ -152,33 +152,13 @@ export async function unresolvedMembers(db: Queryable, stormId: number): Promise
   return open?.n ?? 0;
 }
 
-/** Claims the storm row for a person; the caller holds its lock. */
-export async function claimStormRow(
+/** Writes a claim or a resolution on the storm row; the caller holds its lock. */
+export async function updateStormRow(
   tx: Queryable,
   stormId: number,
-  userId: string,
-  now: Date,
+  patch: Partial<Omit<StormRow, "id">> & { updatedAt: Date },
 ): Promise<StormRow> {
-  const [row] = await tx
-    .update(storms)
-    .set({ claimedBy: userId, claimedAt: now, updatedAt: now })
-    .where(eq(storms.id, stormId))
-    .returning();
-  if (!row) throw new Error(`storm ${stormId} vanished under its lock`);
-  return row;
-}
-
-/** Marks the storm resolved with one note and root cause; the caller holds its lock. */
-export async function resolveStormRow(
-  tx: Queryable,
-  stormId: number,
-  input: { resolvedBy: string; resolvedAt: Date; resolutionNote: string; rootCause: RootCause },
-): Promise<StormRow> {
-  const [row] = await tx
-    .update(storms)
-    .set({ ...input, updatedAt: input.resolvedAt })
-    .where(eq(storms.id, stormId))
-    .returning();
+  const [row] = await tx.update(storms).set(patch).where(eq(storms.id, stormId)).returning();
   if (!row) throw new Error(`storm ${stormId} vanished under its lock`);
   return row;
 }

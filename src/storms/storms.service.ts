@@ -14,13 +14,12 @@ import { queueStormCard, queueStormNote } from "./storm-cards.js";
 import { enqueueStormJob } from "./storm-jobs.schema.js";
 import { type Skipped, type StormRefusal, stormClaimedNote } from "./storms.messages.js";
 import {
-  claimStormRow,
   findStorm,
   lockStorm,
   recordStormAudit,
-  resolveStormRow,
   retryCounts,
   unresolvedMembers,
+  updateStormRow,
 } from "./storms.repo.js";
 
 export interface StormActInput {
@@ -68,7 +67,11 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
         refusal: { reason: "already_claimed", stormId, by, byActor: by === userId },
       };
     }
-    const updated = await claimStormRow(tx, storm.id, userId, now);
+    const updated = await updateStormRow(tx, storm.id, {
+      claimedBy: userId,
+      claimedAt: now,
+      updatedAt: now,
+    });
     await recordStormAudit(tx, storm.id, {
       actor: userId,
       source: "slack",
@@ -151,11 +154,12 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
     if (!storm) return { ok: false, refusal: { reason: "not_found", stormId, here: false } };
     const open = await unresolvedMembers(tx, storm.id);
     if (!open) return { ok: false, refusal: { reason: "all_resolved", stormId } };
-    const updated = await resolveStormRow(tx, storm.id, {
+    const updated = await updateStormRow(tx, storm.id, {
       resolvedBy: input.actor.userId,
       resolvedAt: now,
       resolutionNote: input.note,
       rootCause: input.rootCause,
+      updatedAt: now,
     });
     await recordStormAudit(tx, storm.id, {
       actor: input.actor.userId,
