@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { eq, sql } from "drizzle-orm";
@@ -150,6 +151,34 @@ describe("POST /v1/events refuses", () => {
     const answer = await postEvents(h, token, { events: [failed(event)] });
     expect(answer).toMatchObject({ status: 413, body: { error: { code: "too_large" } } });
     expect(await h.exceptionsFor("SKU-TOO-BIG")).toEqual([]);
+  });
+
+  it("a body over the limit sent without a length (chunked), cut off at the limit (413)", async () => {
+    const token = await newProducer(h, "chunked");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: h.bot.port as number,
+          path: "/v1/events",
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", (error: NodeJS.ErrnoException) =>
+        // The server may close before every chunk is written: the answer still came first.
+        error.code === "EPIPE" || error.code === "ECONNRESET" ? undefined : reject(error),
+      );
+      const chunk = "x".repeat(64 * 1024);
+      req.write('{"events": ["');
+      for (let sent = 0; sent <= MAX_BODY; sent += chunk.length) req.write(chunk);
+      req.end('"]}');
+    });
+    expect(status).toBe(413);
   });
 
   it("more than 500 items (400), taking none of them", async () => {
