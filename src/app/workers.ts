@@ -36,6 +36,7 @@ export async function startWorkers(
     prefix: queues.prefix,
     logger,
     lockMs: settings.lockMs,
+    ...(queues.telemetry ? { telemetry: queues.telemetry } : {}),
   };
   const deliveries = startDeliveryDesk(deps, { flushMs: settings.deliveries.flushMs });
   const failures = startWorker(

@@ -3,6 +3,7 @@
  * queue when a delivery has failed for good. Producers import this module; syncdesk parses
  * every job with the same schema, so the contract cannot drift from the code that reads it.
  */
+import { trace } from "@opentelemetry/api";
 import type { Queue } from "bullmq";
 import { z } from "zod";
 
@@ -83,6 +84,11 @@ export const failureEventSchema = z.looseObject({
     })
     .optional(),
   traceId: text(200).optional(),
+  /**
+   * The producer's W3C trace context (`00-<trace id>-<span id>-<flags>`): syncdesk's spans of
+   * this event continue that trace. A malformed one is ignored (as W3C asks), never a rejection.
+   */
+  traceparent: z.string().max(512).optional(),
   links: z
     .array(z.looseObject({ label: text(100), url: httpUrl }))
     .max(10)
@@ -111,6 +117,12 @@ export const DEFAULT_FAILURE_QUEUE = "inventory-sync-failures";
  */
 export async function reportSyncFailure(queue: Queue, event: FailureEventInput): Promise<void> {
   const parsed = failureEventSchema.parse(event);
+  // A producer running OpenTelemetry hands its active trace on, unless the event names one.
+  if (parsed.traceparent === undefined) {
+    const span = trace.getActiveSpan()?.spanContext();
+    if (span && trace.isSpanContextValid(span))
+      parsed.traceparent = `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`;
+  }
   await queue.add("sync.failed", parsed, {
     jobId: failureJobId(parsed.eventId),
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
