@@ -7,6 +7,7 @@
  * from the job options and its outcome job carries it back.
  */
 
+import { context, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { Queue, Worker } from "bullmq";
 import { BullMQOtel } from "bullmq-otel";
@@ -139,6 +140,22 @@ describe("a producer's trace through the desk", () => {
     await eventually(async () =>
       named("slack.outbox card").some((span) => parentOf(span) === retry.spanContext().spanId),
     );
+  });
+
+  it("hands a producer's active span on through reportSyncFailure when the event names no trace", async () => {
+    const sku = "SKU-TRACED-4";
+    const publish = trace.getTracer("stock-publisher").startSpan("publish stock");
+    await context.with(trace.setSpan(context.active(), publish), () =>
+      h.report(failureEvent({ sku })),
+    );
+    publish.end();
+    const [row] = await posted(h, sku);
+    const intake = await eventually(async () =>
+      named("intake sync.failed", publish.spanContext().traceId).find(
+        (span) => span.attributes["syncdesk.exception.id"] === row?.id,
+      ),
+    );
+    expect(parentOf(intake)).toBe(publish.spanContext().spanId);
   });
 
   it("names the service after OTEL_SERVICE_NAME", async () => {
