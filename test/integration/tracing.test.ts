@@ -158,6 +158,24 @@ describe("a producer's trace through the desk", () => {
     expect(parentOf(intake)).toBe(publish.spanContext().spanId);
   });
 
+  it("makes each run of a sweeper a trace of its own, not one trace growing for ever", async () => {
+    // RETRY_POLL_MS is 200 here: retries.reconcile runs five times a second.
+    const runs = await eventually(
+      async () => {
+        const found = spans().filter(
+          (span) =>
+            span.name === "process syncdesk" &&
+            span.attributes["bullmq.job.name"] === "retries.reconcile",
+        );
+        return found.length >= 4 ? found : null;
+      },
+      10_000,
+      "four runs of retries.reconcile",
+    );
+    const traces = new Set(runs.map((span) => span.spanContext().traceId));
+    expect(traces.size).toBe(runs.length);
+  });
+
   it("names the service after OTEL_SERVICE_NAME", async () => {
     const intake = await one("intake sync.failed");
     expect(intake.resource.attributes["service.name"]).toBe("syncdesk-test");
