@@ -69,12 +69,27 @@ export function tracingSettings(env: OtelSettings): { serviceName: string } | nu
   return asked ? { serviceName: env.OTEL_SERVICE_NAME } : null;
 }
 
+/**
+ * Where spans go, from the settings env.ts checked (headers, timeout and the rest the exporter
+ * reads from OTEL_* itself): the traces endpoint as given, or the general one + /v1/traces.
+ */
+function otlpUrl(env: OtelSettings): { url?: string } {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+    return { url: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT };
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
+    return { url: `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces` };
+  return {};
+}
+
 export interface Tracing {
   /** BullMQ's telemetry option for every Queue and Worker of the process. */
   telemetry: Telemetry;
   /** Exports what is still buffered and unregisters the provider (the last user's call). */
   shutdown(): Promise<void>;
 }
+
+/** How long a stop waits for the last spans to reach the collector. */
+const FLUSH_LIMIT_MS = 3000;
 
 let registered: { provider: NodeTracerProvider; telemetry: Telemetry; users: number } | null = null;
 
@@ -99,7 +114,7 @@ export function startTracing(
       spanProcessors: [
         options.exporter
           ? new SimpleSpanProcessor(options.exporter)
-          : new BatchSpanProcessor(new OTLPTraceExporter()),
+          : new BatchSpanProcessor(new OTLPTraceExporter(otlpUrl(env))),
       ],
     });
     // AsyncLocalStorage context, W3C trace context and baggage propagation.
@@ -122,7 +137,17 @@ export function startTracing(
       if (shared.users > 0) return;
       if (registered === shared) registered = null;
       try {
-        await shared.provider.shutdown();
+        // An unreachable collector must not hold up a drain (SIGTERM's limit is 10 s): what
+        // is not exported by then is lost, as with any crash of the process.
+        let timer: NodeJS.Timeout | undefined;
+        const flushed = await Promise.race([
+          shared.provider.shutdown().then(() => true),
+          new Promise<false>((resolve) => {
+            timer = setTimeout(resolve, FLUSH_LIMIT_MS, false);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (!flushed) throw new Error(`spans not exported within ${FLUSH_LIMIT_MS} ms; dropped`);
       } finally {
         trace.disable();
         context.disable();
