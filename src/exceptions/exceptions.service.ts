@@ -9,7 +9,7 @@ import { SYSTEM_ACTOR } from "../audit/audit.js";
 import type { RootCause } from "../platform/db/schema.js";
 import { assertNever } from "../platform/errors.js";
 import { metrics } from "../platform/metrics.js";
-import { inSpan, tracingActive } from "../platform/tracing.js";
+import { activeTraceparent, inSpan, tracingActive } from "../platform/tracing.js";
 import { retryTargetProblem } from "../retries/retry-target.js";
 import { standingIn } from "./authorization.js";
 import type { ExceptionRow } from "./card.js";
@@ -196,10 +196,21 @@ async function queueRetryJob(
     retry.name,
     {
       ...retry.data,
-      syncdesk: { exceptionId: row.id, retryNumber: retryCount, requestedBy: actor.userId },
+      syncdesk: {
+        exceptionId: row.id,
+        retryNumber: retryCount,
+        requestedBy: actor.userId,
+        // For a producer without BullMQ telemetry: the click's trace, to continue by hand.
+        ...traceField(),
+      },
     },
     { jobId, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
   );
+}
+
+function traceField(): { traceparent?: string } {
+  const traceparent = activeTraceparent();
+  return traceparent ? { traceparent } : {};
 }
 
 export type SystemSignal =

@@ -29,6 +29,8 @@ const h = useHarness({
 });
 
 let producerWorker: Worker;
+/** What the producer's worker found in each retry job's `syncdesk` field. */
+const retryFields: { traceparent?: string }[] = [];
 let outcomes: Queue;
 beforeAll(() => {
   const telemetry = new BullMQOtel({ tracerName: "stock-publisher" });
@@ -38,6 +40,7 @@ beforeAll(() => {
   producerWorker = new Worker(
     RETRY_QUEUE,
     async (job) => {
+      retryFields.push(job.data.syncdesk);
       await reportSyncSuccess(outcomes, {
         kind: "sync.succeeded",
         client: "globex",
@@ -119,6 +122,12 @@ describe("a producer's trace through the desk", () => {
     expect(parentOf(added)).toBe(retry.spanContext().spanId);
     const processed = await one(`process ${RETRY_QUEUE}`);
     expect(parentOf(processed)).toBe(added.spanContext().spanId);
+    // A producer without BullMQ telemetry finds the trace in the job's syncdesk field.
+    expect(retryFields).toEqual([
+      expect.objectContaining({
+        traceparent: `00-${PRODUCER_TRACE}-${retry.spanContext().spanId}-01`,
+      }),
+    ]);
     const outcomeAdded = await one(`add ${h.env.OUTCOME_QUEUE}.sync.succeeded`);
     expect(parentOf(outcomeAdded)).toBe(processed.spanContext().spanId);
     const outcomeProcessed = await one(`process ${h.env.OUTCOME_QUEUE}`);
