@@ -149,6 +149,31 @@ export const envSchema = z.object({
     z.coerce.number().int().min(500, "must be at least 500 (one full batch)"),
     2000,
   ),
+  /**
+   * OpenTelemetry traces (src/platform/tracing.ts), off unless an OTLP endpoint is set or
+   * OTEL_TRACES_EXPORTER=otlp. The exporter, sampler and batch processor read their other
+   * standard variables (OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, OTEL_BSP_*) themselves.
+   */
+  OTEL_SDK_DISABLED: optional(
+    z.preprocess(
+      (value) => (typeof value === "string" ? value.trim().toLowerCase() : value),
+      z.enum(["true", "false"], "must be true or false").transform((value) => value === "true"),
+    ),
+  ),
+  OTEL_TRACES_EXPORTER: optional(
+    z
+      .string()
+      .regex(
+        /^\s*(otlp|none)\s*(,\s*(otlp|none)\s*)*$/i,
+        "must be otlp or none (the exporters syncdesk ships)",
+      ),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(z.url()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(z.url()),
+  /** The OTLP exporter shipped speaks protobuf over HTTP (port 4318), not gRPC. */
+  OTEL_EXPORTER_OTLP_PROTOCOL: optional(z.literal("http/protobuf", "must be http/protobuf")),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(z.literal("http/protobuf", "must be http/protobuf")),
+  OTEL_SERVICE_NAME: withDefault(z.string().min(1), "syncdesk"),
   LOG_LEVEL: withDefault(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     "info",

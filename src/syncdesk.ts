@@ -6,6 +6,7 @@
 
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { App } from "@slack/bolt";
 import { type Closer, createDeps } from "./app/create-deps.js";
 import type { Deps } from "./app/deps.js";
@@ -27,6 +28,7 @@ import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/out
 import type { SlackLimits } from "./platform/slack/rate-limits.js";
 import type { SlackStats } from "./platform/slack/slack-metrics.js";
 import { connectionSecurity } from "./platform/tls.js";
+import { startTracing } from "./platform/tracing.js";
 import { httpIntakeRoutes } from "./producers/http-intake.js";
 import { retentionFromEnv } from "./retention/retention.schedule.js";
 import type { RoutingSource } from "./routing/active-routing.js";
@@ -56,6 +58,8 @@ export interface StartOptions {
   slackLimits?: Partial<SlackLimits>;
   /** The Slack outbox relay (poll, backoff) and the card update window. */
   slackOutbox?: Partial<OutboxRelaySettings> & { cardWindowMs?: number };
+  /** Where spans go when the OTEL_* settings turn tracing on, instead of OTLP (tests). */
+  spanExporter?: SpanExporter;
 }
 
 export interface Syncdesk {
@@ -85,6 +89,12 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
   };
 
   try {
+    // First in, last out: the spans of everything closed before it are exported at stop().
+    const tracing = startTracing(
+      env,
+      options.spanExporter ? { exporter: options.spanExporter } : {},
+    );
+    if (tracing) closers.push({ name: "tracing", close: tracing.shutdown });
     const routingText =
       options.routing || options.routingFile === false
         ? null
@@ -104,6 +114,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         connectionName: `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
         ...(options.slackRetries !== undefined ? { slackRetries: options.slackRetries } : {}),
         ...(options.slackLimits ? { slackLimits: options.slackLimits } : {}),
+        ...(tracing ? { telemetry: tracing.telemetry } : {}),
       },
       closers,
     );
@@ -184,7 +195,10 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           redis,
           prefix: env.QUEUE_PREFIX,
           onRejected: auditRejections(deps),
-          clicks: { lockMs: env.QUEUE_LOCK_MS },
+          clicks: {
+            lockMs: env.QUEUE_LOCK_MS,
+            ...(tracing ? { telemetry: tracing.telemetry } : {}),
+          },
         },
       });
       registerListeners(app, deps);

@@ -6,7 +6,7 @@ import { startDeliveryDesk } from "../deliveries/deliveries.job.js";
 import { handleFailureJob } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
 import { countIntake } from "../platform/metrics.js";
-import { INTERNAL_QUEUE } from "../platform/queue/catalog.js";
+import { INTERNAL_QUEUE, SCHEDULED } from "../platform/queue/catalog.js";
 import { startWorker } from "../platform/queue/worker.js";
 import { scheduleRetention } from "../retention/retention.schedule.js";
 import type { RetentionRule } from "../retention/retention-rules.js";
@@ -36,6 +36,7 @@ export async function startWorkers(
     prefix: queues.prefix,
     logger,
     lockMs: settings.lockMs,
+    ...(queues.telemetry ? { telemetry: queues.telemetry } : {}),
   };
   const deliveries = startDeliveryDesk(deps, { flushMs: settings.deliveries.flushMs });
   const failures = startWorker(
@@ -73,18 +74,26 @@ export async function startWorkers(
       {
         name: "intake.sweep",
         data: { baseDelayMs: settings.intakeSweepMs },
-        opts: { removeOnComplete: true, removeOnFail: 100 },
+        opts: { ...SCHEDULED, removeOnComplete: true, removeOnFail: 100 },
       },
     );
     await queues.internal.upsertJobScheduler(
       "retries-reconcile",
       { every: settings.retryPollMs },
-      { name: "retries.reconcile", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      {
+        name: "retries.reconcile",
+        data: {},
+        opts: { ...SCHEDULED, removeOnComplete: true, removeOnFail: 100 },
+      },
     );
     await queues.internal.upsertJobScheduler(
       "sla-sweep",
       { every: settings.slaSweepMs },
-      { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      {
+        name: "sla.sweep",
+        data: {},
+        opts: { ...SCHEDULED, removeOnComplete: true, removeOnFail: 100 },
+      },
     );
     await scheduleDigest(queues, settings.digest);
     await scheduleRetention(queues, settings.retention.sweepMs);

@@ -8,6 +8,7 @@ import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import { type ChangeUnit, inChangeTransaction } from "../exceptions/change.js";
 import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
+import { activeTraceparent } from "../platform/tracing.js";
 import { retryTargetProblem } from "../retries/retry-target.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
@@ -73,6 +74,8 @@ async function openOrAddOccurrence(
   const key = fingerprint(event);
   const seenAt = new Date(event.occurredAt);
   const now = deps.clock.now();
+  // The intake span's trace: a later click or retry result on the exception continues it.
+  const trace = activeTraceparent();
 
   const live = and(eq(exceptions.fingerprint, key), ne(exceptions.state, "resolved"));
   // A repeat (most events in a storm) is an update: it takes no number from the id sequence,
@@ -82,6 +85,7 @@ async function openOrAddOccurrence(
     .set({
       occurrences: sql`${exceptions.occurrences} + 1`,
       latestEvent: sql`case when ${seenAt.toISOString()}::timestamptz >= ${exceptions.lastSeenAt} then ${JSON.stringify(event)}::jsonb else ${exceptions.latestEvent} end`,
+      traceContext: sql`case when ${seenAt.toISOString()}::timestamptz >= ${exceptions.lastSeenAt} then coalesce(${trace}::text, ${exceptions.traceContext}) else ${exceptions.traceContext} end`,
       lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, ${seenAt.toISOString()}::timestamptz)`,
       firstSeenAt: sql`least(${exceptions.firstSeenAt}, ${seenAt.toISOString()}::timestamptz)`,
       updatedAt: now,
@@ -110,6 +114,7 @@ async function openOrAddOccurrence(
           channel: decision.role.channel,
           firstEvent: event,
           latestEvent: event,
+          traceContext: trace,
           firstSeenAt: seenAt,
           lastSeenAt: seenAt,
           openedAt: now,
@@ -122,6 +127,7 @@ async function openOrAddOccurrence(
           set: {
             occurrences: sql`${exceptions.occurrences} + 1`,
             latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
+            traceContext: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then coalesce(excluded.trace_context, ${exceptions.traceContext}) else ${exceptions.traceContext} end`,
             lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
             firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
             updatedAt: now,

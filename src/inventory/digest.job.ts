@@ -9,6 +9,7 @@ import { and, eq } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import type { Db } from "../platform/db/db.js";
 import { digestDeliveries } from "../platform/db/schema.js";
+import { SCHEDULED } from "../platform/queue/catalog.js";
 import type { Queues } from "../platform/queue/queues.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";
@@ -36,6 +37,7 @@ export async function scheduleDigest(
       name: "digest.send",
       data: {},
       opts: {
+        ...SCHEDULED,
         attempts: 5,
         backoff: { type: "exponential", delay: 30_000 },
         removeOnComplete: { age: 30 * 24 * 3600 },

@@ -5,7 +5,7 @@
  */
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
-import { failureEvent } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import { useHarness } from "../support/use-harness.js";
 
 const TOKEN = "metrics-token-0123456789abcdef";
@@ -62,9 +62,14 @@ describe("a worker process with METRICS_PORT and METRICS_TOKEN", () => {
     expect(
       (await get(port, "/metrics", { authorization: "Bearer wrong-token-wrong-token!" })).status,
     ).toBe(401);
-    const scraped = await (
-      await get(port, "/metrics", { authorization: `Bearer ${TOKEN}` })
-    ).text();
+    // The card can go out (outbox relay) before the job that queued it has finished: the job's
+    // duration is counted when it completes.
+    const scraped = await eventually(async () => {
+      const text = await (await get(port, "/metrics", { authorization: `Bearer ${TOKEN}` })).text();
+      return /^syncdesk_job_duration_seconds_count\{queue="inventory-sync-failures"/m.test(text)
+        ? text
+        : null;
+    });
     expect(scraped).toMatch(/^syncdesk_cards_posted_total [1-9]/m);
     expect(scraped).toMatch(/^syncdesk_events_received_total\{queue="failures"\} [1-9]/m);
     expect(scraped).toMatch(

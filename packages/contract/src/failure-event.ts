@@ -55,6 +55,11 @@ export const failureEventSchema = z.looseObject({
     })
     .optional(),
   traceId: text(200).optional(),
+  /**
+   * The producer's W3C trace context (`00-<trace id>-<span id>-<flags>`): syncdesk's spans of
+   * this event continue that trace. A malformed one is ignored (as W3C asks), never a rejection.
+   */
+  traceparent: z.string().max(512).optional(),
   links: z
     .array(z.looseObject({ label: text(100), url: httpUrl }))
     .max(10)

@@ -38,6 +38,9 @@ export async function reportSyncFailure(
   event: FailureEventInput,
 ): Promise<string> {
   const parsed = failureEventSchema.parse(event);
+  // A producer running OpenTelemetry hands its active trace on, unless the event names one.
+  parsed.traceparent ??= await activeTraceparent();
+  if (parsed.traceparent === undefined) delete parsed.traceparent;
   const jobId = failureJobId(parsed.eventId);
   await queue.add(JOB_NAMES.failure, parsed, { jobId, ...FAILURE_JOB_OPTIONS });
   return jobId;
@@ -81,3 +84,14 @@ export async function reportSyncBatch(
 
 /** The name `reportSyncBatch` had before the producer kit. */
 export const reportDeliveries = reportSyncBatch;
+
+/**
+ * The active span's W3C trace context when the producer runs OpenTelemetry (the optional peer
+ * `@opentelemetry/api`); undefined when it does not or no span is active.
+ */
+async function activeTraceparent(): Promise<string | undefined> {
+  const api = await import("@opentelemetry/api").catch(() => null);
+  const span = api?.trace.getActiveSpan()?.spanContext();
+  if (!api || !span || !api.trace.isSpanContextValid(span)) return undefined;
+  return `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`;
+}

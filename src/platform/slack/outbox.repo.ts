@@ -7,6 +7,7 @@ import { and, asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { Queryable } from "../db/db.js";
 import { type SlackOutboxKind, slackOutbox } from "../db/schema.js";
 import { pgErrorCode } from "../errors.js";
+import { activeTraceparent } from "../tracing.js";
 
 export type OutboxRow = typeof slackOutbox.$inferSelect;
 
@@ -39,6 +40,8 @@ export interface OutboxEntry {
  */
 export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  // The change that queued the rows (an intake, a click): its Slack calls continue its trace.
+  const traceContext = activeTraceparent();
   const values = (kind: SlackOutboxKind) =>
     entries
       .filter((entry) => entry.kind === kind)
@@ -50,6 +53,7 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         channel: entry.channel ?? null,
         inCardThread: entry.inCardThread ?? false,
         payload: entry.payload ?? {},
+        traceContext,
       }));
   const cards = values("card");
   const messages = values("message");
@@ -69,7 +73,7 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
   if (others.length > 0) {
     await db
       .insert(slackOutbox)
-      .values(others.map((entry) => ({ ...entry, payload: entry.payload ?? {} })))
+      .values(others.map((entry) => ({ ...entry, payload: entry.payload ?? {}, traceContext })))
       .onConflictDoNothing();
   }
   for (const lane of new Set(entries.map((entry) => entry.lane))) {
