@@ -23,7 +23,17 @@ export interface DeliveryDesk {
   close(): Promise<void>;
 }
 
-export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): DeliveryDesk {
+export function startDeliveryDesk(
+  deps: Deps,
+  settings: {
+    flushMs: number;
+    /**
+     * After each committed flush, before its jobs resolve (so a failure runs them again; it
+     * must be idempotent): the composition root hangs the latency gates here.
+     */
+    afterFlush?: (records: readonly DeliveryRecord[]) => Promise<void>;
+  },
+): DeliveryDesk {
   const rejectionChannel = () => {
     const { config } = deps.routing.current();
     return config.roles[config.defaultRole]?.channel ?? "";
@@ -59,6 +69,8 @@ export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): De
         flush(records),
         recoverFromSuccesses(deps, successesOf(records)),
       ]);
+      // Duplicates (a redelivery, a redone flush) are left in: what follows is idempotent.
+      await settings.afterFlush?.(records.filter((record) => record.kind !== "rejected"));
       return result;
     },
     async afterFlush(result) {

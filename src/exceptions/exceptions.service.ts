@@ -187,7 +187,9 @@ async function queueRetryJob(
 export type SystemSignal =
   | { kind: "retry_succeeded" }
   | { kind: "retry_failed"; error: string }
-  | { kind: "recovered"; detail: Record<string, unknown> };
+  | { kind: "recovered"; detail: Record<string, unknown> }
+  /** A latency gate cleared itself; `said` is its escaped sentence for the thread. */
+  | { kind: "gate_cleared"; said: string; detail: Record<string, unknown> };
 
 /** Applies what BullMQ or a producer reported; a signal that no longer applies changes nothing. */
 export async function applySignal(
@@ -225,7 +227,7 @@ export async function applySignal(
           details: {
             retryNumber: row.retryCount,
             retryJobId: row.retryJobId,
-            ...(signal.kind === "recovered" ? signal.detail : {}),
+            ...(signal.kind === "recovered" || signal.kind === "gate_cleared" ? signal.detail : {}),
           },
           at: now,
         },

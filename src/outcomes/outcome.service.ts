@@ -48,6 +48,8 @@ export async function recoverFromSuccesses(
     join exceptions e
       on e.client = r.client and e.sku = r.sku and e.target_system = r.target_system
     where e.state <> 'resolved' and e.last_seen_at <= r.occurred_at::timestamptz
+      -- A latency gate's exception is cleared by its gate (src/gates), which says how late.
+      and not (e.latest_event ? 'gate')
     order by e.id`);
   const recovered: number[] = [];
   for (const row of open) {

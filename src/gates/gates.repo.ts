@@ -1,0 +1,186 @@
+/** The latency gates' queries: started deliveries past their deadline, last successes, watches. */
+import { and, inArray, ne, sql } from "drizzle-orm";
+import type { Db } from "../platform/db/db.js";
+import { exceptions } from "../platform/db/schema.js";
+import type { LateDelivery } from "./gate-policy.js";
+
+const DAY_MS = 86_400_000;
+/** How far back the stale gate looks for a pipeline's last success (the hour rows' reach). */
+const LAST_SUCCESS_LOOKBACK_MS = 30 * DAY_MS;
+
+export interface OverdueDelivery extends LateDelivery {
+  pipeline: string;
+  deadlineAt: number;
+}
+
+/** Started deliveries past their deadline that no gate has taken yet, oldest deadline first. */
+export async function overdueDeliveries(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<OverdueDelivery[]> {
+  const rows = await db.execute<{
+    event_id: string;
+    pipeline: string;
+    client: string;
+    sku: string;
+    source_system: string;
+    target_system: string;
+    triggered_at: string | Date;
+    deadline_at: string | Date;
+  }>(sql`
+    select event_id, pipeline, client, sku, source_system, target_system, triggered_at, deadline_at
+    from delivery_inflight
+    where gated_at is null and deadline_at <= ${now.toISOString()}::timestamptz
+    order by deadline_at, event_id
+    limit ${limit}`);
+  return rows.map((row) => ({
+    eventId: row.event_id,
+    pipeline: row.pipeline,
+    client: row.client,
+    sku: row.sku,
+    sourceSystem: row.source_system,
+    targetSystem: row.target_system,
+    triggeredAt: new Date(row.triggered_at).getTime(),
+    deadlineAt: new Date(row.deadline_at).getTime(),
+  }));
+}
+
+/** The gate opened (or found) their exceptions: they are no longer waited for. */
+export async function markGated(db: Db, eventIds: readonly string[], now: Date): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.execute(sql`
+    update delivery_inflight set gated_at = ${now.toISOString()}::timestamptz
+    where event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb))
+      and gated_at is null`);
+}
+
+/** Outside the pipeline's hours the gate sleeps: their deadline moves to the next opening. */
+export async function postponeDeadlines(
+  db: Db,
+  eventIds: readonly string[],
+  until: Date,
+): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.execute(sql`
+    update delivery_inflight set deadline_at = ${until.toISOString()}::timestamptz
+    where event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb))
+      and gated_at is null`);
+}
+
+/** The latest successful delivery of each pipeline (from the hour rows, written by every flush). */
+export async function lastSuccesses(db: Db, now: Date): Promise<Map<string, number>> {
+  const since = new Date(now.getTime() - LAST_SUCCESS_LOOKBACK_MS).toISOString();
+  const rows = await db.execute<{ pipeline: string; at: string | Date }>(sql`
+    select pipeline, max(last_delivered_at) as at from delivery_hours
+    where hour >= date_trunc('hour', ${since}::timestamptz) and last_delivered_at is not null
+    group by pipeline`);
+  return new Map(rows.map((row) => [row.pipeline, new Date(row.at).getTime()]));
+}
+
+export interface Watch {
+  /** Since when the gates watch the pipeline (the stale gate's start without any success). */
+  since: number;
+  /** The deadline its stale timer is armed for, if any. */
+  staleTimerAt: number | null;
+}
+
+/** The watch of each pipeline; a pipeline seen for the first time is watched from now. */
+export async function watches(
+  db: Db,
+  pipelines: readonly string[],
+  now: Date,
+): Promise<Map<string, Watch>> {
+  if (pipelines.length === 0) return new Map();
+  const names = JSON.stringify([...pipelines].sort());
+  await db.execute(sql`
+    insert into pipeline_watch (pipeline, watched_since)
+    select name, ${now.toISOString()}::timestamptz
+    from jsonb_array_elements_text(${names}::jsonb) as n(name)
+    on conflict (pipeline) do nothing`);
+  const rows = await db.execute<{
+    pipeline: string;
+    watched_since: string | Date;
+    stale_timer_at: string | Date | null;
+  }>(sql`
+    select pipeline, watched_since, stale_timer_at from pipeline_watch
+    where pipeline in (select jsonb_array_elements_text(${names}::jsonb))`);
+  return new Map(
+    rows.map((row) => [
+      row.pipeline,
+      {
+        since: new Date(row.watched_since).getTime(),
+        staleTimerAt: row.stale_timer_at === null ? null : new Date(row.stale_timer_at).getTime(),
+      },
+    ]),
+  );
+}
+
+/** Remembers the deadline the pipeline's stale timer is armed for. */
+export async function noteStaleTimer(db: Db, pipeline: string, at: number): Promise<void> {
+  await db.execute(sql`
+    update pipeline_watch set stale_timer_at = ${new Date(at).toISOString()}::timestamptz
+    where pipeline = ${pipeline}`);
+}
+
+export interface LiveGateException {
+  id: number;
+  fingerprint: string;
+  client: string;
+  sku: string;
+  targetSystem: string;
+  latestEvent: unknown;
+}
+
+/** Unresolved exceptions with these fingerprints (a pipeline's stale or over-budget one). */
+export async function liveByFingerprint(
+  db: Db,
+  fingerprints: readonly string[],
+): Promise<LiveGateException[]> {
+  if (fingerprints.length === 0) return [];
+  return db
+    .select({
+      id: exceptions.id,
+      fingerprint: exceptions.fingerprint,
+      client: exceptions.client,
+      sku: exceptions.sku,
+      targetSystem: exceptions.targetSystem,
+      latestEvent: exceptions.latestEvent,
+    })
+    .from(exceptions)
+    .where(
+      and(inArray(exceptions.fingerprint, [...fingerprints]), ne(exceptions.state, "resolved")),
+    );
+}
+
+/** Unresolved late-delivery exceptions (opened by the gate) of these client, SKU and targets. */
+export async function liveLateExceptions(
+  db: Db,
+  keys: readonly { client: string; sku: string; targetSystem: string }[],
+): Promise<LiveGateException[]> {
+  if (keys.length === 0) return [];
+  const rows = keys.map((k) => ({ client: k.client, sku: k.sku, target_system: k.targetSystem }));
+  const found = await db.execute<{
+    id: number | string;
+    fingerprint: string;
+    client: string;
+    sku: string;
+    target_system: string;
+    latest_event: unknown;
+  }>(sql`
+    select e.id, e.fingerprint, e.client, e.sku, e.target_system, e.latest_event
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as r(client text, sku text, target_system text)
+    join exceptions e
+      on e.client = r.client and e.sku = r.sku and e.target_system = r.target_system
+    where e.state <> 'resolved' and e.failure_mode = 'latency' and e.latest_event ? 'gate'
+    order by e.id`);
+  return found.map((row) => ({
+    id: Number(row.id),
+    fingerprint: row.fingerprint,
+    client: row.client,
+    sku: row.sku,
+    targetSystem: row.target_system,
+    latestEvent: row.latest_event,
+  }));
+}
