@@ -15,6 +15,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gateDetailOf, overdueMs } from "../../src/exceptions/gate-detail.js";
 import { checkBudgets } from "../../src/gates/gates.service.js";
+import { checklistLines } from "../../src/inventory/inventory.service.js";
 import {
   reportDeliveries,
   reportSyncStarted,
@@ -351,6 +352,37 @@ describe("durable and single", () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe("the Monday checklist", () => {
+  it("reads pipeline freshness beside the human SLA, and says which QA checks ran", async () => {
+    const dup = {
+      kind: "sync.succeeded" as const,
+      eventId: "dup-1",
+      client: "lateco",
+      sku: "DUP-1",
+      targetSystem: "storefront.shopify",
+      occurredAt: iso(Date.now()),
+    };
+    await reportSyncSuccess(outcomes(), dup);
+    await outcomes().add("sync.succeeded", dup); // a producer's redelivery, another job
+    const lines = await eventually(async () => {
+      const all = await checklistLines(h.bot.deps);
+      const qa = all.find((l) => l.key === "qa");
+      return qa?.detail.includes("1 duplicate delivery suppressed") ? all : null;
+    });
+    const byKey = Object.fromEntries(lines.map((l) => [l.key, l]));
+    // stale-pipe went stale again above and nothing has delivered since; night-pipe never
+    // delivered at all; late-1 took longer than late-pipe's budget.
+    expect(byKey.freshness?.status).toBe("attention");
+    expect(byKey.freshness?.detail).toContain("Stale: `night-pipe`, `stale-pipe`.");
+    expect(byKey.freshness?.detail).toMatch(/Over budget: `late-pipe` \(P95 2\.\ds, budget 2s\)/);
+    expect(byKey.freshness?.links.length).toBeGreaterThan(0);
+    expect(byKey.sla?.title).toBe("No role past its SLA");
+    expect(byKey.qa?.status).toBe("attention");
+    // The night pipeline only ever started a delivery: it reported none.
+    expect(byKey.qa?.detail).toContain("No deliveries in 24 h from `night-pipe`");
   });
 });
 
