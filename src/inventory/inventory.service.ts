@@ -88,6 +88,16 @@ export async function checklistLines(
   return evaluateChecklist(facts, deps.routing.current().config, now);
 }
 
+/** The pipelines some roles own (their gates page them), worst first, over `windowMs`. */
+export async function roleFreshness(
+  deps: Pick<Deps, "db" | "clock" | "routing">,
+  roles: readonly string[],
+  windowMs: number,
+) {
+  const reports = await pipelineReports(deps, { windowMs });
+  return reports.filter((report) => report.config !== null && roles.includes(report.config.role));
+}
+
 /** The week's figures of some roles, for the Home tab and the digest. */
 export function weekFigures(deps: Pick<Deps, "db" | "clock">, roles: string[]) {
   return windowFigures(deps.db, { roles }, { now: deps.clock.now(), ms: 7 * DAY_MS });

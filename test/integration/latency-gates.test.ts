@@ -13,9 +13,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { blockKitViolations } from "../../dev/slack/block-kit-limits.js";
 import { gateDetailOf, overdueMs } from "../../src/exceptions/gate-detail.js";
 import { checkBudgets } from "../../src/gates/gates.service.js";
-import { checklistLines } from "../../src/inventory/inventory.service.js";
+import { renderDigest } from "../../src/inventory/digest.view.js";
+import { publishHome } from "../../src/inventory/home.service.js";
+import {
+  checklistLines,
+  roleFreshness,
+  weekFigures,
+} from "../../src/inventory/inventory.service.js";
 import {
   reportDeliveries,
   reportSyncStarted,
@@ -383,6 +390,32 @@ describe("the Monday checklist", () => {
     expect(byKey.qa?.status).toBe("attention");
     // The night pipeline only ever started a delivery: it reported none.
     expect(byKey.qa?.detail).toContain("No deliveries in 24 h from `night-pipe`");
+  });
+});
+
+describe("freshness where people look", () => {
+  it("App Home and the weekly digest show the role's pipelines, worst first", async () => {
+    await publishHome(h.bot.deps, "U0ALICE");
+    const home = textOf(h.fake.lastView("U0ALICE") as Record<string, unknown>);
+    expect(home).toContain("*Freshness* (last 24h, worst first)");
+    // gate-ops owns late, stale and budget pipelines; night-pipe belongs to night-ops.
+    expect(home.indexOf("stale-pipe")).toBeLessThan(home.indexOf("budget-pipe"));
+    expect(home).not.toContain("night-pipe");
+
+    const freshness = await roleFreshness(h.bot.deps, ["gate-ops"], 7 * 86_400_000);
+    const digest = renderDigest(
+      "gate-ops",
+      await weekFigures(h.bot.deps, ["gate-ops"]),
+      [],
+      new Date(),
+      () => null,
+      freshness,
+    );
+    const text = textOf(digest as never);
+    expect(text).toContain("*Freshness* (last 7 days, worst first)");
+    expect(text).toMatch(/stale-pipe.*stale/s);
+    expect(blockKitViolations(digest, "message")).toEqual([]);
+    expect(h.fake.violations).toEqual([]);
   });
 });
 
