@@ -5,6 +5,7 @@
  * exception with. No clock, no database: the caller hands in `now`.
  */
 import { createHash } from "node:crypto";
+import { formatLatency } from "../deliveries/pipelines.view.js";
 import { GATE_FAILURE_MODE, type GateDetail } from "../exceptions/gate-detail.js";
 import type { FailureEventInput } from "../intake/failure-event.schema.js";
 import { formatDuration } from "../platform/duration.js";
@@ -208,15 +209,15 @@ export function lateClearedSentence(
   const took =
     detail.triggeredAt === undefined
       ? ""
-      : ` (time-to-sync ${formatDuration(Math.max(0, deliveredAt - Date.parse(detail.triggeredAt)))} against a budget of ${formatDuration(detail.budgetMs ?? 0)})`;
+      : ` (time-to-sync ${formatLatency(Math.max(0, deliveredAt - Date.parse(detail.triggeredAt)))} against a budget of ${formatDuration(detail.budgetMs ?? 0)})`;
   return late > 0
-    ? `The delivery arrived at ${iso(deliveredAt).slice(0, 19).replace("T", " ")} UTC, *${formatDuration(late)} late*${took}.`
-    : `The delivery arrived in time (${formatDuration(-late)} before its deadline) but was reported after it${took}.`;
+    ? `The delivery arrived at ${iso(deliveredAt).slice(0, 19).replace("T", " ")} UTC, *${formatLatency(late)} late*${took}.`
+    : `The delivery arrived in time (${formatLatency(-late)} before its deadline) but was reported after it${took}.`;
 }
 
 export function staleClearedSentence(lastDeliveredAt: number, expectedAt: number): string {
   const late = Math.max(0, lastDeliveredAt - expectedAt);
-  return `The pipeline delivers again: a successful delivery at ${iso(lastDeliveredAt).slice(0, 19).replace("T", " ")} UTC, ${formatDuration(late)} after the next one was expected.`;
+  return `The pipeline delivers again: a successful delivery at ${iso(lastDeliveredAt).slice(0, 19).replace("T", " ")} UTC, ${formatLatency(late)} after the next one was expected.`;
 }
 
 export function budgetClearedSentence(

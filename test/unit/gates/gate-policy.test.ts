@@ -148,8 +148,8 @@ describe("gate events", () => {
       detail as NonNullable<typeof detail>,
       at("2026-12-07T09:08:00Z"),
     );
-    expect(sentence).toContain("*3m late*");
-    expect(sentence).toContain("time-to-sync 8m against a budget of 5m");
+    expect(sentence).toContain("*3m 00s late*");
+    expect(sentence).toContain("time-to-sync 8m 00s against a budget of 5m");
     expect(
       lateClearedSentence(detail as NonNullable<typeof detail>, at("2026-12-07T09:04:00Z")),
     ).toContain("arrived in time");
