@@ -44,7 +44,7 @@ export async function startWorkers(
   const deliveries = startDeliveryDesk(deps, {
     flushMs: settings.deliveries.flushMs,
     // The gates follow each committed flush: late timers armed, late and stale cards cleared.
-    afterFlush: (records) => gatesAfterFlush(deps, records),
+    afterFlush: (records, gated) => gatesAfterFlush(deps, records, gated),
   });
   const failures = startWorker(
     queues.failures.name,

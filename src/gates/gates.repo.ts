@@ -152,35 +152,3 @@ export async function liveByFingerprint(
       and(inArray(exceptions.fingerprint, [...fingerprints]), ne(exceptions.state, "resolved")),
     );
 }
-
-/** Unresolved late-delivery exceptions (opened by the gate) of these client, SKU and targets. */
-export async function liveLateExceptions(
-  db: Db,
-  keys: readonly { client: string; sku: string; targetSystem: string }[],
-): Promise<LiveGateException[]> {
-  if (keys.length === 0) return [];
-  const rows = keys.map((k) => ({ client: k.client, sku: k.sku, target_system: k.targetSystem }));
-  const found = await db.execute<{
-    id: number | string;
-    fingerprint: string;
-    client: string;
-    sku: string;
-    target_system: string;
-    latest_event: unknown;
-  }>(sql`
-    select e.id, e.fingerprint, e.client, e.sku, e.target_system, e.latest_event
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      as r(client text, sku text, target_system text)
-    join exceptions e
-      on e.client = r.client and e.sku = r.sku and e.target_system = r.target_system
-    where e.state <> 'resolved' and e.failure_mode = 'latency' and e.latest_event ? 'gate'
-    order by e.id`);
-  return found.map((row) => ({
-    id: Number(row.id),
-    fingerprint: row.fingerprint,
-    client: row.client,
-    sku: row.sku,
-    targetSystem: row.target_system,
-    latestEvent: row.latest_event,
-  }));
-}

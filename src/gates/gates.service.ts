@@ -15,10 +15,11 @@ import type { DeliveryRecord } from "../deliveries/delivery.js";
 import { deliveryTotals } from "../deliveries/figures.repo.js";
 import { mergeInto, quantile, type Sketch } from "../deliveries/sketch.js";
 import { applySignal } from "../exceptions/exceptions.service.js";
-import { type GateDetail, gateDetailOf } from "../exceptions/gate-detail.js";
-import type { FailureEvent, FailureEventInput } from "../intake/failure-event.schema.js";
+import { type GateDetail, gateDetailSchema } from "../exceptions/gate-detail.js";
+import type { FailureEventInput } from "../intake/failure-event.schema.js";
 import { fingerprint } from "../intake/fingerprint.js";
 import { ingestFailure } from "../intake/intake.service.js";
+import type { GatedSuccess } from "../outcomes/outcome.service.js";
 import type { PipelineConfig } from "../routing/routing-file.schema.js";
 import { enqueueGateJob } from "./gate-jobs.schema.js";
 import {
@@ -38,7 +39,6 @@ import {
 import {
   lastSuccesses,
   liveByFingerprint,
-  liveLateExceptions,
   markGated,
   noteStaleTimer,
   overdueDeliveries,
@@ -282,44 +282,36 @@ export async function checkBudgets(deps: Deps, settings: GateSettings): Promise<
 export async function gatesAfterFlush(
   deps: Deps,
   records: readonly DeliveryRecord[],
+  gated: readonly GatedSuccess[],
 ): Promise<void> {
   const deadlines = new Set<number>();
-  const delivered = new Map<string, Extract<DeliveryRecord, { kind: "delivered" }>>();
   const deliveredPipelines = new Map<string, number>();
   for (const record of records) {
     if (record.kind === "started" && record.deadlineAt !== null) {
       deadlines.add(Math.ceil(record.deadlineAt / 1000) * 1000);
     }
-    if (record.kind !== "delivered") continue;
-    const key = `${record.client}\u0000${record.sku}\u0000${record.targetSystem}`;
-    const known = delivered.get(key);
-    if (!known || known.occurredAt < record.occurredAt) delivered.set(key, record);
-    if (record.pipeline !== "") {
+    if (record.kind === "delivered" && record.pipeline !== "") {
       const at = deliveredPipelines.get(record.pipeline) ?? 0;
       deliveredPipelines.set(record.pipeline, Math.max(at, record.occurredAt));
     }
   }
   for (const dueAt of deadlines) await armLate(deps, dueAt);
-  await clearLate(deps, [...delivered.values()]);
+  await clearLate(deps, gated);
   await clearStale(deps, deliveredPipelines);
 }
 
-async function clearLate(
-  deps: Deps,
-  successes: readonly Extract<DeliveryRecord, { kind: "delivered" }>[],
-): Promise<void> {
-  const live = await liveLateExceptions(deps.db, successes);
-  for (const row of live) {
-    const detail = detailOf(row.latestEvent);
-    const success = successes.find(
-      (s) => s.client === row.client && s.sku === row.sku && s.targetSystem === row.targetSystem,
-    );
-    if (!detail || !success) continue;
-    await clear(deps, row.id, lateClearedSentence(detail, success.occurredAt), {
+/** Successes of SKUs with a late-delivery exception (found by the recovery's own query). */
+async function clearLate(deps: Deps, gated: readonly GatedSuccess[]): Promise<void> {
+  for (const success of gated) {
+    const detail = detailOf(success.gate);
+    if (detail?.kind !== "late") continue;
+    // A success from before the late change happened in the source cannot be its delivery.
+    if (detail.triggeredAt && success.succeededAt < Date.parse(detail.triggeredAt)) continue;
+    await clear(deps, success.exceptionId, lateClearedSentence(detail, success.succeededAt), {
       gate: "late",
-      deliveredAt: new Date(success.occurredAt).toISOString(),
-      lateMs: success.occurredAt - Date.parse(detail.expectedAt),
-      ...(success.eventId ? { deliveryEventId: success.eventId } : {}),
+      deliveredAt: new Date(success.succeededAt).toISOString(),
+      lateMs: success.succeededAt - Date.parse(detail.expectedAt),
+      ...(detail.deliveryEventId ? { deliveryEventId: detail.deliveryEventId } : {}),
     });
   }
 }
@@ -337,7 +329,7 @@ async function clearStale(deps: Deps, delivered: ReadonlyMap<string, number>): P
   const cleared: string[] = [];
   for (const pipeline of pipelines) {
     const row = live.find((r) => r.fingerprint === pipelineFingerprint(pipeline, "stale"));
-    const detail = row ? detailOf(row.latestEvent) : null;
+    const detail = row ? detailOf((row.latestEvent as { gate?: unknown } | null)?.gate) : null;
     const at = delivered.get(pipeline.name);
     if (!row || !detail || at === undefined) continue;
     await clear(deps, row.id, staleClearedSentence(at, Date.parse(detail.expectedAt)), {
@@ -350,8 +342,9 @@ async function clearStale(deps: Deps, delivered: ReadonlyMap<string, number>): P
   if (cleared.length > 0) await checkStale(deps, { names: cleared });
 }
 
-function detailOf(event: unknown): GateDetail | null {
-  return typeof event === "object" && event !== null ? gateDetailOf(event as FailureEvent) : null;
+function detailOf(gate: unknown): GateDetail | null {
+  const parsed = gateDetailSchema.safeParse(gate);
+  return parsed.success ? parsed.data : null;
 }
 
 /** The sweep: late deliveries whose timer was lost, every pipeline's stale timer, budgets. */
