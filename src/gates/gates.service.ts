@@ -101,17 +101,36 @@ export async function armLate(deps: Pick<Deps, "queues" | "clock">, dueAt: numbe
   );
 }
 
+/** Exceptions a late-delivery check opens at once (each is an intake transaction). */
+const LATE_PARALLEL = 8;
+/** One late-delivery check at a time per process: two timers due together do not race. */
+const lateRuns = new WeakMap<object, Promise<unknown>>();
+
 /**
  * Every started delivery past its deadline: an exception for its SKU inside the pipeline's
  * hours; outside them its deadline moves to the next opening. Returns how many it opened.
+ * Runs one at a time per process (a second call waits, then finds what is still due); two
+ * processes may both open one, and intake's eventId makes that one exception.
  */
 export async function checkLate(deps: Deps): Promise<number> {
+  const previous = lateRuns.get(deps) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() => lateOnce(deps));
+  lateRuns.set(deps, run);
+  try {
+    return await run;
+  } finally {
+    if (lateRuns.get(deps) === run) lateRuns.delete(deps);
+  }
+}
+
+async function lateOnce(deps: Deps): Promise<number> {
   let opened = 0;
   for (;;) {
     const now = deps.clock.now();
     const due = await overdueDeliveries(deps.db, now, LATE_BATCH);
     const gated: string[] = [];
     const asleep = new Map<number, string[]>();
+    const toOpen: { event: FailureEventInput; role: string; eventId: string }[] = [];
     for (const delivery of due) {
       const pipeline = gateOf(deps, delivery.pipeline);
       // A pipeline renamed or removed since: nothing to judge it by any more.
@@ -124,9 +143,14 @@ export async function checkLate(deps: Deps): Promise<number> {
         asleep.set(at, [...(asleep.get(at) ?? []), delivery.eventId]);
         continue;
       }
-      const id = await open(deps, lateEvent(pipeline, delivery, now.getTime()), pipeline.role);
-      if (id !== null) opened++;
-      gated.push(delivery.eventId);
+      const event = lateEvent(pipeline, delivery, now.getTime());
+      toOpen.push({ event, role: pipeline.role, eventId: delivery.eventId });
+    }
+    for (let i = 0; i < toOpen.length; i += LATE_PARALLEL) {
+      const chunk = toOpen.slice(i, i + LATE_PARALLEL);
+      const ids = await Promise.all(chunk.map((item) => open(deps, item.event, item.role)));
+      opened += ids.filter((id) => id !== null).length;
+      gated.push(...chunk.map((item) => item.eventId));
     }
     await markGated(deps.db, gated, now);
     for (const [at, ids] of asleep) {
