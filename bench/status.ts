@@ -208,7 +208,8 @@ async function seedDeliveriesIfNeeded(
   force: boolean,
 ) {
   const [state] = await client<{ fresh: boolean }[]>`
-    select coalesce((select max(hour) > now() - interval '1 day' from delivery_hours), false) as fresh`;
+    select coalesce((select max(hour) > now() - interval '1 day' from delivery_hours), false)
+      and coalesce((select max(day) > now() - interval '2 days' from delivery_days), false) as fresh`;
   if (!force && state?.fresh) return;
   say(
     `seeding delivery figures for ${BENCH_DELIVERIES.toLocaleString("en")} deliveries over 30 days…`,

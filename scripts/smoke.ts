@@ -2,7 +2,8 @@
  * `npm run smoke`: does what a deploy does, in a clean copy of this checkout, and says whether
  * it worked. `npm ci`, `npm run build`, `npm prune --omit=dev`; then the Procfile's `release`
  * line (migrations, compiled JS), its `web` and `worker` lines, readiness green on both, one
- * failure event in and its card out, SIGTERM, both exit 0.
+ * failure event in and its card out (by BullMQ, then over HTTP with a token from the compiled
+ * producers CLI), SIGTERM, both exit 0.
  *
  * Slack is the local stand-in, run here from the dev checkout (the pruned copy has no tsx).
  * Exit code 0 = passed. SMOKE_KEEP=1 leaves the copy in place for a look.
@@ -190,6 +191,46 @@ async function main(): Promise<void> {
       30_000,
     );
     say("failure event in, card posted");
+
+    // The HTTP intake of the built web process, with a token from the compiled producers CLI.
+    const created = execFileSync(
+      "node",
+      ["dist/producers/producers.cli.js", "create", "smoke-producer"],
+      { cwd: copy, env: { PATH: process.env.PATH ?? "", ...env } },
+    ).toString();
+    const token = /sdp_[A-Za-z0-9_-]{43}/.exec(created)?.[0];
+    if (!token) throw new Error(`producers create printed no token:\n${created}`);
+    const posted = await fetch(`http://127.0.0.1:${webPort}/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        events: [
+          {
+            name: "sync.failed",
+            data: {
+              eventId: `${eventId}-http`,
+              occurredAt: new Date().toISOString(),
+              client: "acme",
+              sku: "SMOKE-HTTP-1",
+              sourceSystem: "erp.netsuite",
+              targetSystem: "storefront.shopify",
+              failureMode: "network",
+              error: { message: "smoke test over HTTP" },
+              attempts: 1,
+            },
+          },
+        ],
+      }),
+    });
+    const answer = (await posted.json()) as { accepted?: number };
+    if (posted.status !== 202 || answer.accepted !== 1)
+      throw new Error(`POST /v1/events answered ${posted.status} ${JSON.stringify(answer)}`);
+    await fake.waitForCall(
+      "chat.postMessage",
+      (call) => JSON.stringify(call.body).includes("SMOKE-HTTP-1"),
+      30_000,
+    );
+    say("producers CLI token, POST /v1/events 202, card posted");
 
     const metrics = await (await fetch(`http://127.0.0.1:${workerOps}/metrics`)).text();
     if (!/^syncdesk_cards_posted_total [1-9]/m.test(metrics))

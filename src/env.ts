@@ -138,6 +138,24 @@ export const envSchema = z.object({
   RETENTION_DELIVERIES: duration("90d"),
   /** How often the retention job runs (once across replicas). */
   RETENTION_SWEEP_MS: withDefault(z.coerce.number().int().min(1000), 3_600_000),
+  /**
+   * HTTP intake (`POST /v1/events`, src/producers): the largest request body taken, in bytes,
+   * and each producer's rate: events per second sustained, with bursts up to PRODUCER_BURST
+   * events (at least 500, one full batch).
+   */
+  PRODUCER_MAX_BODY_BYTES: withDefault(
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024),
+    5 * 1024 * 1024,
+  ),
+  PRODUCER_RATE_PER_SEC: withDefault(z.coerce.number().positive().max(1_000_000), 200),
+  PRODUCER_BURST: withDefault(
+    z.coerce.number().int().min(500, "must be at least 500 (one full batch)"),
+    2000,
+  ),
   LOG_LEVEL: withDefault(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     "info",

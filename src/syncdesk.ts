@@ -27,6 +27,7 @@ import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/out
 import type { SlackLimits } from "./platform/slack/rate-limits.js";
 import type { SlackStats } from "./platform/slack/slack-metrics.js";
 import { connectionSecurity } from "./platform/tls.js";
+import { httpIntakeRoutes } from "./producers/http-intake.js";
 import { retentionFromEnv } from "./retention/retention.schedule.js";
 import type { RoutingSource } from "./routing/active-routing.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
@@ -170,8 +171,15 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           await database.sql`select 1`;
           return (await redis.ping()) === "PONG";
         },
-        // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
-        extraRoutes: env.METRICS_PORT === undefined ? ops.routes : [],
+        extraRoutes: [
+          // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
+          ...(env.METRICS_PORT === undefined ? ops.routes : []),
+          // POST /v1/events and /v1/openapi.json: producers' tokens, not Slack's signature.
+          ...httpIntakeRoutes(deps, {
+            maxBodyBytes: env.PRODUCER_MAX_BODY_BYTES,
+            rate: { perSecond: env.PRODUCER_RATE_PER_SEC, burst: env.PRODUCER_BURST },
+          }),
+        ],
         // The receiver's replay memory and acked clicks (queue `slack-clicks`) live in Redis.
         edge: {
           redis,

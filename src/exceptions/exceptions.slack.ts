@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
+import { stripMrkdwn } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
@@ -247,9 +248,4 @@ function parseJson<S extends z.ZodType>(schema: S, text: string | undefined): z.
   } catch {
     return null;
   }
-}
-
-/** Modal field errors are plain text: drop mrkdwn markers and mentions' brackets. */
-function stripMrkdwn(text: string): string {
-  return text.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
 }

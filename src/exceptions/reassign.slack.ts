@@ -10,7 +10,7 @@ import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
-import { escapeMrkdwn, mention, truncate } from "../platform/slack/mrkdwn.js";
+import { escapeMrkdwn, mention, stripMrkdwn, truncate } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 import { standingIn } from "./authorization.js";
@@ -110,7 +110,7 @@ export function registerReassignListeners(app: App, deps: Deps): void {
     );
     if (!result?.ok) {
       const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
-      await ack({ response_action: "errors", errors: { to: plain(text) } });
+      await ack({ response_action: "errors", errors: { to: stripMrkdwn(text) } });
       return;
     }
     await ack();
@@ -197,9 +197,4 @@ function parseMetadata(text: string | undefined) {
   } catch {
     return null;
   }
-}
-
-/** Modal errors are plain text: drop mrkdwn bold markers and mention brackets. */
-function plain(text: string): string {
-  return text.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
 }

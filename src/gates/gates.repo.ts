@@ -4,10 +4,6 @@ import type { Db } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
 import type { LateDelivery } from "./gate-policy.js";
 
-const DAY_MS = 86_400_000;
-/** How far back the stale gate looks for a pipeline's last success (the hour rows' reach). */
-const LAST_SUCCESS_LOOKBACK_MS = 30 * DAY_MS;
-
 export interface OverdueDelivery extends LateDelivery {
   pipeline: string;
   deadlineAt: number;
@@ -66,16 +62,6 @@ export async function postponeDeadlines(
     update delivery_inflight set deadline_at = ${until.toISOString()}::timestamptz
     where event_id in (select jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb))
       and gated_at is null`);
-}
-
-/** The latest successful delivery of each pipeline (from the hour rows, written by every flush). */
-export async function lastSuccesses(db: Db, now: Date): Promise<Map<string, number>> {
-  const since = new Date(now.getTime() - LAST_SUCCESS_LOOKBACK_MS).toISOString();
-  const rows = await db.execute<{ pipeline: string; at: string | Date }>(sql`
-    select pipeline, max(last_delivered_at) as at from delivery_hours
-    where hour >= date_trunc('hour', ${since}::timestamptz) and last_delivered_at is not null
-    group by pipeline`);
-  return new Map(rows.map((row) => [row.pipeline, new Date(row.at).getTime()]));
 }
 
 export interface Watch {

@@ -12,7 +12,7 @@
  */
 import type { Deps } from "../app/deps.js";
 import type { DeliveryRecord } from "../deliveries/delivery.js";
-import { deliveryTotals } from "../deliveries/figures.repo.js";
+import { deliveryTotals, lastDeliveries } from "../deliveries/figures.repo.js";
 import { mergeInto, quantile, type Sketch } from "../deliveries/sketch.js";
 import { applySignal } from "../exceptions/exceptions.service.js";
 import { type GateDetail, gateDetailSchema } from "../exceptions/gate-detail.js";
@@ -37,7 +37,6 @@ import {
   staleEvent,
 } from "./gate-policy.js";
 import {
-  lastSuccesses,
   liveByFingerprint,
   markGated,
   noteStaleTimer,
@@ -52,6 +51,8 @@ export interface GateSettings {
 }
 
 const LATE_BATCH = 200;
+/** How far back the stale gate looks for a pipeline's last success. */
+const LAST_SUCCESS_LOOKBACK_MS = 30 * 86_400_000;
 /** A stale timer this far past its deadline without having fired is taken as lost. */
 const LOST_TIMER_MS = 2000;
 
@@ -206,7 +207,7 @@ export async function checkStale(
     .config.pipelines.filter((p) => names === undefined || names.includes(p.name));
   if (pipelines.length === 0) return 0;
   const [last, watched, live] = await Promise.all([
-    lastSuccesses(deps.db, now),
+    lastDeliveries(deps.db, now, LAST_SUCCESS_LOOKBACK_MS),
     watches(
       deps.db,
       pipelines.map((p) => p.name),
@@ -221,7 +222,7 @@ export async function checkStale(
   let opened = 0;
   for (const pipeline of pipelines) {
     const watch = watched.get(pipeline.name);
-    const lastDeliveredAt = last.get(pipeline.name) ?? null;
+    const lastDeliveredAt = last.get(pipeline.name)?.getTime() ?? null;
     const since = lastDeliveredAt ?? watch?.since ?? now.getTime();
     const judged = judgeStale(pipeline, since, now.getTime());
     const armed = watch?.staleTimerAt ?? null;

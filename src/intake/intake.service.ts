@@ -218,6 +218,8 @@ export async function recordRejection(
   deps: Pick<Deps, "db" | "routing" | "clock">,
   job: { id: string; data: unknown },
   problems: Problem[],
+  /** The HTTP producer that sent it (src/producers); none for a queue's job. */
+  producer: string | null = null,
 ): Promise<Extract<IntakeResult, { kind: "rejected" }>> {
   const channel = defaultChannel(deps);
   const now = deps.clock.now();
@@ -233,6 +235,7 @@ export async function recordRejection(
           errors: problems,
           channel,
           receivedAt: now,
+          producer,
         })
         .onConflictDoNothing()
         .returning();
@@ -263,7 +266,11 @@ export async function recordRejection(
       actor: SYSTEM_ACTOR,
       source: "intake",
       action: "event_rejected",
-      details: { eventId: claimedEventId(job.data), problems: problems.slice(0, 50) },
+      details: {
+        eventId: claimedEventId(job.data),
+        problems: problems.slice(0, 50),
+        ...(producer ? { producer } : {}),
+      },
       at: now,
     });
     await queueRejectedCard(tx, inserted);

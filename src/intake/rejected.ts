@@ -55,7 +55,10 @@ export function renderRejectedCard(row: RejectedRow): { text: string; blocks: ob
     {
       type: "context",
       elements: [
-        { type: "mrkdwn", text: `Received ${slackDate(row.receivedAt)}` },
+        {
+          type: "mrkdwn",
+          text: `Received ${slackDate(row.receivedAt)}${row.producer ? ` from producer \`${safeText(row.producer, 100)}\` (HTTP)` : ""}`,
+        },
         { type: "mrkdwn", text: `Payload: \`${safeText(row.rawText, 500)}\`` },
       ],
     },

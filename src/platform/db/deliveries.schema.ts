@@ -44,11 +44,21 @@ export const deliveryMinutes = pgTable(
   (t) => [primaryKey({ columns: [t.minute, t.pipeline, t.client, t.targetSystem] })],
 );
 
-/** The same figures per hour, written by the same flush: 24h to 30d windows read these. */
+/** The same figures per hour, written by the same flush: the hours between a window's edges. */
 export const deliveryHours = pgTable(
   "delivery_hours",
   { hour: ts("hour").notNull(), ...deliveryFigureColumns },
   (t) => [primaryKey({ columns: [t.hour, t.pipeline, t.client, t.targetSystem] })],
+);
+
+/**
+ * The same figures per UTC day, written by the same flush: the whole days of 24h to 30d windows,
+ * so a 30-day answer merges about 50 rows per pipeline, client and target instead of 720.
+ */
+export const deliveryDays = pgTable(
+  "delivery_days",
+  { day: ts("day").notNull(), ...deliveryFigureColumns },
+  (t) => [primaryKey({ columns: [t.day, t.pipeline, t.client, t.targetSystem] })],
 );
 
 /**

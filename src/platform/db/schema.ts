@@ -156,6 +156,8 @@ export const rejectedEvents = pgTable(
     cardTs: text("card_ts"),
     reviewedBy: text("reviewed_by"),
     reviewedAt: ts("reviewed_at"),
+    /** The HTTP producer (producers.name) that sent it; null for events from a queue. */
+    producer: text("producer"),
   },
   (t) => [index("rejected_events_received").on(t.receivedAt)],
 );
@@ -333,3 +335,6 @@ export const homeViewers = pgTable("home_viewers", {
 
 // ---- deliveries (src/deliveries): deliveries.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./deliveries.schema.js";
+
+// ---- producers (src/producers): producers.schema.ts, re-exported so drizzle-kit sees them ----
+export * from "./producers.schema.js";
