@@ -182,6 +182,34 @@ describe("late delivery", () => {
   });
 });
 
+describe("a late delivery that arrived in time but was reported late", () => {
+  it("is cleared by its success all the same, and the note says so", async () => {
+    const triggeredAt = Date.now();
+    const common = {
+      eventId: "early-1",
+      client: "lateco",
+      sku: "EARLY-1",
+      targetSystem: "storefront.shopify",
+    };
+    await reportSyncStarted(outcomes(), {
+      kind: "sync.started",
+      ...common,
+      sourceSystem: "erp.netsuite",
+      triggeredAt: iso(triggeredAt),
+    });
+    const row = await openedOne("EARLY-1");
+    // Delivered 1 s after the change (within the 2 s budget), reported only now.
+    await reportSyncSuccess(outcomes(), {
+      kind: "sync.succeeded",
+      ...common,
+      triggeredAt: iso(triggeredAt),
+      occurredAt: iso(triggeredAt + 1000),
+    });
+    expect((await resolved(row.id)).resolution).toBe("recovered");
+    await eventually(async () => /arrived in time/.test(await threadText(row)));
+  });
+});
+
 describe("stale pipeline", () => {
   it("opens one exception for the pipeline within 5 s of its freshness; the next success resolves it", async () => {
     const row = await openedOne("pipeline:stale-pipe");
