@@ -15,13 +15,14 @@ import type { DeliveryRecord } from "../deliveries/delivery.js";
 import { deliveryTotals, lastDeliveries } from "../deliveries/figures.repo.js";
 import { mergeInto, quantile, type Sketch } from "../deliveries/sketch.js";
 import { applySignal } from "../exceptions/exceptions.service.js";
-import { type GateDetail, gateDetailSchema } from "../exceptions/gate-detail.js";
+import { type GateDetail, type GateKind, gateDetailSchema } from "../exceptions/gate-detail.js";
 import type { FailureEventInput } from "../intake/failure-event.schema.js";
 import { fingerprint } from "../intake/fingerprint.js";
 import { ingestFailure } from "../intake/intake.service.js";
 import type { GatedSuccess } from "../outcomes/outcome.service.js";
 import type { PipelineConfig } from "../routing/routing-file.schema.js";
 import { enqueueGateJob } from "./gate-jobs.schema.js";
+import { countGate } from "./gate-metrics.js";
 import {
   BUDGET_WINDOW_MS,
   budgetClearedSentence,
@@ -68,6 +69,8 @@ async function open(deps: Deps, event: FailureEventInput, role: string): Promise
     deps.logger.error({ problems: result.problems }, "a latency gate's own event was refused");
     return null;
   }
+  const gate = (event as { gate?: GateDetail }).gate;
+  if (gate && result.kind !== "duplicate") countGate("opened", gate.kind, gate.pipeline);
   return result.exceptionId;
 }
 
@@ -75,13 +78,14 @@ async function clear(
   deps: Deps,
   exceptionId: number,
   said: string,
-  detail: Record<string, unknown>,
+  detail: Record<string, unknown> & { gate: GateKind; pipeline: string },
 ): Promise<boolean> {
   const row = await applySignal(deps, {
     exceptionId,
     signal: { kind: "gate_cleared", said, detail },
     source: "gate",
   });
+  if (row !== null) countGate("cleared", detail.gate, detail.pipeline);
   return row !== null;
 }
 
@@ -285,6 +289,7 @@ export async function checkBudgets(deps: Deps, settings: GateSettings): Promise<
     if (judged.kind === "under" && existing) {
       await clear(deps, existing.id, budgetClearedSentence(judged, pipeline.budgetMs), {
         gate: "over_budget",
+        pipeline: pipeline.name,
         p95Ms: judged.p95Ms,
         deliveries: judged.deliveries,
       });
@@ -334,6 +339,7 @@ async function clearLate(deps: Deps, gated: readonly GatedSuccess[]): Promise<vo
     if (detail.triggeredAt && success.succeededAt < Date.parse(detail.triggeredAt)) continue;
     await clear(deps, success.exceptionId, lateClearedSentence(detail, success.succeededAt), {
       gate: "late",
+      pipeline: detail.pipeline,
       deliveredAt: new Date(success.succeededAt).toISOString(),
       lateMs: success.succeededAt - Date.parse(detail.expectedAt),
       ...(detail.deliveryEventId ? { deliveryEventId: detail.deliveryEventId } : {}),
@@ -359,6 +365,7 @@ async function clearStale(deps: Deps, delivered: ReadonlyMap<string, number>): P
     if (!row || !detail || at === undefined) continue;
     await clear(deps, row.id, staleClearedSentence(at, Date.parse(detail.expectedAt)), {
       gate: "stale",
+      pipeline: pipeline.name,
       deliveredAt: new Date(at).toISOString(),
     });
     cleared.push(pipeline.name);

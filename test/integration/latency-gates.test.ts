@@ -28,6 +28,7 @@ import {
   reportSyncStarted,
   reportSyncSuccess,
 } from "../../src/outcomes/outcome-event.schema.js";
+import { registry } from "../../src/platform/metrics.js";
 import type { Syncdesk } from "../../src/syncdesk.js";
 import { eventually } from "../support/harness.js";
 import { DESK, textOf } from "../support/slack-actions.js";
@@ -179,6 +180,11 @@ describe("late delivery", () => {
     expect(audit.at(-1)?.details).toMatchObject({ gate: "late", deliveryEventId: "late-1" });
     await eventually(async () => /late\*.*Resolved as recovered/.test(await threadText(row)));
     expect(await threadText(row)).toMatch(/against a budget of 2s/);
+    // Counted for Prometheus (the workers run in this process).
+    const shown = await registry.getSingleMetricAsString("syncdesk_gate_exceptions_cleared_total");
+    expect(shown).toMatch(
+      /syncdesk_gate_exceptions_cleared_total\{gate="late",pipeline="late-pipe"\} [1-9]/,
+    );
   });
 });
 
