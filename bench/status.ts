@@ -120,7 +120,7 @@ async function main() {
       ["checklist: unreviewed rejections 24h", () => unreviewedRejections(db, ago(24 * HOUR_MS))],
       ["checklist: routing changes 7d", () => routingChangesSince(db, ago(7 * DAY_MS))],
       ["checklist: manual without cause 7d", () => manualWithoutRootCause(db, ago(7 * DAY_MS))],
-      ["checklist: all facts", () => checklistFacts(db, now())],
+      ["checklist: all facts", () => checklistFacts(db, now(), [])],
     ];
     const commands: [string, () => Promise<unknown>][] = [
       [

@@ -97,6 +97,13 @@ export const envSchema = z.object({
    */
   DELIVERY_FLUSH_MS: withDefault(z.coerce.number().int().min(10).max(60_000), 1000),
   OUTCOME_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(20_000), 2000),
+  /**
+   * Latency gates (src/gates): how often the gate sweep re-arms lost gate timers and judges
+   * each pipeline's time-to-sync P95 (the over-budget gate), and the fewest timed deliveries
+   * in its 15-minute window that it judges at all.
+   */
+  GATE_SWEEP_MS: withDefault(z.coerce.number().int().min(100), 5000),
+  GATE_MIN_DELIVERIES: withDefault(z.coerce.number().int().min(1), 20),
   /** How often the SLA sweeper re-arms deadlines that passed with no live timer. */
   SLA_SWEEP_MS: withDefault(z.coerce.number().int().min(100), 30_000),
   /** More than this many new fingerprints of one kind within STORM_WINDOW form a storm. */

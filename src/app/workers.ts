@@ -3,6 +3,8 @@
  * table of src/app/jobs.ts) and the job schedulers (sweepers, reconcile, digest, retention).
  */
 import { startDeliveryDesk } from "../deliveries/deliveries.job.js";
+import { scheduleGateSweep } from "../gates/gates.job.js";
+import { type GateSettings, gatesAfterFlush } from "../gates/gates.service.js";
 import { handleFailureJob } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
 import { countIntake } from "../platform/metrics.js";
@@ -24,6 +26,8 @@ export interface WorkerSettings {
   retention: { rules: RetentionRule[]; sweepMs: number };
   /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
   deliveries: { flushMs: number; concurrency: number };
+  /** Latency gates (src/gates): how often the sweep runs, the over-budget gate's minimum. */
+  gates: GateSettings & { sweepMs: number };
 }
 
 export async function startWorkers(
@@ -38,7 +42,11 @@ export async function startWorkers(
     lockMs: settings.lockMs,
     ...(queues.telemetry ? { telemetry: queues.telemetry } : {}),
   };
-  const deliveries = startDeliveryDesk(deps, { flushMs: settings.deliveries.flushMs });
+  const deliveries = startDeliveryDesk(deps, {
+    flushMs: settings.deliveries.flushMs,
+    // The gates follow each committed flush: late timers armed, late and stale cards cleared.
+    afterFlush: (records, gated) => gatesAfterFlush(deps, records, gated),
+  });
   const failures = startWorker(
     queues.failures.name,
     async (job) => {
@@ -62,7 +70,10 @@ export async function startWorkers(
     // Each job waits for the flush holding its deliveries: hold many at once.
     { ...common, concurrency: settings.deliveries.concurrency },
   );
-  const processor = internalProcessor(deps, { retentionRules: settings.retention.rules });
+  const processor = internalProcessor(deps, {
+    retentionRules: settings.retention.rules,
+    gates: { minDeliveries: settings.gates.minDeliveries },
+  });
   const internal = startWorker(INTERNAL_QUEUE, processor, {
     ...common,
     concurrency: settings.jobConcurrency,
@@ -97,6 +108,7 @@ export async function startWorkers(
     );
     await scheduleDigest(queues, settings.digest);
     await scheduleRetention(queues, settings.retention.sweepMs);
+    await scheduleGateSweep(deps, settings.gates.sweepMs);
   };
   await schedule();
   // The schedulers live in Redis. One restarted without its data (no append-only file, a

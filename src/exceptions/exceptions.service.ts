@@ -216,7 +216,9 @@ function traceField(): { traceparent?: string } {
 export type SystemSignal =
   | { kind: "retry_succeeded" }
   | { kind: "retry_failed"; error: string }
-  | { kind: "recovered"; detail: Record<string, unknown> };
+  | { kind: "recovered"; detail: Record<string, unknown> }
+  /** A latency gate cleared itself; `said` is its escaped sentence for the thread. */
+  | { kind: "gate_cleared"; said: string; detail: Record<string, unknown> };
 
 /** Applies what BullMQ or a producer reported; a signal that no longer applies changes nothing. */
 export async function applySignal(
@@ -274,7 +276,7 @@ async function signalChange(
           details: {
             retryNumber: row.retryCount,
             retryJobId: row.retryJobId,
-            ...(signal.kind === "recovered" ? signal.detail : {}),
+            ...(signal.kind === "recovered" || signal.kind === "gate_cleared" ? signal.detail : {}),
           },
           at: now,
         },

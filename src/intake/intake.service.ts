@@ -35,6 +35,10 @@ export async function ingestFailure(
     "db" | "routing" | "clock" | "storms" | "logger" | "exceptionEffects" | "queues"
   >,
   job: { id: string; data: unknown },
+  options: {
+    /** The role that owns it whatever the routes say (a latency gate's pipeline role). */
+    role?: string;
+  } = {},
 ): Promise<IntakeResult> {
   const checked = check(failureEventSchema, job.data);
   if (!checked.ok) return recordRejection(deps, job, checked.problems);
@@ -47,7 +51,9 @@ export async function ingestFailure(
   try {
     // Through the exception seam: the row, its audit entry, its card and its storm card
     // commit together; SLA timers and Home tabs follow after the commit.
-    return await inChangeTransaction(deps, (unit) => openOrAddOccurrence(unit, deps, event));
+    return await inChangeTransaction(deps, (unit) =>
+      openOrAddOccurrence(unit, deps, event, options.role),
+    );
   } catch (error) {
     if (!(error instanceof DuplicateEvent)) throw error;
     const winner = await findEvent(deps, event.eventId);
@@ -67,10 +73,14 @@ async function openOrAddOccurrence(
   unit: ChangeUnit,
   deps: Pick<Deps, "routing" | "clock" | "storms">,
   event: FailureEvent,
+  ownerRole: string | undefined,
 ): Promise<IntakeResult> {
   const db = unit.tx;
   const routing = deps.routing.current();
-  const decision = evaluate(routing.config, event);
+  const routed = evaluate(routing.config, event);
+  // The rule still gives severity and SLA; a declared owner (a pipeline's role) takes the card.
+  const owner = ownerRole === undefined ? undefined : routing.config.roles[ownerRole];
+  const decision = owner ? { ...routed, role: owner } : routed;
   const key = fingerprint(event);
   const seenAt = new Date(event.occurredAt);
   const now = deps.clock.now();

@@ -14,6 +14,12 @@ export const FAILURE_MODES = [
   "auth",
   "conflict",
   "unknown",
+  // The latency gates' modes: syncdesk opens these itself when a delivery is late, a pipeline
+  // is stale or its time-to-sync P95 is over budget. A producer that measures its own
+  // lateness may send "latency" too.
+  "latency",
+  "stale",
+  "over_budget",
 ] as const;
 export type FailureMode = (typeof FAILURE_MODES)[number];
 

@@ -93,8 +93,13 @@ export const deliveryInflight = pgTable(
     targetSystem: text("target_system").notNull(),
     triggeredAt: ts("triggered_at").notNull(),
     startedAt: ts("started_at").notNull(),
-    /** null: no pipeline takes it, so no budget applies. */
+    /**
+     * null: no pipeline takes it, so no budget applies. The late-delivery gate moves it to the
+     * opening of the pipeline's hours when it falls outside them (gates sleep outside hours).
+     */
     deadlineAt: ts("deadline_at"),
+    /** When the late-delivery gate opened an exception for it; null until then. */
+    gatedAt: ts("gated_at"),
   },
   (t) => [
     index("delivery_inflight_deadline").on(t.deadlineAt),
@@ -130,4 +135,19 @@ export const deliveryRejectionCards = pgTable("delivery_rejection_cards", {
   channel: text("channel"),
   cardTs: text("card_ts"),
   drawnAt: ts("drawn_at").notNull(),
+});
+
+/**
+ * Since when the gates watch a pipeline: the stale gate counts a pipeline that never delivered
+ * from here, so a restart does not reset its clock. One row per pipeline name, kept while the
+ * name is declared (a renamed pipeline starts afresh).
+ */
+export const pipelineWatch = pgTable("pipeline_watch", {
+  pipeline: text("pipeline").primaryKey(),
+  watchedSince: ts("watched_since").notNull(),
+  /**
+   * The deadline the stale gate's timer is armed for. Deliveries only move the deadline later,
+   * so while this timer is ahead no other is armed: it wakes, judges again and arms the next.
+   */
+  staleTimerAt: ts("stale_timer_at"),
 });
