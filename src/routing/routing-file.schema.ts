@@ -88,12 +88,28 @@ export interface PipelineConfig {
   line: number;
 }
 
+/**
+ * Which system's stock figure wins for a client, per target system: `byTarget` globs first (in
+ * the order written), then `default`. Null default with no matching glob: no source of truth.
+ */
+export interface SourceOfTruth {
+  default: string | null;
+  byTarget: { target: string; system: string }[];
+}
+
+export interface ClientConfig {
+  sourceOfTruth: SourceOfTruth;
+  owner: string;
+  /** Reconciliation: a quantity difference up to this (absolute units) still counts as matched. */
+  tolerance: number;
+}
+
 export interface RoutingConfig {
   roles: Record<string, RoleConfig>;
   routes: RouteRule[];
   /** The inventory event matrix, first match wins; empty when the file declares none. */
   pipelines: PipelineConfig[];
-  clients: Record<string, { sourceOfTruth: string; owner: string }>;
+  clients: Record<string, ClientConfig>;
   admins: string[];
   /**
    * Queue-name globs a failure event's `retry.queue` may name: a Retry click adds a job there.
@@ -272,9 +288,35 @@ const pipelineSchema = strictObject({
   role: z.string({ error: "expected a role name" }).optional(),
 });
 
+const systemName = z.string({ error: "expected a system name like erp.netsuite" }).min(1);
+
+/** A system, or a map target-system glob -> system (`default` for the rest). */
+const sourceOfTruthSchema = z
+  .union(
+    [
+      systemName,
+      z
+        .record(z.string().min(1), systemName)
+        .refine((map) => Object.keys(map).length > 0, "the map must not be empty"),
+    ],
+    {
+      error:
+        'expected a system (erp.netsuite) or a map of target glob -> system ({ default: erp.netsuite, "ads.*": pim.akeneo })',
+    },
+  )
+  .transform((value): SourceOfTruth => {
+    if (typeof value === "string") return { default: value, byTarget: [] };
+    const { default: fallback, ...globs } = value;
+    return {
+      default: fallback ?? null,
+      byTarget: Object.entries(globs).map(([target, system]) => ({ target, system })),
+    };
+  });
+
 const clientSchema = strictObject({
-  sourceOfTruth: z.string({ error: "expected the client's source-of-truth system" }).min(1),
+  sourceOfTruth: sourceOfTruthSchema,
   owner: z.string({ error: "expected a role name" }),
+  tolerance: z.int({ error: "expected a whole number of units >= 0" }).min(0).default(0),
 });
 
 /** The raw routing document. Reference checks run even when other parts are invalid. */
