@@ -125,6 +125,12 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         deliveries: { flushMs: env.DELIVERY_FLUSH_MS, concurrency: env.OUTCOME_CONCURRENCY },
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
         retention: retentionFromEnv(env),
+        recon: {
+          concurrency: env.SNAPSHOT_CONCURRENCY,
+          cron: env.RECON_CRON,
+          tz: env.DIGEST_TZ,
+          windowMs: env.RECON_WINDOW,
+        },
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
       closers.push({ name: "workers", close: workers.close });

@@ -12,6 +12,8 @@ import { intakeJobs } from "../intake/intake-jobs.schema.js";
 import { inventoryJobHandlers } from "../inventory/inventory.job.js";
 import { inventoryJobs } from "../inventory/inventory-jobs.schema.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
+import { reconJobHandlers } from "../recon/recon.job.js";
+import { reconJobs } from "../recon/recon-jobs.schema.js";
 import { retentionJobHandlers } from "../retention/retention.job.js";
 import { retentionJobs } from "../retention/retention-jobs.schema.js";
 import type { RetentionRule } from "../retention/retention-rules.js";
@@ -31,6 +33,7 @@ export const jobCatalog = {
   ...stormJobs,
   ...inventoryJobs,
   ...retentionJobs,
+  ...reconJobs,
 };
 
 export type JobName = keyof typeof jobCatalog;
@@ -49,6 +52,7 @@ function jobHandlers(deps: Deps, settings: JobSettings): JobHandlers<typeof jobC
     ...stormJobHandlers(deps),
     ...inventoryJobHandlers(deps),
     ...retentionJobHandlers(deps, settings.retentionRules),
+    ...reconJobHandlers(deps),
   };
 }
 

@@ -8,6 +8,8 @@ import { scheduleDigest } from "../inventory/digest.job.js";
 import { countIntake } from "../platform/metrics.js";
 import { INTERNAL_QUEUE } from "../platform/queue/catalog.js";
 import { startWorker } from "../platform/queue/worker.js";
+import { scheduleRecon } from "../recon/recon.job.js";
+import { handleSnapshotJob } from "../recon/snapshots.job.js";
 import { scheduleRetention } from "../retention/retention.schedule.js";
 import type { RetentionRule } from "../retention/retention-rules.js";
 import type { Deps } from "./deps.js";
@@ -24,6 +26,8 @@ export interface WorkerSettings {
   retention: { rules: RetentionRule[]; sweepMs: number };
   /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
   deliveries: { flushMs: number; concurrency: number };
+  /** Reconciliation (src/recon): snapshot parts loaded at once, the nightly run, the window. */
+  recon: { concurrency: number; cron: string; tz: string; windowMs: number };
 }
 
 export async function startWorkers(
@@ -61,6 +65,18 @@ export async function startWorkers(
     // Each job waits for the flush holding its deliveries: hold many at once.
     { ...common, concurrency: settings.deliveries.concurrency },
   );
+  const snapshots = startWorker(
+    queues.snapshots.name,
+    async (job) => {
+      const result = await handleSnapshotJob(deps, {
+        id: job.id ?? `${job.name}-${job.timestamp}`,
+        data: job.data,
+      });
+      countIntake("snapshots", result);
+      return result;
+    },
+    { ...common, concurrency: settings.recon.concurrency },
+  );
   const processor = internalProcessor(deps, { retentionRules: settings.retention.rules });
   const internal = startWorker(INTERNAL_QUEUE, processor, {
     ...common,
@@ -88,6 +104,7 @@ export async function startWorkers(
     );
     await scheduleDigest(queues, settings.digest);
     await scheduleRetention(queues, settings.retention.sweepMs);
+    await scheduleRecon(queues, settings.recon);
   };
   await schedule();
   // The schedulers live in Redis. One restarted without its data (no append-only file, a
@@ -100,7 +117,7 @@ export async function startWorkers(
     });
   };
   queues.connection.on("ready", reschedule);
-  const workers = [failures, outcomes, internal];
+  const workers = [failures, outcomes, snapshots, internal];
   return {
     /** For /readyz: throws naming the workers that stopped. */
     assertRunning: () => {

@@ -333,3 +333,6 @@ export const homeViewers = pgTable("home_viewers", {
 
 // ---- deliveries (src/deliveries): deliveries.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./deliveries.schema.js";
+
+// ---- reconciliation (src/recon): recon.schema.ts, re-exported so drizzle-kit sees them ----
+export * from "./recon.schema.js";
