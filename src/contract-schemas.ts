@@ -11,6 +11,7 @@ import {
   outcomeEventSchema,
   startedEventSchema,
 } from "./outcomes/outcome-event.schema.js";
+import { snapshotPartSchema } from "./platform/contracts/snapshot-part.schema.js";
 
 export interface ContractDocument {
   /** The file under contract/. */
@@ -46,6 +47,13 @@ export const CONTRACT_DOCUMENTS: ContractDocument[] = [
     description:
       "Job data of a job named sync.batch on the inventory-sync-outcomes queue: up to 1,000 sync.started / sync.succeeded events, each judged on its own.",
     schema: batchEventSchema,
+  },
+  {
+    file: "snapshot-part.v1.schema.json",
+    title: "syncdesk inventory snapshot part, version 1",
+    description:
+      "Job data of a job named snapshot.part on the inventory-snapshots queue, with job id snapshot-<base64url(snapshotId)>-<part>: up to 10,000 items of one snapshot; the snapshot is complete when parts 1..parts arrived.",
+    schema: snapshotPartSchema,
   },
 ];
 

@@ -120,7 +120,7 @@ export async function reconcileClient(
 /** A completed snapshot: reconcile the pairs it completes (as consumer, or as source). */
 export async function reconcileSnapshot(deps: Deps, snapshotKey: number): Promise<RunSummary[]> {
   const snapshot = await snapshotByKey(deps.db, snapshotKey);
-  if (!snapshot || snapshot.state !== "complete") return [];
+  if (snapshot?.state !== "complete") return [];
   const { config } = deps.routing.current();
   const truth = clientSourceOfTruth(config, snapshot.client, snapshot.system);
   const systems =

@@ -28,3 +28,24 @@ describe("contract/*.schema.json", () => {
     expect(schema.additionalProperties).not.toBe(false);
   });
 });
+
+describe("contract/snapshot-part.v1.schema.json", () => {
+  it("names the fields a snapshot part needs and caps a part at 10,000 items", () => {
+    const schema = JSON.parse(committed("snapshot-part.v1.schema.json"));
+    expect(schema.required).toEqual(
+      expect.arrayContaining([
+        "snapshotId",
+        "client",
+        "system",
+        "takenAt",
+        "part",
+        "parts",
+        "items",
+      ]),
+    );
+    expect(schema.properties.items.maxItems).toBe(10_000);
+    expect(schema.properties.items.items.required).toEqual(["sku", "quantity"]);
+    expect(schema.properties.items.items.properties.quantity.minimum).toBe(0);
+    expect(schema.additionalProperties).not.toBe(false);
+  });
+});
