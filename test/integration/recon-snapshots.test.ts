@@ -305,3 +305,54 @@ describe("reconciliation runs", () => {
     expect(text).toContain("Came from pim.akeneo, not the source of truth for storefront.shopify");
   });
 });
+
+describe("/inventory recon", () => {
+  let asked = 0;
+  async function inventory(text: string, userId: string) {
+    asked += 1;
+    const id = `recon-${asked}`;
+    const res = await h.slack.command({
+      command: "/inventory",
+      text,
+      userId,
+      channelId: "C0STORE",
+      responseUrl: h.fake.responseUrl(id),
+    });
+    expect(res.status).toBe(200);
+    const answer = (await h.fake.waitForResponse(id)) as { text?: string };
+    return answer.text ?? "";
+  }
+
+  it("lets a manager of the owner role start a run and lists it; refuses a member", async () => {
+    expect(await inventory("recon run acme", "U0CAROL")).toContain(
+      "Only managers of storefront-ops (acme's owner) and admins may start a reconciliation.",
+    );
+    const before = await h.bot.deps.db.execute(
+      sql`select id from recon_runs where started_by = 'U0MGR2'`,
+    );
+    expect(before.length).toBe(0);
+    expect(await inventory("recon run acme", "U0MGR2")).toContain("the report goes to <#C0STORE>");
+    const run = await eventually(
+      async () => {
+        const [row] = await h.bot.deps.db.execute<{ id: number }>(
+          sql`select id from recon_runs where started_by = 'U0MGR2' and outcome = 'compared'`,
+        );
+        return row;
+      },
+      15_000,
+      "the manager's run",
+    );
+    const listed = await inventory("recon acme", "U0CAROL");
+    expect(listed).toContain(`#${run.id} `);
+    expect(listed).toContain(
+      "storefront.shopify vs erp.netsuite · 1 matched · 2 mismatch · 1 missing · 1 unexpected",
+    );
+    expect(listed).toContain("<@U0MGR2>");
+    // Same pair, same result: the evidence replays.
+    const hashes = await h.bot.deps.db.execute<{ delta_hash: string }>(
+      sql`select distinct delta_hash from recon_runs where client = 'acme' and outcome = 'compared'`,
+    );
+    expect(hashes.length).toBe(1);
+    expect(await inventory("recon run nobody", "U0ADMIN")).toContain("No client `nobody`");
+  });
+});
