@@ -193,8 +193,8 @@ async function runPair(
     const began = performance.now();
     const result = await compareSnapshots(tx, {
       runId: run.id,
-      sourceKey: input.source.key,
-      consumerKey: input.consumer.key,
+      source: input.source,
+      consumer: input.consumer,
       tolerance: input.tolerance,
     });
     const compareMs = Math.round(performance.now() - began);

@@ -151,6 +151,8 @@ async function loadInTx(tx: Tx, part: SnapshotPart, now: Date): Promise<PartOutc
  * one SKU are summed; the hash is over what a run compares (SKU and summed quantity).
  */
 async function completeSnapshot(tx: Tx, key: number, at: string): Promise<void> {
+  // The duplicate check and the hash sort every line: in memory, not in 4 MB batches on disk.
+  await tx.execute(sql`set local work_mem = '256MB'`);
   const duplicates = await tx.execute<{ sku: string; location: string; lines: number }>(sql`
     select sku, location, count(*)::int as lines from snapshot_items
     where snapshot_key = ${key}
