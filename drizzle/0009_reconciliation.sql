@@ -28,6 +28,7 @@ CREATE TABLE "recon_runs" (
 	"delta_hash" text,
 	"evidence" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"compare_ms" integer,
+	"report_file_id" text,
 	"started_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

@@ -18,6 +18,11 @@ export const reconJobs = {
     }),
     options: { attempts: 3 },
   },
+  /** Uploads a run's full delta list as a CSV file to the owner's channel. */
+  "recon.report-file": {
+    schema: z.object({ runId: z.number().int() }),
+    options: { attempts: 5, backoff: { type: "exponential", delay: 5000 } },
+  },
   /** RECON_CRON: a recon.run for every client with a source of truth. */
   "recon.nightly": { schema: z.object({}), options: { attempts: 3 } },
   /** Expires snapshots that did not arrive whole within RECON_WINDOW. */

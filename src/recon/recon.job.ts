@@ -9,6 +9,8 @@ import type { JobHandlers } from "../platform/queue/catalog.js";
 import type { Queues } from "../platform/queue/queues.js";
 import { reconcileClient, reconcileSnapshot } from "./recon.service.js";
 import { enqueueRecon, type reconJobs } from "./recon-jobs.schema.js";
+import { uploadDeltaFile } from "./report-file.js";
+import type { RunSummary } from "./run-summary.js";
 import { expireStaleSnapshots } from "./snapshots.job.js";
 
 export const RECON_OFF = "off";
@@ -19,12 +21,15 @@ export function reconJobHandlers(deps: Deps): JobHandlers<typeof reconJobs> {
   return {
     "recon.snapshot": async (data) => {
       const runs = await reconcileSnapshot(deps, data.snapshotKey);
+      await afterRuns(deps, runs);
       return { runs: runs.map((run) => run.runId) };
     },
     "recon.run": async (data) => {
       const result = await reconcileClient(deps, data);
+      if (result.ok) await afterRuns(deps, result.runs);
       return result.ok ? { runs: result.runs.map((run) => run.runId) } : result;
     },
+    "recon.report-file": async (data) => ({ fileId: await uploadDeltaFile(deps, data.runId) }),
     "recon.nightly": async (_data, job) => {
       const { config } = deps.routing.current();
       const clients = Object.keys(config.clients).sort();
@@ -43,6 +48,19 @@ export function reconJobHandlers(deps: Deps): JobHandlers<typeof reconJobs> {
     },
     "recon.expire": async () => ({ expired: await expireStaleSnapshots(deps) }),
   };
+}
+
+/** After a run committed: its CSV file (a job of its own; its id makes a repeat one job). */
+async function afterRuns(deps: Deps, runs: RunSummary[]): Promise<void> {
+  for (const run of runs) {
+    if (run.outcome !== "compared" || run.mismatched + run.missing + run.unexpected === 0) continue;
+    await enqueueRecon(
+      deps.queues,
+      "recon.report-file",
+      { runId: run.runId },
+      { jobId: `recon-file-${run.runId}` },
+    );
+  }
 }
 
 /** One schedule of each across replicas; "off" removes the nightly run. */

@@ -137,6 +137,25 @@ export async function reconcileSnapshot(deps: Deps, snapshotKey: number): Promis
   return result.ok ? result.runs : [];
 }
 
+type RunRow = Record<string, string | number | null>;
+const RUN_FIELDS = sql`id, client, system, source_system, outcome, reason, compare_ms, matched,
+  mismatched, missing, unexpected, abs_delta_sum, delta_hash`;
+const summaryOf = (row: RunRow): RunSummary => ({
+  runId: Number(row.id),
+  client: String(row.client),
+  system: String(row.system),
+  sourceSystem: String(row.source_system),
+  outcome: row.outcome === "skipped" ? "skipped" : "compared",
+  reason: row.reason === null ? null : String(row.reason),
+  compareMs: Number(row.compare_ms ?? 0),
+  matched: Number(row.matched),
+  mismatched: Number(row.mismatched),
+  missing: Number(row.missing),
+  unexpected: Number(row.unexpected),
+  absDeltaSum: Number(row.abs_delta_sum),
+  deltaHash: String(row.delta_hash ?? ""),
+});
+
 async function lockClient(tx: Tx, client: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`recon:${client}`}, 0))`);
 }
@@ -167,11 +186,12 @@ async function runPair(
   return deps.db.transaction(async (tx) => {
     await lockClient(tx, input.client);
     if (input.onlyOnce) {
-      const [done] = await tx.execute(sql`
-        select 1 from recon_runs
+      // A job run again after its run committed: the same run, so its file job is still added.
+      const [done] = await tx.execute<RunRow>(sql`
+        select ${RUN_FIELDS} from recon_runs
         where source_snapshot_key = ${input.source.key} and consumer_snapshot_key = ${input.consumer.key}
           and started_by = 'snapshot'`);
-      if (done) return null;
+      if (done) return summaryOf(done);
     }
     const startedAt = deps.clock.now();
     const [run] = await tx

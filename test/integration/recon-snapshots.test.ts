@@ -288,6 +288,22 @@ describe("reconciliation runs", () => {
     expect(report).toContain("4 SKUs differ");
     expect(report).toContain("`S-9` unexpected in consumer: source —, consumer 4 (+4)");
     expect(report.indexOf("S-9")).toBeLessThan(report.indexOf("S-4"));
+    // The full list as a CSV file in the owner's channel (files.uploadV2's three steps).
+    const file = await eventually(
+      async () =>
+        h.fake.uploadedFiles().find((f) => f.filename.startsWith(`recon-${run.id}-`) && f.bytes),
+      10_000,
+      "the CSV file",
+    );
+    expect(file.bytes?.toString("utf8")).toBe(
+      "sku,class,source_quantity,consumer_quantity,delta\nS-2,mismatch,5,2,-3\nS-3,mismatch,8,10,2\nS-4,missing,1,,-1\nS-9,unexpected,,4,4\n",
+    );
+    await eventually(
+      async () =>
+        h.fake.callsTo("files.completeUploadExternal").find((c) => c.body.channel_id === "C0STORE"),
+      10_000,
+      "the file shared in the owner's channel",
+    );
   });
 
   it("shows the source of truth for the card's target and flags an event from another system", async () => {

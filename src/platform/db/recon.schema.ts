@@ -131,6 +131,8 @@ export const reconRuns = pgTable(
     /** Everything above and both snapshots' ids, takenAt, counts and hashes, as audited. */
     evidence: jsonb("evidence").$type<Record<string, unknown>>().notNull().default({}),
     compareMs: integer("compare_ms"),
+    /** The Slack file of the full delta list (CSV), once uploaded: a job run twice uploads once. */
+    reportFileId: text("report_file_id"),
     startedAt: ts("started_at").notNull().defaultNow(),
   },
   (t) => [index("recon_runs_client_idx").on(t.client, t.startedAt)],
