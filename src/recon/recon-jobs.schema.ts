@@ -23,6 +23,11 @@ export const reconJobs = {
     schema: z.object({ runId: z.number().int() }),
     options: { attempts: 5, backoff: { type: "exponential", delay: 5000 } },
   },
+  /** A run's mismatched and missing SKUs become drift exceptions; matched ones recover. */
+  "recon.drift": {
+    schema: z.object({ runId: z.number().int() }),
+    options: { attempts: 5, backoff: { type: "exponential", delay: 5000 } },
+  },
   /** RECON_CRON: a recon.run for every client with a source of truth. */
   "recon.nightly": { schema: z.object({}), options: { attempts: 3 } },
   /** Expires snapshots that did not arrive whole within RECON_WINDOW. */

@@ -7,6 +7,7 @@
 import type { Deps } from "../app/deps.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
 import type { Queues } from "../platform/queue/queues.js";
+import { driftFromRun } from "./drift.js";
 import { reconcileClient, reconcileSnapshot } from "./recon.service.js";
 import { enqueueRecon, type reconJobs } from "./recon-jobs.schema.js";
 import { uploadDeltaFile } from "./report-file.js";
@@ -30,6 +31,7 @@ export function reconJobHandlers(deps: Deps): JobHandlers<typeof reconJobs> {
       return result.ok ? { runs: result.runs.map((run) => run.runId) } : result;
     },
     "recon.report-file": async (data) => ({ fileId: await uploadDeltaFile(deps, data.runId) }),
+    "recon.drift": async (data) => driftFromRun(deps, data.runId),
     "recon.nightly": async (_data, job) => {
       const { config } = deps.routing.current();
       const clients = Object.keys(config.clients).sort();
@@ -53,7 +55,15 @@ export function reconJobHandlers(deps: Deps): JobHandlers<typeof reconJobs> {
 /** After a run committed: its CSV file (a job of its own; its id makes a repeat one job). */
 async function afterRuns(deps: Deps, runs: RunSummary[]): Promise<void> {
   for (const run of runs) {
-    if (run.outcome !== "compared" || run.mismatched + run.missing + run.unexpected === 0) continue;
+    if (run.outcome !== "compared") continue;
+    // Every compared run: its deltas open drift, and its matches may recover earlier ones.
+    await enqueueRecon(
+      deps.queues,
+      "recon.drift",
+      { runId: run.runId },
+      { jobId: `recon-drift-${run.runId}` },
+    );
+    if (run.mismatched + run.missing + run.unexpected === 0) continue;
     await enqueueRecon(
       deps.queues,
       "recon.report-file",

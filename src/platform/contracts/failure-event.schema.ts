@@ -13,6 +13,8 @@ export const FAILURE_MODES = [
   "network",
   "auth",
   "conflict",
+  /** A consumer's stock differs from its source of truth's (reconciliation, src/recon). */
+  "drift",
   "unknown",
 ] as const;
 export type FailureMode = (typeof FAILURE_MODES)[number];

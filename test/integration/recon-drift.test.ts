@@ -1,0 +1,114 @@
+/**
+ * Deltas become exceptions: a run's mismatched and missing SKUs open drift exceptions through
+ * intake (routed, stormed: many deltas make one storm card), and the next run that finds a SKU
+ * matched resolves it as recovered with a note in its thread.
+ */
+import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { publishSnapshot } from "../../src/platform/contracts/snapshot-part.schema.js";
+import { eventually } from "../support/harness.js";
+import { DESK, textOf } from "../support/slack-actions.js";
+import { useHarness } from "../support/use-harness.js";
+
+const ROUTING = fileURLToPath(new URL("../fixtures/routing.recon.yml", import.meta.url));
+const h = useHarness({ ...DESK, routingFile: ROUTING, env: { STORM_THRESHOLD: "5" } });
+const queue = () => h.producerQueue(h.env.SNAPSHOT_QUEUE);
+
+async function pair(
+  n: number,
+  source: { sku: string; quantity: number }[],
+  consumer: typeof source,
+) {
+  const takenAt = new Date(Date.UTC(2026, 11, 4 + n, 2)).toISOString();
+  await publishSnapshot(
+    queue(),
+    { snapshotId: `src-${n}`, client: "globex", system: "wms.shipbob", takenAt },
+    source,
+  );
+  await publishSnapshot(
+    queue(),
+    { snapshotId: `shop-${n}`, client: "globex", system: "storefront.shopify", takenAt },
+    consumer,
+  );
+  return eventually(
+    async () => {
+      const [run] = await h.bot.deps.db.execute<{ id: number }>(sql`
+      select r.id from recon_runs r join snapshots s on s.key = r.consumer_snapshot_key
+      where s.id = ${`shop-${n}`}`);
+      return run;
+    },
+    15_000,
+    `run ${n}`,
+  );
+}
+
+const openDrift = () =>
+  h.bot.deps.db.execute<{ id: number; sku: string; state: string; storm_id: number | null }>(sql`
+    select id, sku, state, storm_id from exceptions where failure_mode = 'drift' order by sku`);
+
+describe("drift exceptions", () => {
+  it("opens one drift exception per mismatched or missing SKU, grouped into one storm", async () => {
+    const source = Array.from({ length: 12 }, (_, i) => ({
+      sku: `G-${String(i).padStart(2, "0")}`,
+      quantity: 10,
+    }));
+    // 8 mismatched beyond globex's tolerance of 2, 1 within it, 1 missing, 2 matched.
+    const consumer = source.flatMap((item, i) =>
+      i === 11 ? [] : [{ sku: item.sku, quantity: i < 8 ? 20 : i === 8 ? 12 : 10 }],
+    );
+    await pair(1, source, consumer);
+    const rows = await eventually(
+      async () => {
+        const found = await openDrift();
+        return found.length === 9 ? found : undefined;
+      },
+      20_000,
+      "9 drift exceptions",
+    );
+    expect(rows.map((r) => r.sku)).toEqual([...source.slice(0, 8).map((s) => s.sku), "G-11"]);
+    const storms = await h.bot.deps.db.execute<{ id: number }>(
+      sql`select id from storms where client = 'globex' and failure_mode = 'drift'`,
+    );
+    expect(storms.length).toBe(1);
+    // Cards up to the threshold, then the storm card stands for the rest.
+    const cards = h.fake.messages("C0STORE").filter((m) => textOf(m as never).includes("drift"));
+    expect(cards.length).toBeLessThanOrEqual(6);
+    const [g00] = await h.bot.deps.db.execute<{ latest_event: { error: { message: string } } }>(
+      sql`select latest_event from exceptions where sku = 'G-00'`,
+    );
+    expect(g00?.latest_event.error.message).toMatch(
+      /^Reconciliation #\d+: storefront.shopify has 20, wms.shipbob \(source of truth\) has 10 \(\+10\)\.$/,
+    );
+  });
+
+  it("resolves as recovered what the next run finds matched, and keeps what still differs", async () => {
+    const source = Array.from({ length: 12 }, (_, i) => ({
+      sku: `G-${String(i).padStart(2, "0")}`,
+      quantity: 10,
+    }));
+    // Now only G-00 still differs.
+    const consumer = source.map((item, i) => ({ sku: item.sku, quantity: i === 0 ? 30 : 10 }));
+    const run = await pair(2, source, consumer);
+    await eventually(
+      async () => {
+        const rows = await openDrift();
+        return rows.filter((r) => r.state !== "resolved").length === 1 ? rows : undefined;
+      },
+      20_000,
+      "all but G-00 recovered",
+    );
+    const [g00] = await h.bot.deps.db.execute<{ state: string; occurrences: number }>(
+      sql`select state, occurrences from exceptions where sku = 'G-00' and failure_mode = 'drift'`,
+    );
+    expect(g00).toMatchObject({ state: "open", occurrences: 2 });
+    const [resolved] = await h.bot.deps.db.execute<{ resolution: string; id: number }>(
+      sql`select id, resolution from exceptions where sku = 'G-11' and failure_mode = 'drift'`,
+    );
+    expect(resolved?.resolution).toBe("recovered");
+    const [audit] = await h.bot.deps.db.execute<{ details: { reconRunId: number } }>(
+      sql`select details from audit_log where exception_id = ${resolved?.id} and action = 'recovered'`,
+    );
+    expect(audit?.details.reconRunId).toBe(run.id);
+  });
+});
