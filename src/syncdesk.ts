@@ -27,6 +27,7 @@ import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/out
 import type { SlackLimits } from "./platform/slack/rate-limits.js";
 import type { SlackStats } from "./platform/slack/slack-metrics.js";
 import { connectionSecurity } from "./platform/tls.js";
+import { registerRepublishListener } from "./recon/republish.slack.js";
 import { retentionFromEnv } from "./retention/retention.schedule.js";
 import type { RoutingSource } from "./routing/active-routing.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
@@ -216,4 +217,5 @@ function registerListeners(app: App, deps: Deps): void {
   registerRoutingListeners(app, deps);
   registerReassignListeners(app, deps);
   registerSlaListeners(app, deps);
+  registerRepublishListener(app, deps);
 }

@@ -23,6 +23,7 @@ export const ACTIONS = {
   retry: "exception.retry",
   resolve: "exception.resolve",
   reassign: "exception.reassign",
+  republish: "exception.republish",
 } as const;
 
 export const ROOT_CAUSE_LABELS: Record<RootCause, string> = {
@@ -105,7 +106,7 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
     type: "context",
     elements: context.slice(0, 10).map((line) => ({ type: "mrkdwn", text: truncate(line, 3000) })),
   });
-  const buttons = actionButtons(row, event);
+  const buttons = actionButtons(row, event, extras.sourceOfTruth ?? null);
   if (buttons.length)
     blocks.push({ type: "actions", block_id: "exception_actions", elements: buttons });
 
@@ -232,7 +233,7 @@ function resolvedLine(row: ExceptionRow): string {
   }
 }
 
-function actionButtons(row: ExceptionRow, event: FailureEvent): object[] {
+function actionButtons(row: ExceptionRow, event: FailureEvent, truth: string | null): object[] {
   if (row.state === "resolved") return [];
   const value = String(row.id);
   const buttons: object[] = [];
@@ -245,6 +246,16 @@ function actionButtons(row: ExceptionRow, event: FailureEvent): object[] {
         title: `Retry ${exceptionLabel(row.id)}?`,
         text: `Adds job "${event.retry.name}" to queue ${event.retry.queue} for ${row.sku}; the card follows its result.`,
         confirm: "Queue retry",
+      }),
+    });
+  // A partial write's compensation: the producer's job with the source of truth's figure.
+  if (event.retry && truth && row.failureMode === "partial_write")
+    buttons.push({
+      ...button("Re-publish from source of truth", ACTIONS.republish, value),
+      confirm: confirmDialog({
+        title: `Re-publish ${exceptionLabel(row.id)}?`,
+        text: `Adds job "${event.retry.name}" to queue ${event.retry.queue} for ${row.sku} with the quantity ${truth}'s latest snapshot holds.`,
+        confirm: "Re-publish",
       }),
     });
   buttons.push(button("Resolve…", ACTIONS.resolve, value));

@@ -7,8 +7,17 @@ import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { publishSnapshot } from "../../src/platform/contracts/snapshot-part.schema.js";
-import { eventually } from "../support/harness.js";
-import { DESK, textOf } from "../support/slack-actions.js";
+import { eventually, failureEvent } from "../support/harness.js";
+import {
+  buttonsOf,
+  cardOf,
+  click,
+  DESK,
+  posted,
+  replyTo,
+  textOf,
+  threadOf,
+} from "../support/slack-actions.js";
 import { useHarness } from "../support/use-harness.js";
 
 const ROUTING = fileURLToPath(new URL("../fixtures/routing.recon.yml", import.meta.url));
@@ -82,6 +91,48 @@ describe("drift exceptions", () => {
     );
   });
 
+  it("re-publishes a partial write from the source of truth's latest snapshot, for the role only", async () => {
+    await h.report(
+      failureEvent({
+        client: "globex",
+        sku: "G-09",
+        sourceSystem: "wms.shipbob",
+        targetSystem: "storefront.shopify",
+        failureMode: "partial_write",
+        occurredAt: "2026-12-05T03:00:00Z",
+        retry: { queue: "storefront-sync", name: "sync.sku", data: { sku: "G-09" } },
+      }),
+    );
+    const [row] = await posted(h, "G-09");
+    const id = row!.id;
+    expect(buttonsOf(await cardOf(h, id))).toContain("Re-publish from source of truth");
+    const outsider = await click(h, "U0ALICE", id, "republish");
+    expect(await replyTo(h, outsider)).toContain(
+      "Only members of *storefront-ops* and its managers",
+    );
+    const member = await click(h, "U0CAROL", id, "republish");
+    expect(await replyTo(h, member)).toContain(
+      "G-09 re-published from wms.shipbob with quantity 10",
+    );
+    const jobs = await h.producerQueue("storefront-sync").getJobs(["waiting", "delayed", "active"]);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.name).toBe("sync.sku");
+    expect(jobs[0]?.data).toMatchObject({
+      sku: "G-09",
+      quantity: 10,
+      syncdesk: { exceptionId: id, sourceOfTruth: "wms.shipbob", snapshotId: "src-1" },
+    });
+    // The same figure again: one job.
+    await replyTo(h, await click(h, "U0CAROL", id, "republish"));
+    expect(await h.producerQueue("storefront-sync").count()).toBe(1);
+    await eventually(
+      async () =>
+        (await threadOf(h, id)).find((note) => note.includes("re-published G-09 from wms.shipbob")),
+      10_000,
+      "the thread note",
+    );
+  });
+
   it("resolves as recovered what the next run finds matched, and keeps what still differs", async () => {
     const source = Array.from({ length: 12 }, (_, i) => ({
       sku: `G-${String(i).padStart(2, "0")}`,
@@ -110,5 +161,25 @@ describe("drift exceptions", () => {
       sql`select details from audit_log where exception_id = ${resolved?.id} and action = 'recovered'`,
     );
     expect(audit?.details.reconRunId).toBe(run.id);
+    // The re-published partial write matched too: resolved, and its thread says which run.
+    const partial = await eventually(
+      async () => {
+        const [found] = await h.bot.deps.db.execute<{ id: number; resolution: string | null }>(
+          sql`select id, resolution from exceptions where sku = 'G-09' and failure_mode = 'partial_write'`,
+        );
+        return found?.resolution ? found : undefined;
+      },
+      10_000,
+      "the partial write resolved",
+    );
+    expect(partial.resolution).toBe("recovered");
+    await eventually(
+      async () =>
+        (await threadOf(h, Number(partial?.id))).find((note) =>
+          note.includes(`Reconciliation #${run.id} found this SKU matching its source of truth`),
+        ),
+      10_000,
+      "the recovery note",
+    );
   });
 });
