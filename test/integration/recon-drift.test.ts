@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { publishSnapshot } from "../../src/platform/contracts/snapshot-part.schema.js";
+import { pruneRetention } from "../../src/retention/retention.job.js";
+import { reconRules } from "../../src/retention/retention-rules.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import {
   buttonsOf,
@@ -181,5 +183,34 @@ describe("drift exceptions", () => {
       10_000,
       "the recovery note",
     );
+  });
+});
+
+describe("retention of reconciliation", () => {
+  const counts = async () => {
+    const [row] = await h.bot.deps.db.execute<Record<string, string>>(sql`
+      select (select count(*) from recon_runs) as runs, (select count(*) from recon_deltas) as deltas,
+             (select count(*) from snapshots) as snapshots, (select count(*) from snapshot_items) as items`);
+    return Object.fromEntries(Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]));
+  };
+
+  it("keeps runs and snapshots for RECON_RETENTION, then prunes runs, deltas, items and snapshots", async () => {
+    const before = await counts();
+    expect(before.runs).toBeGreaterThan(0);
+    expect(before.items).toBeGreaterThan(0);
+    const rules = reconRules(h.env.RECON_RETENTION);
+    await pruneRetention(h.bot.deps, rules, { batchSize: 7 });
+    expect(await counts()).toEqual(before);
+    const later = new Date(Date.now() + h.env.RECON_RETENTION + 86_400_000);
+    const figures = await pruneRetention({ ...h.bot.deps, clock: { now: () => later } }, rules, {
+      batchSize: 7,
+    });
+    expect(await counts()).toEqual({ runs: 0, deltas: 0, snapshots: 0, items: 0 });
+    expect(figures.snapshot_items?.batches).toBeGreaterThan(1);
+    // The evidence outlives the runs: it is in the audit log, kept longer.
+    const [audit] = await h.bot.deps.db.execute<{ n: string }>(
+      sql`select count(*) as n from audit_log where action = 'recon.run'`,
+    );
+    expect(Number(audit?.n)).toBe(before.runs);
   });
 });
