@@ -136,6 +136,7 @@ describe("Block Kit limits", () => {
         unreviewedRejections: { count: 9, examples: [{ id: 1, channel: "C0X", cardTs: "1.1" }] },
         routingChanges: [],
         manualWithoutRootCause: { count: 0, examples: [] },
+        reconRuns: [],
       },
       config,
       NOW,
