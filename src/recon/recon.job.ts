@@ -35,6 +35,8 @@ export function reconJobHandlers(deps: Deps): JobHandlers<typeof reconJobs> {
     "recon.nightly": async (_data, job) => {
       const { config } = deps.routing.current();
       const clients = Object.keys(config.clients).sort();
+      // A scheduler job's id ends with its tick (epoch ms); ours may not contain ':'.
+      const tick = /(\d+)$/.exec(job.id ?? "")?.[1] ?? String(job.timestamp);
       for (const client of clients) {
         // One job per client and tick: a nightly job run twice adds each once.
         await enqueueRecon(

@@ -6,8 +6,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Job } from "bullmq";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { reconJobHandlers } from "../../src/recon/recon.job.js";
 import { runSnapshotImport } from "../../src/recon/snapshot-import.js";
 import { eventually } from "../support/harness.js";
 import { DESK } from "../support/slack-actions.js";
@@ -90,5 +92,37 @@ describe("snapshot:import", () => {
     ]);
     expect(result.code).toBe(2);
     expect(result.err[0]).toMatch(/^--taken-at: /);
+  });
+});
+
+describe("the nightly run", () => {
+  it("reconciles every client of the routing file, recording why nothing could be compared", async () => {
+    const handlers = reconJobHandlers(h.bot.deps);
+    const tick = { id: "repeat:recon-nightly:1796522400000", timestamp: 1796522400000 } as Job;
+    await handlers["recon.nightly"]({}, tick);
+    // A redelivered tick adds nothing.
+    await handlers["recon.nightly"]({}, tick);
+    const runs = await eventually(
+      async () => {
+        const rows = await h.bot.deps.db.execute<{
+          client: string;
+          outcome: string;
+          reason: string;
+          started_by: string;
+        }>(
+          sql`select client, outcome, reason, started_by from recon_runs where started_by = 'schedule' order by client`,
+        );
+        return rows.length >= 2 ? rows : undefined;
+      },
+      15_000,
+      "the scheduled runs",
+    );
+    expect(runs.map((r) => [r.client, r.outcome])).toEqual([
+      ["acme", "skipped"],
+      ["globex", "skipped"],
+    ]);
+    // acme's storefront snapshot came in above; its ERP's never did.
+    expect(runs[0]?.reason).toContain("no complete snapshot of erp.netsuite taken within 30m");
+    expect(runs[1]?.reason).toBe("no complete snapshot of any consumer yet");
   });
 });
