@@ -44,7 +44,7 @@ export function reconJobHandlers(deps: Deps): JobHandlers<typeof reconJobs> {
           "recon.run",
           { client, startedBy: "schedule" },
           {
-            jobId: `recon-nightly-${job.id ?? job.timestamp}-${Buffer.from(client).toString("base64url")}`,
+            jobId: `recon-nightly-${tick}-${Buffer.from(client).toString("base64url")}`,
           },
         );
       }
