@@ -3,8 +3,10 @@
 import { z } from "zod";
 import { parseDuration, parsePercentage } from "../platform/duration.js";
 import { isValidTimeZone } from "../platform/time-zone.js";
+import { type ClientConfig, sourceOfTruthSchema } from "./source-of-truth.schema.js";
 import { parseWeeklyHours, type WeeklyHours } from "./weekly-hours.js";
 
+export type { ClientConfig, SourceOfTruth } from "./source-of-truth.schema.js";
 export { parseWeeklyHours, type WeeklyHours };
 
 export const SEVERITIES = ["low", "normal", "high", "critical"] as const;
@@ -86,22 +88,6 @@ export interface PipelineConfig {
   roleDeclared: boolean;
   /** 1-based line of the pipeline in the routing file (0 when built by hand). */
   line: number;
-}
-
-/**
- * Which system's stock figure wins for a client, per target system: `byTarget` globs first (in
- * the order written), then `default`. Null default with no matching glob: no source of truth.
- */
-export interface SourceOfTruth {
-  default: string | null;
-  byTarget: { target: string; system: string }[];
-}
-
-export interface ClientConfig {
-  sourceOfTruth: SourceOfTruth;
-  owner: string;
-  /** Reconciliation: a quantity difference up to this (absolute units) still counts as matched. */
-  tolerance: number;
 }
 
 export interface RoutingConfig {
@@ -287,31 +273,6 @@ const pipelineSchema = strictObject({
   hours: hours.optional(),
   role: z.string({ error: "expected a role name" }).optional(),
 });
-
-const systemName = z.string({ error: "expected a system name like erp.netsuite" }).min(1);
-
-/** A system, or a map target-system glob -> system (`default` for the rest). */
-const sourceOfTruthSchema = z
-  .union(
-    [
-      systemName,
-      z
-        .record(z.string().min(1), systemName)
-        .refine((map) => Object.keys(map).length > 0, "the map must not be empty"),
-    ],
-    {
-      error:
-        'expected a system (erp.netsuite) or a map of target glob -> system ({ default: erp.netsuite, "ads.*": pim.akeneo })',
-    },
-  )
-  .transform((value): SourceOfTruth => {
-    if (typeof value === "string") return { default: value, byTarget: [] };
-    const { default: fallback, ...globs } = value;
-    return {
-      default: fallback ?? null,
-      byTarget: Object.entries(globs).map(([target, system]) => ({ target, system })),
-    };
-  });
 
 const clientSchema = strictObject({
   sourceOfTruth: sourceOfTruthSchema,
