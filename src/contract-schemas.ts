@@ -12,6 +12,7 @@ import {
   outcomeEventSchema,
   startedEventSchema,
 } from "./outcomes/outcome-event.schema.js";
+import { snapshotPartSchema } from "./platform/contracts/snapshot-part.schema.js";
 import { openApiDocument } from "./producers/openapi.js";
 
 export interface ContractDocument {
@@ -49,8 +50,13 @@ export const CONTRACT_DOCUMENTS: ContractDocument[] = [
       "Job data of a job named sync.batch on the inventory-sync-outcomes queue: up to 1,000 sync.started / sync.succeeded events, each judged on its own.",
     schema: batchEventSchema,
   },
-  // Snapshot contract (merge point): its document goes here at merge time, e.g.
-  // { file: "snapshot-part.v1.schema.json", title: "syncdesk snapshot part, version 1", ... }.
+  {
+    file: "snapshot-part.v1.schema.json",
+    title: "syncdesk inventory snapshot part, version 1",
+    description:
+      "Job data of a job named snapshot.part on the inventory-snapshots queue, with job id snapshot-<base64url(snapshotId)>-<part>: up to 10,000 items of one snapshot; the snapshot is complete when parts 1..parts arrived.",
+    schema: snapshotPartSchema,
+  },
 ];
 
 /** The JSON text of one document, as committed (what a producer validates its input against). */

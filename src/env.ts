@@ -128,6 +128,28 @@ export const envSchema = z.object({
     z.string().refine(isValidTimeZone, "must be an IANA time zone like Europe/Berlin"),
     "UTC",
   ),
+  /** Reconciliation (src/recon): the queue producers put inventory snapshot parts on. */
+  SNAPSHOT_QUEUE: withDefault(z.string().min(1), "inventory-snapshots"),
+  /** Snapshot parts one worker loads at once (each a multi-row insert of up to 10,000 items). */
+  SNAPSHOT_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(16), 2),
+  /**
+   * How close in time a consumer's snapshot and its source of truth's must be taken to be
+   * compared, and how long a snapshot may take to arrive whole before it expires.
+   */
+  RECON_WINDOW: duration("30m"),
+  /** When every client with a source of truth is reconciled: a cron pattern in DIGEST_TZ, or "off". */
+  RECON_CRON: withDefault(
+    z
+      .string()
+      .trim()
+      .regex(
+        /^(off|[0-9*/,?LW#A-Za-z-]+( [0-9*/,?LW#A-Za-z-]+){4,5})$/,
+        'must be a cron pattern like "0 2 * * *" or "off"',
+      ),
+    "0 2 * * *",
+  ),
+  /** Snapshots and reconciliation runs (with their deltas), counted from receipt / the run. */
+  RECON_RETENTION: duration("90d"),
   /** Retention (src/retention): failure payloads, counted from their exception's resolution. */
   RETENTION_FAILURE_PAYLOADS: duration("90d"),
   /** Raw payloads of rejected events, counted from receipt (the row and its errors stay). */

@@ -30,6 +30,7 @@ import type { SlackStats } from "./platform/slack/slack-metrics.js";
 import { connectionSecurity } from "./platform/tls.js";
 import { startTracing } from "./platform/tracing.js";
 import { httpIntakeRoutes } from "./producers/http-intake.js";
+import { registerRepublishListener } from "./recon/republish.slack.js";
 import { retentionFromEnv } from "./retention/retention.schedule.js";
 import type { RoutingSource } from "./routing/active-routing.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
@@ -138,6 +139,12 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         gates: { sweepMs: env.GATE_SWEEP_MS, minDeliveries: env.GATE_MIN_DELIVERIES },
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
         retention: retentionFromEnv(env),
+        recon: {
+          concurrency: env.SNAPSHOT_CONCURRENCY,
+          cron: env.RECON_CRON,
+          tz: env.DIGEST_TZ,
+          windowMs: env.RECON_WINDOW,
+        },
       });
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
       closers.push({ name: "workers", close: workers.close });
@@ -233,4 +240,5 @@ function registerListeners(app: App, deps: Deps): void {
   registerRoutingListeners(app, deps);
   registerReassignListeners(app, deps);
   registerSlaListeners(app, deps);
+  registerRepublishListener(app, deps);
 }

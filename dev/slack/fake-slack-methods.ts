@@ -71,6 +71,48 @@ export function webApiMethods(ws: FakeWorkspace): Record<string, WebApiMethod> {
       return { ok: true, channel, ts, message: clone(message) };
     },
 
+    // files.uploadV2 is three steps: an upload URL per file, the bytes POSTed there (the
+    // stand-in's /upload/<id>), then completeUploadExternal shares the files in a channel.
+    "files.getUploadURLExternal": (b) => {
+      const filename = str(b.filename);
+      const length = Number(b.length);
+      if (!filename || !Number.isInteger(length) || length < 1) return err("invalid_arguments");
+      const id = `F${String(ws.uploads.size + 1).padStart(8, "0")}`;
+      ws.uploads.set(id, { filename, length });
+      return { ok: true, upload_url: `${ws.origin}/upload/${id}`, file_id: id };
+    },
+
+    "files.completeUploadExternal": (b) => {
+      const files = Array.isArray(b.files) ? (b.files as Json[]) : undefined;
+      if (!files || files.length === 0) return err("invalid_arguments");
+      const uploaded = files.map((file) => ({
+        id: str(file.id) ?? "",
+        upload: ws.uploads.get(str(file.id) ?? ""),
+      }));
+      if (uploaded.some((file) => !file.upload?.bytes)) return err("file_not_found");
+      const shared = uploaded.map(({ id, upload }) => {
+        if (upload)
+          upload.title = str(files.find((file) => file.id === id)?.title) ?? upload.filename;
+        return { id, name: upload?.filename, title: upload?.title, size: upload?.bytes?.length };
+      });
+      const channelId = str(b.channel_id);
+      if (channelId !== undefined) {
+        const channel = ws.resolveChannel(channelId);
+        if (channel === undefined) return err("channel_not_found");
+        const ts = ws.nextTs();
+        const message = compact({
+          type: "message",
+          user: FAKE_BOT.userId,
+          text: str(b.initial_comment) ?? "",
+          files: shared,
+          thread_ts: str(b.thread_ts),
+          ts,
+        });
+        ws.history.set(channel, [...ws.channelHistory(channel), message]);
+      }
+      return { ok: true, files: shared };
+    },
+
     "chat.update": (b) => {
       const channel = ws.resolveChannel(b.channel);
       const message = channel === undefined ? undefined : ws.findMessage(channel, b.ts);

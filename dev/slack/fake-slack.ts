@@ -86,6 +86,7 @@ export class FakeSlack {
     const { port } = this.server.address() as AddressInfo;
     this.origin = `http://127.0.0.1:${port}`;
     this.url = `${this.origin}/api/`;
+    this.ws.origin = this.origin;
     return this;
   }
 
@@ -93,6 +94,11 @@ export class FakeSlack {
 
   callsTo(method: string): RecordedCall[] {
     return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Files uploaded through files.uploadV2, by id: name, title and the bytes received. */
+  uploadedFiles(): { id: string; filename: string; title?: string; bytes?: Buffer }[] {
+    return [...this.ws.uploads.entries()].map(([id, upload]) => ({ id, ...upload }));
   }
 
   /** Top-level messages of a channel (thread parents included), oldest first, as updated. */
@@ -219,7 +225,8 @@ export class FakeSlack {
     const at = new Date();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const bytes = Buffer.concat(chunks);
+    const raw = bytes.toString("utf8");
     const path = new URL(req.url ?? "/", "http://fake").pathname;
     if (this.down) return send(res, 503, "service unavailable");
     if (req.method !== "POST") return send(res, 405, "method not allowed");
@@ -232,6 +239,14 @@ export class FakeSlack {
       this.responseLog.set(id, [...(this.responseLog.get(id) ?? []), body]);
       this.notify();
       return send(res, 200, { ok: true });
+    }
+    if (path.startsWith("/upload/")) {
+      // The upload URL of files.getUploadURLExternal: takes the bytes, as Slack's does.
+      const upload = this.ws.uploads.get(decodeURIComponent(path.slice("/upload/".length)));
+      if (!upload) return send(res, 404, "not found");
+      upload.bytes = uploadedBytes(bytes, req.headers["content-type"]);
+      this.notify();
+      return send(res, 200, `OK - ${bytes.length}`);
     }
     if (!path.startsWith("/api/")) return send(res, 404, "not found");
 
@@ -315,6 +330,18 @@ export class FakeSlack {
   private notify(): void {
     for (const waiter of this.waiters) if (waiter.check()) this.waiters.delete(waiter);
   }
+}
+
+/**
+ * The file's bytes from an upload: raw, or the first part of a multipart/form-data body (how
+ * @slack/web-api sends them; Slack's upload URL takes both).
+ */
+function uploadedBytes(body: Buffer, contentType: string | undefined): Buffer {
+  const boundary = /multipart\/form-data;.*boundary=("?)([^";]+)\1/i.exec(contentType ?? "")?.[2];
+  if (!boundary) return body;
+  const start = body.indexOf("\r\n\r\n");
+  const end = body.indexOf(`\r\n--${boundary}`, start);
+  return start < 0 || end < 0 ? body : body.subarray(start + 4, end);
 }
 
 /**

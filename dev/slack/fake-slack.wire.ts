@@ -9,6 +9,7 @@ export const JSON_FIELDS = [
   "view",
   "unfurls",
   "user_auth_blocks",
+  "files",
 ];
 
 export const err = (error: string, extra: Json = {}): Json => ({ ok: false, error, ...extra });

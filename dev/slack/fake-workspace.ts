@@ -26,6 +26,10 @@ export class FakeWorkspace {
   views = new Map<string, Json>();
   homeViews = new Map<string, string>();
   usedTriggers = new Set<string>();
+  /** files.uploadV2: announced uploads by file id, their bytes once POSTed to the upload URL. */
+  uploads = new Map<string, { filename: string; length: number; bytes?: Buffer; title?: string }>();
+  /** Where the upload URLs point (the stand-in's origin), set when it listens. */
+  origin = "";
   private tsSeq = 0;
   private viewSeq = 0;
 
@@ -73,6 +77,7 @@ export class FakeWorkspace {
     this.views.clear();
     this.homeViews.clear();
     this.usedTriggers.clear();
+    this.uploads.clear();
     this.seedDirectory();
   }
 

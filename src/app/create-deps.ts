@@ -97,12 +97,22 @@ export async function createDeps(
   closers.push({ name: "redis", close: () => redis.quit() });
   const queues = createQueues(
     redis,
-    { prefix: env.QUEUE_PREFIX, failures: env.FAILURE_QUEUE, outcomes: env.OUTCOME_QUEUE },
+    {
+      prefix: env.QUEUE_PREFIX,
+      failures: env.FAILURE_QUEUE,
+      outcomes: env.OUTCOME_QUEUE,
+      snapshots: env.SNAPSHOT_QUEUE,
+    },
     logger,
     options.telemetry,
   );
   closers.push({ name: "queues", close: queues.close });
-  const unwatchQueues = watchQueueDepth(() => [queues.failures, queues.outcomes, queues.internal]);
+  const unwatchQueues = watchQueueDepth(() => [
+    queues.failures,
+    queues.outcomes,
+    queues.snapshots,
+    queues.internal,
+  ]);
   closers.push({ name: "metrics", close: async () => unwatchQueues() });
   if (versioned) closers.push({ name: "routing", close: versioned.close });
   // The one way out to Slack: paced per method and channel across replicas (Redis), 429s
@@ -146,6 +156,7 @@ export async function createDeps(
     directory: createDirectory(slack, logger),
     storms,
     exceptionEffects,
+    recon: { windowMs: env.RECON_WINDOW },
     ...(env.APPROVALS_CHANNEL ? { approvalsChannel: env.APPROVALS_CHANNEL } : {}),
   });
   return { deps, database, redis, outbound, versioned };

@@ -20,4 +20,6 @@ export interface Deps extends PlatformDeps {
   storms?: StormDesk;
   /** What the exception seam does beside the row: SLA deadline, storm card, after-commit work. */
   exceptionEffects: ExceptionEffects;
+  /** Reconciliation (src/recon): how close a pair's snapshots must be; how long a snapshot may take. */
+  recon: { windowMs: number };
 }

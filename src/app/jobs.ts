@@ -15,6 +15,8 @@ import { intakeJobs } from "../intake/intake-jobs.schema.js";
 import { inventoryJobHandlers } from "../inventory/inventory.job.js";
 import { inventoryJobs } from "../inventory/inventory-jobs.schema.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
+import { reconJobHandlers } from "../recon/recon.job.js";
+import { reconJobs } from "../recon/recon-jobs.schema.js";
 import { retentionJobHandlers } from "../retention/retention.job.js";
 import { retentionJobs } from "../retention/retention-jobs.schema.js";
 import type { RetentionRule } from "../retention/retention-rules.js";
@@ -35,6 +37,7 @@ export const jobCatalog = {
   ...inventoryJobs,
   ...retentionJobs,
   ...gateJobs,
+  ...reconJobs,
 };
 
 export type JobName = keyof typeof jobCatalog;
@@ -55,6 +58,7 @@ function jobHandlers(deps: Deps, settings: JobSettings): JobHandlers<typeof jobC
     ...inventoryJobHandlers(deps),
     ...retentionJobHandlers(deps, settings.retentionRules),
     ...gateJobHandlers(deps, settings.gates),
+    ...reconJobHandlers(deps),
   };
 }
 

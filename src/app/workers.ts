@@ -10,6 +10,8 @@ import { scheduleDigest } from "../inventory/digest.job.js";
 import { countIntake } from "../platform/metrics.js";
 import { INTERNAL_QUEUE, SCHEDULED } from "../platform/queue/catalog.js";
 import { startWorker } from "../platform/queue/worker.js";
+import { scheduleRecon } from "../recon/recon.job.js";
+import { handleSnapshotJob } from "../recon/snapshots.job.js";
 import { scheduleRetention } from "../retention/retention.schedule.js";
 import type { RetentionRule } from "../retention/retention-rules.js";
 import type { Deps } from "./deps.js";
@@ -28,6 +30,8 @@ export interface WorkerSettings {
   deliveries: { flushMs: number; concurrency: number };
   /** Latency gates (src/gates): how often the sweep runs, the over-budget gate's minimum. */
   gates: GateSettings & { sweepMs: number };
+  /** Reconciliation (src/recon): snapshot parts loaded at once, the nightly run, the window. */
+  recon: { concurrency: number; cron: string; tz: string; windowMs: number };
 }
 
 export async function startWorkers(
@@ -70,6 +74,18 @@ export async function startWorkers(
     // Each job waits for the flush holding its deliveries: hold many at once.
     { ...common, concurrency: settings.deliveries.concurrency },
   );
+  const snapshots = startWorker(
+    queues.snapshots.name,
+    async (job) => {
+      const result = await handleSnapshotJob(deps, {
+        id: job.id ?? `${job.name}-${job.timestamp}`,
+        data: job.data,
+      });
+      countIntake("snapshots", result);
+      return result;
+    },
+    { ...common, concurrency: settings.recon.concurrency },
+  );
   const processor = internalProcessor(deps, {
     retentionRules: settings.retention.rules,
     gates: { minDeliveries: settings.gates.minDeliveries },
@@ -109,6 +125,7 @@ export async function startWorkers(
     await scheduleDigest(queues, settings.digest);
     await scheduleRetention(queues, settings.retention.sweepMs);
     await scheduleGateSweep(deps, settings.gates.sweepMs);
+    await scheduleRecon(queues, settings.recon);
   };
   await schedule();
   // The schedulers live in Redis. One restarted without its data (no append-only file, a
@@ -121,7 +138,7 @@ export async function startWorkers(
     });
   };
   queues.connection.on("ready", reschedule);
-  const workers = [failures, outcomes, internal];
+  const workers = [failures, outcomes, snapshots, internal];
   return {
     /** For /readyz: throws naming the workers that stopped. */
     assertRunning: () => {

@@ -24,6 +24,7 @@ export const ACTIONS = {
   retry: "exception.retry",
   resolve: "exception.resolve",
   reassign: "exception.reassign",
+  republish: "exception.republish",
 } as const;
 
 export const ROOT_CAUSE_LABELS: Record<RootCause, string> = {
@@ -51,6 +52,11 @@ export type CardDecorator = (row: ExceptionRow) => string[] | undefined;
 /** Lines other features add to a card (the SLA line, storm membership). */
 export interface CardExtras {
   context?: string[];
+  /**
+   * The client's source of truth for the card's target system (routing `clients`); null when
+   * the routing declares none, undefined when the caller does not know.
+   */
+  sourceOfTruth?: string | null;
 }
 
 export interface Card {
@@ -66,7 +72,13 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
   const fields = [
     field("Client", row.vertical ? `${row.client} (${row.vertical})` : row.client),
     field("SKU", row.sku),
-    field("Source → target", `${row.sourceSystem} → ${row.targetSystem}`),
+    // Section fields stop at 10: the source of truth shares the systems' field.
+    field(
+      "Source → target",
+      extras.sourceOfTruth === undefined
+        ? `${row.sourceSystem} → ${row.targetSystem}`
+        : `${row.sourceSystem} → ${row.targetSystem}\nsource of truth: ${extras.sourceOfTruth ?? "none declared"}`,
+    ),
     field("Failure mode", `${row.failureMode} · ${row.operation}`),
     `*Attempts*\n${event.attempts} automatic${row.retryCount ? `, ${row.retryCount} from Slack` : ""}`,
     `*Occurrences*\n${row.occurrences}`,
@@ -94,17 +106,29 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
   if (event.links?.length) {
     blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: linksLine(event.links) }] });
   }
-  const context = [...statusLines(row), ...(extras.context ?? [])];
+  const context = [
+    ...statusLines(row),
+    ...truthWarning(row, extras.sourceOfTruth),
+    ...(extras.context ?? []),
+  ];
   blocks.push({
     type: "context",
     elements: context.slice(0, 10).map((line) => ({ type: "mrkdwn", text: truncate(line, 3000) })),
   });
-  const buttons = actionButtons(row, event);
+  const buttons = actionButtons(row, event, extras.sourceOfTruth ?? null);
   if (buttons.length)
     blocks.push({ type: "actions", block_id: "exception_actions", elements: buttons });
 
   const text = `${icon} ${severity} ${escapeMrkdwn(row.client)} ${escapeMrkdwn(row.sku)} → ${escapeMrkdwn(row.targetSystem)}: ${row.failureMode} (${stateWord(row)})`;
   return { text: truncate(text, 3000), blocks };
+}
+
+/** An event that came from a system other than the source of truth for its target. */
+function truthWarning(row: ExceptionRow, truth: string | null | undefined): string[] {
+  if (!truth || row.sourceSystem === truth) return [];
+  return [
+    `:warning: Came from ${escapeMrkdwn(row.sourceSystem)}, not the source of truth for ${escapeMrkdwn(row.targetSystem)} (${escapeMrkdwn(truth)}): check which figure should win before retrying`,
+  ];
 }
 
 function field(label: string, value: string): string {
@@ -218,7 +242,7 @@ function resolvedLine(row: ExceptionRow): string {
   }
 }
 
-function actionButtons(row: ExceptionRow, event: FailureEvent): object[] {
+function actionButtons(row: ExceptionRow, event: FailureEvent, truth: string | null): object[] {
   if (row.state === "resolved") return [];
   const value = String(row.id);
   const buttons: object[] = [];
@@ -231,6 +255,16 @@ function actionButtons(row: ExceptionRow, event: FailureEvent): object[] {
         title: `Retry ${exceptionLabel(row.id)}?`,
         text: `Adds job "${event.retry.name}" to queue ${event.retry.queue} for ${row.sku}; the card follows its result.`,
         confirm: "Queue retry",
+      }),
+    });
+  // A partial write's compensation: the producer's job with the source of truth's figure.
+  if (event.retry && truth && row.failureMode === "partial_write")
+    buttons.push({
+      ...button("Re-publish from source of truth", ACTIONS.republish, value),
+      confirm: confirmDialog({
+        title: `Re-publish ${exceptionLabel(row.id)}?`,
+        text: `Adds job "${event.retry.name}" to queue ${event.retry.queue} for ${row.sku} with the quantity ${truth}'s latest snapshot holds.`,
+        confirm: "Re-publish",
       }),
     });
   buttons.push(button("Resolve…", ACTIONS.resolve, value));

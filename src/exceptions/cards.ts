@@ -28,6 +28,7 @@ import {
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import type { SubjectBindings } from "../platform/slack/outbox-subjects.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
+import { clientSourceOfTruth } from "../routing/source-of-truth.js";
 import { type CardDecorator, type CardExtras, type ExceptionRow, renderCard } from "./card.js";
 
 export const CARD_METADATA_TYPE = "syncdesk_exception";
@@ -113,6 +114,8 @@ export function cardOutboxHandlers(
   const windowMs = options.windowMs ?? CARD_UPDATE_WINDOW_MS;
   const extras = (row: ExceptionRow): CardExtras => ({
     context: (options.decorators ?? []).flatMap((decorate) => decorate(row) ?? []),
+    // The routing active when the card is drawn: a reviewed change shows on the next refresh.
+    sourceOfTruth: clientSourceOfTruth(deps.routing.current().config, row.client, row.targetSystem),
   });
   const load = async (id: number | null) => {
     if (id === null) return undefined;

@@ -111,7 +111,7 @@ export function humanNote(
 export type SignalNote =
   | { kind: "retry_succeeded" }
   | { kind: "retry_failed"; error: string }
-  | { kind: "recovered" }
+  | { kind: "recovered"; detail?: Record<string, unknown> }
   /** `said`: the gate's own sentence (how late, P95 back under), already escaped. */
   | { kind: "gate_cleared"; said: string };
 
@@ -125,6 +125,9 @@ export function systemNote(
     case "retry_failed":
       return `:x: Retry #${row.retryCount} failed: ${escapeMrkdwn(signal.error.slice(0, 500))}. ${row.claimedBy ? `Back with ${mention(row.claimedBy)}.` : "Open again."}`;
     case "recovered":
+      if (typeof signal.detail?.reconRunId === "number") {
+        return `:white_check_mark: Reconciliation #${signal.detail.reconRunId} found this SKU matching its source of truth; resolved as recovered.`;
+      }
       return ":white_check_mark: A later sync of this SKU succeeded; resolved as recovered.";
     case "gate_cleared":
       return `:white_check_mark: ${signal.said} Resolved as recovered.`;

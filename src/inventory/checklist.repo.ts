@@ -79,6 +79,15 @@ export async function manualWithoutRootCause(
   return { count: counted[0]?.n ?? 0, examples: examples.map(toCardRef) };
 }
 
+/** Reconciliation runs per client since `since`. */
+export async function reconRunsSince(db: Db, since: Date): Promise<ChecklistFacts["reconRuns"]> {
+  const rows = await db.execute<{ client: string; compared: number; skipped: number }>(sql`
+    select client, count(*) filter (where outcome = 'compared')::int as compared,
+      count(*) filter (where outcome = 'skipped')::int as skipped
+    from recon_runs where started_at >= ${since.toISOString()} group by client`);
+  return rows.map((row) => ({ client: row.client, compared: row.compared, skipped: row.skipped }));
+}
+
 /** Duplicate deliveries suppressed and bad delivery events grouped since `since`. */
 export async function deliveryQa(db: Db, since: Date): Promise<ChecklistFacts["qa"]> {
   const [duplicates, rejected] = await Promise.all([
@@ -102,13 +111,14 @@ export async function checklistFacts(
   pipelines: ChecklistFacts["pipelines"],
 ): Promise<ChecklistFacts> {
   const ago = (ms: number) => new Date(now.getTime() - ms);
-  const [clientsSeen, live, unreviewed, routingChanges, manual, qa] = await Promise.all([
+  const [clientsSeen, live, unreviewed, routingChanges, manual, qa, reconRuns] = await Promise.all([
     clientsSeenSince(db, ago(30 * DAY_MS)),
     liveExceptions(db),
     unreviewedRejections(db, ago(24 * HOUR_MS)),
     routingChangesSince(db, ago(7 * DAY_MS)),
     manualWithoutRootCause(db, ago(7 * DAY_MS)),
     deliveryQa(db, ago(24 * HOUR_MS)),
+    reconRunsSince(db, ago(24 * HOUR_MS)),
   ]);
   return {
     clientsSeen,
@@ -118,5 +128,6 @@ export async function checklistFacts(
     manualWithoutRootCause: manual,
     pipelines,
     qa,
+    reconRuns,
   };
 }

@@ -34,6 +34,8 @@ export interface ChecklistFacts {
   pipelines: PipelineFreshness[];
   /** Delivery QA of the last 24 h. */
   qa: { duplicates: number; rejectedDeliveries: number };
+  /** Reconciliation runs of the last 24 h per client: compared ones and those that were skipped. */
+  reconRuns: { client: string; compared: number; skipped: number }[];
 }
 
 export interface PipelineFreshness {
@@ -60,7 +62,17 @@ export interface ChecklistLink {
 }
 
 export interface ChecklistLine {
-  key: "clients" | "claims" | "freshness" | "sla" | "qa" | "rejections" | "routing" | "root-causes";
+  key:
+    | "clients"
+    | "claims"
+    | "freshness"
+    | "sla"
+    | "qa"
+    | "rejections"
+    | "routing"
+    | "root-causes"
+    | "reconciliation"
+    | "drift";
   title: string;
   status: LineStatus;
   detail: string;
@@ -84,7 +96,57 @@ export function evaluateChecklist(
     rejectionsLine(facts),
     routingLine(facts),
     rootCauseLine(facts),
+    reconciliationLine(facts, config),
+    driftLine(facts),
   ];
+}
+
+function reconciliationLine(facts: ChecklistFacts, config: RoutingConfig): ChecklistLine {
+  const title = "Reconciliation ran in the last 24 h for every client with a source of truth";
+  const clients = Object.keys(config.clients).sort();
+  const runs = new Map(facts.reconRuns.map((row) => [row.client, row]));
+  const missing = clients.filter((client) => (runs.get(client)?.compared ?? 0) === 0);
+  if (missing.length === 0) {
+    return {
+      key: "reconciliation",
+      title,
+      status: "pass",
+      detail:
+        clients.length === 0
+          ? "No client declares a source of truth."
+          : `${plural(clients.length, "client")} reconciled.`,
+      links: [],
+    };
+  }
+  const skipped = missing.filter((client) => (runs.get(client)?.skipped ?? 0) > 0);
+  return {
+    key: "reconciliation",
+    title,
+    status: "attention",
+    detail: `Not compared: ${named(missing)}${skipped.length ? ` (${named(skipped)} had no complete pair of snapshots)` : ""}. See \`/inventory recon <client>\`.`,
+    links: [],
+  };
+}
+
+function driftLine(facts: ChecklistFacts): ChecklistLine {
+  const title = "No open drift exception without an owner";
+  const unowned = facts.live.filter((row) => row.failureMode === "drift" && !row.claimedBy);
+  if (unowned.length === 0) {
+    return {
+      key: "drift",
+      title,
+      status: "pass",
+      detail: "Every open drift exception is claimed.",
+      links: [],
+    };
+  }
+  return {
+    key: "drift",
+    title,
+    status: "attention",
+    detail: `${plural(unowned.length, "drift exception")} nobody has claimed (${perRole(unowned)}).`,
+    links: cardLinks(unowned),
+  };
 }
 
 function clientsLine(facts: ChecklistFacts, config: RoutingConfig): ChecklistLine {

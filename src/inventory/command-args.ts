@@ -32,12 +32,22 @@ export type InventoryCommand =
   | { kind: "checklist" }
   /** `/inventory pipelines [pipeline | client] [window]` (src/deliveries). */
   | { kind: "pipelines"; pipeline?: string; client?: string; windowMs: number; windowLabel: string }
+  /** `/inventory recon [client]` lists runs; `/inventory recon run <client>` starts one (src/recon). */
+  | { kind: "recon"; run: boolean; client?: string }
   /** `/inventory routes …` belongs to the routing review (src/routing/routes.slack.ts). */
   | { kind: "routes"; text: string };
 
 export type ParseResult = { ok: true; command: InventoryCommand } | { ok: false; error: string };
 
-const SUBCOMMANDS = ["status", "mine", "checklist", "pipelines", "routes", "help"] as const;
+const SUBCOMMANDS = [
+  "status",
+  "mine",
+  "checklist",
+  "pipelines",
+  "recon",
+  "routes",
+  "help",
+] as const;
 /** The window `/inventory pipelines` looks back by default. */
 export const PIPELINES_DEFAULT_WINDOW = { ms: DAY_MS, label: "24h" } as const;
 const UNIT_MS = { h: HOUR_MS, d: DAY_MS, w: 7 * DAY_MS } as const;
@@ -106,6 +116,8 @@ export function parseInventoryCommand(
       return parseStatus(rest, known.roles);
     case "pipelines":
       return parsePipelines(rest, known.pipelines ?? []);
+    case "recon":
+      return parseRecon(rest);
     case "routes":
       return {
         ok: true,
@@ -118,6 +130,22 @@ export function parseInventoryCommand(
       );
     }
   }
+}
+
+function parseRecon(tokens: string[]): ParseResult {
+  const run = tokens[0]?.toLowerCase() === "run";
+  const rest = run ? tokens.slice(1) : tokens;
+  if (rest.length > 1) {
+    return fail(
+      `\`/inventory recon${run ? " run" : ""}\` takes one client, but got ${listed(rest)}.`,
+    );
+  }
+  if (run && rest.length === 0) return fail("Say which client: `/inventory recon run acme`.");
+  const [token] = rest;
+  if (token === undefined) return { ok: true, command: { kind: "recon", run } };
+  const client = clientName.safeParse(token.startsWith("client=") ? token.slice(7) : token);
+  if (!client.success) return fail(`\`${code(token)}\` ${firstMessage(client.error)}.`);
+  return { ok: true, command: { kind: "recon", run, client: client.data } };
 }
 
 function parseStatus(tokens: string[], roles: string[]): ParseResult {

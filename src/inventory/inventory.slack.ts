@@ -6,6 +6,7 @@
 import type { App } from "@slack/bolt";
 import type { Deps } from "../app/deps.js";
 import { pipelinesAnswer } from "../deliveries/pipelines.slack.js";
+import { reconAnswer } from "../recon/recon.slack.js";
 import { handleRoutesCommand } from "../routing/routes.slack.js";
 import { renderChecklist } from "./checklist.view.js";
 import { type InventoryCommand, parseInventoryCommand } from "./command-args.js";
@@ -21,6 +22,7 @@ const COMMAND_LINES = [
   "• `/inventory mine` — what you hold and what is about to breach in your roles, with the card buttons",
   "• `/inventory checklist` — the Monday checklist, checked against live data",
   "• `/inventory pipelines [client] [since]` — each pipeline's deliveries, failed-delivery rate, time-to-sync P50/P95/max and MTTR, stale or over budget first (default 24h); `/inventory pipelines <name>` shows one over 1h, 24h, 7d and 30d",
+  "• `/inventory recon [client]` — the latest reconciliation runs (each consumer against its source of truth) and refused snapshots; `/inventory recon run <client>` starts one now (managers of the client's owner role and admins)",
   "• `/inventory routes` — routing versions, review and rollback (`/inventory routes help`)",
   "• `/inventory help` — this message",
 ];
@@ -101,6 +103,8 @@ async function answer(
     }
     case "pipelines":
       return pipelinesAnswer(deps, command);
+    case "recon":
+      return reconAnswer(deps, command, userId);
     case "checklist": {
       const [lines, link] = await Promise.all([checklistLines(deps), linkerFor(deps)]);
       return renderChecklist(lines, deps.clock.now(), link);

@@ -107,7 +107,7 @@ export const metrics = {
 };
 
 /** Counts one intake job by how it ended (the intake services' result kinds). */
-export function countIntake(queue: "failures" | "outcomes", kind: string): void {
+export function countIntake(queue: "failures" | "outcomes" | "snapshots", kind: string): void {
   metrics.eventsReceived.inc({ queue });
   if (kind === "rejected") metrics.eventsRejected.inc({ queue });
   else if (kind === "duplicate") metrics.eventsDeduplicated.inc({ by: "event_id" });

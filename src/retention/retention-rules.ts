@@ -30,6 +30,8 @@ export interface RetentionSettings {
   rejectedEventsMs: number;
   auditMs: number;
   deliveriesMs: number;
+  /** Reconciliation: runs with their deltas, snapshots with their items, refusals. */
+  reconMs: number;
 }
 
 const count = (rows: unknown) => (rows as unknown[]).length;
@@ -107,12 +109,87 @@ export const deliveryRules = (keepMs: number): RetentionRule[] => {
   ];
 };
 
+/**
+ * Reconciliation (RECON_RETENTION): a run's deltas, then the run (its evidence stays in the
+ * audit log, kept longer); then the items of snapshots no remaining run compares, then those
+ * snapshots; then refusals. A run's report stays readable as long as its snapshots exist, and
+ * its snapshots exist as long as it does.
+ */
+export const reconRules = (keepMs: number): RetentionRule[] => {
+  const runsBefore = (cutoff: Date) =>
+    sql`select id from recon_runs where started_at < ${cutoff.toISOString()}::timestamptz`;
+  const unreferenced = (cutoff: Date) => sql`
+    select s.key from snapshots s
+    where s.first_part_at < ${cutoff.toISOString()}::timestamptz
+      and not exists (select 1 from recon_runs r
+                      where r.source_snapshot_key = s.key or r.consumer_snapshot_key = s.key)`;
+  return [
+    {
+      table: "recon_deltas",
+      keepMs,
+      batch: async (db, cutoff, limit) =>
+        count(
+          await db.execute(sql`
+            delete from recon_deltas where ctid = any(array(
+              select ctid from recon_deltas where run_id in (${runsBefore(cutoff)}) limit ${limit}))
+            returning 1`),
+        ),
+    },
+    {
+      table: "recon_runs",
+      keepMs,
+      batch: async (db, cutoff, limit) =>
+        count(
+          await db.execute(sql`
+            delete from recon_runs where id in (${runsBefore(cutoff)} order by id limit ${limit})
+            returning 1`),
+        ),
+    },
+    {
+      table: "snapshot_items",
+      keepMs,
+      batch: async (db, cutoff, limit) =>
+        count(
+          await db.execute(sql`
+            delete from snapshot_items where ctid = any(array(
+              select ctid from snapshot_items where snapshot_key in (${unreferenced(cutoff)})
+              limit ${limit}))
+            returning 1`),
+        ),
+    },
+    {
+      table: "snapshots",
+      keepMs,
+      batch: async (db, cutoff, limit) =>
+        count(
+          await db.execute(sql`
+            delete from snapshots where key in (${unreferenced(cutoff)} limit ${limit})
+              and not exists (select 1 from snapshot_items i where i.snapshot_key = snapshots.key)
+            returning 1`),
+        ),
+    },
+    {
+      table: "snapshot_rejections",
+      keepMs,
+      batch: async (db, cutoff, limit) =>
+        count(
+          await db.execute(sql`
+            delete from snapshot_rejections where id in (
+              select id from snapshot_rejections
+              where received_at < ${cutoff.toISOString()}::timestamptz order by id limit ${limit})
+            returning 1`),
+        ),
+    },
+  ];
+};
+
 export function retentionRules(settings: RetentionSettings): RetentionRule[] {
   return [
     failurePayloads(settings.failurePayloadsMs),
     rejectedPayloads(settings.rejectedEventsMs),
     auditRows(settings.auditMs),
     ...deliveryRules(settings.deliveriesMs),
+    ...reconRules(settings.reconMs),
   ];
 }
 

@@ -10,6 +10,7 @@ export function retentionFromEnv(env: Env): { rules: RetentionRule[]; sweepMs: n
     rejectedEventsMs: env.RETENTION_REJECTED_EVENTS,
     auditMs: env.RETENTION_AUDIT,
     deliveriesMs: env.RETENTION_DELIVERIES,
+    reconMs: env.RECON_RETENTION,
   };
   const problem = checkRetention(settings);
   if (problem) throw new Error(problem);

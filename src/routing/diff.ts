@@ -9,6 +9,7 @@ import type {
   RoutingConfig,
   SlaPolicy,
 } from "./routing-file.schema.js";
+import { formatSourceOfTruth, sourceOfTruthChanges } from "./source-of-truth.js";
 
 export interface RuleRef {
   /** Position in its version (0-based) and the line it was written on. */
@@ -74,14 +75,19 @@ export function diffRouting(before: RoutingConfig, after: RoutingConfig): Routin
   for (const client of [...clientNames].sort()) {
     const old = before.clients[client];
     const next = after.clients[client];
-    if (!old && next) clients.push(`client ${client} added: owner ${next.owner}`);
+    if (!old && next)
+      clients.push(
+        `client ${client} added: owner ${next.owner}, source of truth ${formatSourceOfTruth(next.sourceOfTruth)}`,
+      );
     else if (old && !next) clients.push(`client ${client} removed (owner was ${old.owner})`);
     else if (old && next) {
       if (old.owner !== next.owner)
         clients.push(`client ${client}: owner ${old.owner} → ${next.owner}`);
-      if (old.sourceOfTruth !== next.sourceOfTruth)
+      for (const line of sourceOfTruthChanges(old.sourceOfTruth, next.sourceOfTruth))
+        clients.push(`client ${client}: ${line}`);
+      if (old.tolerance !== next.tolerance)
         clients.push(
-          `client ${client}: source of truth ${old.sourceOfTruth} → ${next.sourceOfTruth}`,
+          `client ${client}: reconciliation tolerance ${old.tolerance} → ${next.tolerance}`,
         );
     }
     if (old?.owner !== next?.owner) {

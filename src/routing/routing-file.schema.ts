@@ -3,8 +3,10 @@
 import { z } from "zod";
 import { parseDuration, parsePercentage } from "../platform/duration.js";
 import { isValidTimeZone } from "../platform/time-zone.js";
+import { type ClientConfig, sourceOfTruthSchema } from "./source-of-truth.schema.js";
 import { parseWeeklyHours, type WeeklyHours } from "./weekly-hours.js";
 
+export type { ClientConfig, SourceOfTruth } from "./source-of-truth.schema.js";
 export { parseWeeklyHours, type WeeklyHours };
 
 export const SEVERITIES = ["low", "normal", "high", "critical"] as const;
@@ -93,7 +95,7 @@ export interface RoutingConfig {
   routes: RouteRule[];
   /** The inventory event matrix, first match wins; empty when the file declares none. */
   pipelines: PipelineConfig[];
-  clients: Record<string, { sourceOfTruth: string; owner: string }>;
+  clients: Record<string, ClientConfig>;
   admins: string[];
   /**
    * Queue-name globs a failure event's `retry.queue` may name: a Retry click adds a job there.
@@ -273,8 +275,9 @@ const pipelineSchema = strictObject({
 });
 
 const clientSchema = strictObject({
-  sourceOfTruth: z.string({ error: "expected the client's source-of-truth system" }).min(1),
+  sourceOfTruth: sourceOfTruthSchema,
   owner: z.string({ error: "expected a role name" }),
+  tolerance: z.int({ error: "expected a whole number of units >= 0" }).min(0).default(0),
 });
 
 /** The raw routing document. Reference checks run even when other parts are invalid. */

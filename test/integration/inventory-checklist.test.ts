@@ -42,6 +42,8 @@ const ALL_PASS = {
   rejections: "pass",
   routing: "pass",
   "root-causes": "pass",
+  reconciliation: "pass",
+  drift: "pass",
 };
 
 describe("the Monday checklist", () => {
@@ -76,6 +78,22 @@ describe("the Monday checklist", () => {
       resolveAfter: 5,
       rootCause: "other",
     });
+    // Reconciled within 24 h (acme just inside it), globex also skipped once; an older run
+    // does not count. A drift exception, claimed.
+    for (const [client, outcome, minutes] of [
+      ["acme", "compared", 24 * 60 - 1],
+      ["globex", "skipped", 10],
+      ["globex", "compared", 30],
+      ["zeta-old", "compared", 24 * 60 + 1],
+    ] as const) {
+      await db.execute(sql`
+        insert into recon_runs (client, system, source_system, outcome, started_by, started_at)
+        values (${client}, 'storefront.shopify', 'erp.netsuite', ${outcome}, 'schedule',
+                ${minutesAgo(minutes).toISOString()}::timestamptz)`);
+    }
+    await db.execute(sql`
+      update exceptions set failure_mode = 'drift'
+      where id = (select id from exceptions where client = 'globex' and state = 'claimed' limit 1)`);
     expect(await statuses()).toEqual(ALL_PASS);
     expect((await lines()).clients.detail).toBe("2 clients seen, all declared.");
   });
@@ -172,7 +190,7 @@ describe("the Monday checklist", () => {
       text: string;
       blocks: unknown[];
     };
-    expect(answer.text).toBe("Monday checklist: 5 of 8 lines need attention.");
+    expect(answer.text).toBe("Monday checklist: 5 of 10 lines need attention.");
     const shown = JSON.stringify(answer.blocks);
     expect(shown).toContain(
       ":white_check_mark: *Rejected events of the last 24 h reviewed* — pass",

@@ -13,6 +13,8 @@ export const FAILURE_MODES = [
   "network",
   "auth",
   "conflict",
+  /** A consumer's stock differs from its source of truth's (reconciliation, src/recon). */
+  "drift",
   "unknown",
   // The latency gates' modes: syncdesk opens these itself when a delivery is late, a pipeline
   // is stale or its time-to-sync P95 is over budget. A producer that measures its own

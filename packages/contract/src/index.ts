@@ -14,11 +14,4 @@ export * from "./failure-event.js";
 export { instant } from "./fields.js";
 export * from "./queues.js";
 export * from "./report.js";
-
-// ---- snapshot contract (merge point) --------------------------------------------------------
-// The snapshot contract (queue `inventory-snapshots`; src/platform/contracts/snapshot-part.schema.ts
-// on its own branch) moves into ./snapshot-part.ts here at merge time, exported like the rest:
-//   export * from "./snapshot-part.js";
-// with its JSON Schema in src/contract-schemas.ts, its job name in JOB_NAMES (queues.ts) and a
-// `reportSnapshotPart` helper beside the others in report.ts.
-// ---------------------------------------------------------------------------------------------
+export * from "./snapshot-part.js";

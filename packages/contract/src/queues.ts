@@ -7,18 +7,18 @@
 
 export const FAILURE_QUEUE = "inventory-sync-failures";
 export const OUTCOME_QUEUE = "inventory-sync-outcomes";
+export const SNAPSHOT_QUEUE = "inventory-snapshots";
 /** Earlier names of the two constants above. */
 export const DEFAULT_FAILURE_QUEUE = FAILURE_QUEUE;
 export const DEFAULT_OUTCOME_QUEUE = OUTCOME_QUEUE;
 
-/** Job names: a failure on the failures queue; the rest on the outcomes queue. */
+/** Job names: a failure on the failures queue, a snapshot part on the snapshots queue; the rest on the outcomes queue. */
 export const JOB_NAMES = {
   failure: "sync.failed",
   succeeded: "sync.succeeded",
   started: "sync.started",
   batch: "sync.batch",
-  // Snapshot contract (queue `inventory-snapshots`, src/platform/contracts/snapshot-part.schema.ts
-  // on the snapshots branch): its job name goes here at merge time.
+  snapshotPart: "snapshot.part",
 } as const;
 export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 

@@ -345,3 +345,5 @@ export * from "./deliveries.schema.js";
 
 // ---- producers (src/producers): producers.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./producers.schema.js";
+// ---- reconciliation (src/recon): recon.schema.ts, re-exported so drizzle-kit sees them ----
+export * from "./recon.schema.js";

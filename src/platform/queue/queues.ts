@@ -12,6 +12,8 @@ export interface Queues {
   internal: Queue;
   failures: Queue;
   outcomes: Queue;
+  /** Inventory snapshot parts (reconciliation). */
+  snapshots: Queue;
   /** The names of the queues syncdesk itself works: never a producer's retry target. */
   own: readonly string[];
   /** A producer's queue (retry targets): created on first use and kept. */
@@ -21,7 +23,7 @@ export interface Queues {
 
 export function createQueues(
   connection: Redis,
-  names: { prefix: string; failures: string; outcomes: string },
+  names: { prefix: string; failures: string; outcomes: string; snapshots: string },
   logger?: Logger,
   telemetry?: Telemetry,
 ): Queues {
@@ -52,7 +54,8 @@ export function createQueues(
     internal: get(INTERNAL_QUEUE),
     failures: get(names.failures),
     outcomes: get(names.outcomes),
-    own: [INTERNAL_QUEUE, names.failures, names.outcomes],
+    snapshots: get(names.snapshots),
+    own: [INTERNAL_QUEUE, names.failures, names.outcomes, names.snapshots],
     external: get,
     close: async () => {
       await Promise.all([...open.values()].map((queue) => queue.close()));

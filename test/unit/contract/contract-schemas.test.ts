@@ -36,6 +36,7 @@ describe("contract/*.schema.json", () => {
   it("has one document per event kind a producer sends", () => {
     expect(CONTRACT_DOCUMENTS.map((d) => d.file).sort()).toEqual([
       "failure-event.v1.schema.json",
+      "snapshot-part.v1.schema.json",
       "sync-batch.v1.schema.json",
       "sync-started.v1.schema.json",
       "sync-succeeded.v1.schema.json",
@@ -52,5 +53,26 @@ describe("contract/*.schema.json", () => {
       (item: { properties: { name: { const: string } } }) => item.properties.name.const,
     );
     expect(names.sort()).toEqual(["sync.failed", "sync.started", "sync.succeeded"]);
+  });
+});
+
+describe("contract/snapshot-part.v1.schema.json", () => {
+  it("names the fields a snapshot part needs and caps a part at 10,000 items", () => {
+    const schema = JSON.parse(committed("snapshot-part.v1.schema.json"));
+    expect(schema.required).toEqual(
+      expect.arrayContaining([
+        "snapshotId",
+        "client",
+        "system",
+        "takenAt",
+        "part",
+        "parts",
+        "items",
+      ]),
+    );
+    expect(schema.properties.items.maxItems).toBe(10_000);
+    expect(schema.properties.items.items.required).toEqual(["sku", "quantity"]);
+    expect(schema.properties.items.items.properties.quantity.minimum).toBe(0);
+    expect(schema.additionalProperties).not.toBe(false);
   });
 });

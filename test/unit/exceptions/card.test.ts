@@ -440,3 +440,29 @@ describe("renderCard: Slack's limits", () => {
     }
   });
 });
+
+describe("renderCard: source of truth", () => {
+  it("shows the source of truth for the card's target, and no warning when the event came from it", () => {
+    const card = renderCard(row(), { sourceOfTruth: "erp.netsuite" });
+    const text = allText(card);
+    expect(text).toContain("erp.netsuite → storefront.shopify\nsource of truth: erp.netsuite");
+    expect(text).not.toContain("not the source of truth");
+    expect(blockKitViolations(card, "message")).toEqual([]);
+  });
+
+  it("flags an event whose source system is not the source of truth, escaped", () => {
+    const card = renderCard(row({ sourceSystem: "pim.<akeneo>" }), {
+      sourceOfTruth: "erp.netsuite",
+    });
+    expect(allText(card)).toContain(
+      ":warning: Came from pim.&lt;akeneo&gt;, not the source of truth for storefront.shopify (erp.netsuite)",
+    );
+  });
+
+  it("says none is declared when the routing names none, and says nothing when not asked", () => {
+    expect(allText(renderCard(row(), { sourceOfTruth: null }))).toContain(
+      "source of truth: none declared",
+    );
+    expect(allText(renderCard(row()))).not.toContain("source of truth");
+  });
+});

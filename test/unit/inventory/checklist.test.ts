@@ -58,6 +58,10 @@ const clean: ChecklistFacts = {
     },
   ],
   qa: { duplicates: 0, rejectedDeliveries: 0 },
+  reconRuns: [
+    { client: "acme", compared: 1, skipped: 0 },
+    { client: "globex", compared: 2, skipped: 1 },
+  ],
 };
 
 function line(facts: Partial<ChecklistFacts>, key: ChecklistLine["key"]): ChecklistLine {
@@ -78,6 +82,39 @@ describe("evaluateChecklist", () => {
       ["rejections", "pass"],
       ["routing", "pass"],
       ["root-causes", "pass"],
+      ["reconciliation", "pass"],
+      ["drift", "pass"],
+    ]);
+  });
+
+  it("reconciliation: names every client with a source of truth no run compared in 24 h", () => {
+    const attention = line(
+      { reconRuns: [{ client: "globex", compared: 0, skipped: 2 }] },
+      "reconciliation",
+    );
+    expect(attention.status).toBe("attention");
+    expect(attention.detail).toBe(
+      "Not compared: `acme`, `globex` (`globex` had no complete pair of snapshots). See `/inventory recon <client>`.",
+    );
+    expect(line({}, "reconciliation").detail).toBe("2 clients reconciled.");
+  });
+
+  it("drift: open drift exceptions nobody claimed need an owner, with links to their cards", () => {
+    const unowned = live({ failureMode: "drift" });
+    const attention = line(
+      {
+        live: [
+          unowned,
+          live({ failureMode: "drift", claimedBy: "U0ALICE", state: "claimed" }),
+          live(),
+        ],
+      },
+      "drift",
+    );
+    expect(attention.status).toBe("attention");
+    expect(attention.detail).toBe("1 drift exception nobody has claimed (fulfillment-ops 1).");
+    expect(attention.links).toEqual([
+      { label: `EX-${unowned.id}`, channel: "C0FULFILL", ts: unowned.cardTs },
     ]);
   });
 

@@ -132,3 +132,23 @@ describe("parseInventoryCommand: bad input says what was wrong", () => {
     expect(error(`status ${"a".repeat(101)}`)).toContain("is longer than 100 characters");
   });
 });
+
+describe("parseInventoryCommand: recon", () => {
+  it("lists all, lists one client, or runs one client", () => {
+    expect(parse("recon")).toEqual({ ok: true, command: { kind: "recon", run: false } });
+    expect(parse("recon acme")).toEqual({
+      ok: true,
+      command: { kind: "recon", run: false, client: "acme" },
+    });
+    expect(parse("recon run acme")).toEqual({
+      ok: true,
+      command: { kind: "recon", run: true, client: "acme" },
+    });
+  });
+
+  it("wants exactly one client to run, and a real client name", () => {
+    expect(error("recon run")).toBe("Say which client: `/inventory recon run acme`.");
+    expect(error("recon run acme globex")).toContain("takes one client");
+    expect(error("recon <!here>")).toContain("`&lt;!here&gt;` is not a client name");
+  });
+});

@@ -145,6 +145,7 @@ describe("Block Kit limits", () => {
           deliveries: i % 3,
         })),
         qa: { duplicates: 99_999, rejectedDeliveries: 12 },
+        reconRuns: [],
       },
       config,
       NOW,

@@ -131,4 +131,28 @@ describe("diffRouting", () => {
     expect(diff.clients).toEqual(["client acme: owner ops → ads"]);
     expect(diff.affectedRoles).toEqual(["ads", "ops"]);
   });
+
+  it("lists source-of-truth changes per target glob and tolerance changes", () => {
+    const next = BASE.replace(
+      "sourceOfTruth: erp.netsuite, owner: ops",
+      'sourceOfTruth: { default: erp.netsuite, "ads.*": pim.akeneo }, owner: ops, tolerance: 2',
+    );
+    const diff = diffRouting(config(BASE), config(next));
+    expect(diff.clients).toEqual([
+      "client acme: source of truth for ads.* (none) → pim.akeneo",
+      "client acme: reconciliation tolerance 0 → 2",
+    ]);
+    expect(diffLines(diff)).toEqual(
+      expect.arrayContaining(["~ client acme: source of truth for ads.* (none) → pim.akeneo"]),
+    );
+    const back = diffRouting(config(next), config(BASE));
+    expect(back.clients[0]).toBe("client acme: source of truth for ads.* pim.akeneo → (none)");
+  });
+
+  it("names the default source of truth when a single system changes", () => {
+    const next = BASE.replace("sourceOfTruth: erp.netsuite", "sourceOfTruth: wms.shipbob");
+    expect(diffRouting(config(BASE), config(next)).clients).toEqual([
+      "client acme: source of truth erp.netsuite → wms.shipbob",
+    ]);
+  });
 });

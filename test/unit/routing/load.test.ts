@@ -68,8 +68,12 @@ describe("parseRoutingText accepts", () => {
       "storefront-ops",
     ]);
     expect(config.clients.acme).toEqual({
-      sourceOfTruth: "erp.netsuite",
+      sourceOfTruth: {
+        default: "erp.netsuite",
+        byTarget: [{ target: "ads.*", system: "pim.akeneo" }],
+      },
       owner: "fulfillment-ops",
+      tolerance: 0,
     });
     expect(config.defaultRole).toBe("fulfillment-ops");
   });
@@ -120,7 +124,49 @@ clients:
   acme: { sourceOfTruth: erp.netsuite, owner: ops }
 ${ROLES}${DEFAULT_ROUTE}`);
     expect(config.admins).toEqual(["U0ADMIN", "W0ENTERPRISE"]);
-    expect(config.clients).toEqual({ acme: { sourceOfTruth: "erp.netsuite", owner: "ops" } });
+    expect(config.clients).toEqual({
+      acme: {
+        sourceOfTruth: { default: "erp.netsuite", byTarget: [] },
+        owner: "ops",
+        tolerance: 0,
+      },
+    });
+  });
+
+  it("a source of truth per target glob, in the order written", () => {
+    const config = parseRoutingText(`clients:
+  acme:
+    sourceOfTruth: { "ads.*": pim.akeneo, default: erp.netsuite, "storefront.*": wms.shipbob }
+    owner: ops
+    tolerance: 3
+${ROLES}${DEFAULT_ROUTE}`);
+    const truth = config.clients.acme?.sourceOfTruth;
+    expect(truth).toEqual({
+      default: "erp.netsuite",
+      byTarget: [
+        { target: "ads.*", system: "pim.akeneo" },
+        { target: "storefront.*", system: "wms.shipbob" },
+      ],
+    });
+    expect(config.clients.acme?.tolerance).toBe(3);
+  });
+
+  it("refuses a source of truth that is neither a system nor a map of systems", () => {
+    expect(() =>
+      parseRoutingText(
+        `clients:\n  acme:\n    sourceOfTruth: [erp]\n    owner: ops\n${ROLES}${DEFAULT_ROUTE}`,
+      ),
+    ).toThrow(/expected a system \(erp.netsuite\) or a map of target glob -> system/);
+    expect(() =>
+      parseRoutingText(
+        `clients:\n  acme:\n    sourceOfTruth: {}\n    owner: ops\n${ROLES}${DEFAULT_ROUTE}`,
+      ),
+    ).toThrow(/the map must not be empty/);
+    expect(() =>
+      parseRoutingText(
+        `clients:\n  acme:\n    sourceOfTruth: erp\n    owner: ops\n    tolerance: -1\n${ROLES}${DEFAULT_ROUTE}`,
+      ),
+    ).toThrow(/tolerance/);
   });
 
   it("retry queues: none unless listed, each once", () => {
