@@ -3,7 +3,7 @@
  * table of src/app/jobs.ts) and the job schedulers (sweepers, reconcile, digest, retention).
  */
 import { startDeliveryDesk } from "../deliveries/deliveries.job.js";
-import { handleFailureJob } from "../intake/intake.job.js";
+import { startFailureIntake } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
 import { countIntake } from "../platform/metrics.js";
 import { INTERNAL_QUEUE, SCHEDULED } from "../platform/queue/catalog.js";
@@ -20,6 +20,8 @@ export interface WorkerSettings {
   slaSweepMs: number;
   /** Internal jobs (SLA timers, cards, storms, Home) one worker process runs at once. */
   jobConcurrency: number;
+  /** Failure jobs one worker process holds at once, taken in as batches of up to this many. */
+  intakeConcurrency: number;
   digest: { cron: string; tz: string };
   retention: { rules: RetentionRule[]; sweepMs: number };
   /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
@@ -39,16 +41,16 @@ export async function startWorkers(
     ...(queues.telemetry ? { telemetry: queues.telemetry } : {}),
   };
   const deliveries = startDeliveryDesk(deps, { flushMs: settings.deliveries.flushMs });
-  const failures = startWorker(
-    queues.failures.name,
-    async (job) => {
-      const kind = await handleFailureJob(deps, job);
-      // After the card: a failed delivery of its pipeline (a repeat job counts once).
-      if (kind !== "rejected") await deliveries.failureSeen(job.data);
-      return kind;
-    },
-    common,
-  );
+  const intake = startFailureIntake(deps, {
+    maxBatch: settings.intakeConcurrency,
+    // After the cards: a failed delivery of its pipeline (a repeat job counts once).
+    afterTaken: (data) => deliveries.failuresSeen(data),
+  });
+  // Jobs held at once are the batches' size: a batch commits while the next one gathers.
+  const failures = startWorker(queues.failures.name, (job) => intake.take(job), {
+    ...common,
+    concurrency: settings.intakeConcurrency,
+  });
   const outcomes = startWorker(
     queues.outcomes.name,
     async (job) => {

@@ -55,7 +55,8 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         payload: entry.payload ?? {},
         traceContext,
       }));
-  const cards = values("card");
+  // One card row per exception: a multi-row upsert may not touch one row twice.
+  const cards = [...new Map(values("card").map((card) => [card.exceptionId, card])).values()];
   const messages = values("message");
   if (cards.length > 0) {
     await db
@@ -76,9 +77,13 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
       .values(others.map((entry) => ({ ...entry, payload: entry.payload ?? {}, traceContext })))
       .onConflictDoNothing();
   }
-  for (const lane of new Set(entries.map((entry) => entry.lane))) {
-    await db.execute(sql`select pg_notify(${OUTBOX_NOTIFY}, ${lane})`);
-  }
+  // One statement for every lane (a batch of intake touches many): one wake-up each at commit.
+  const lanes = [...new Set(entries.map((entry) => entry.lane))];
+  await db.execute(
+    lanes.length === 1
+      ? sql`select pg_notify(${OUTBOX_NOTIFY}, ${lanes[0]})`
+      : sql`select pg_notify(${OUTBOX_NOTIFY}, lane) from jsonb_array_elements_text(${JSON.stringify(lanes)}::jsonb) as lane`,
+  );
 }
 
 /** Lanes whose oldest open row is due, oldest first, skipping the ones named. */
