@@ -38,6 +38,9 @@ export function startFailureIntake(
 ): FailureIntake {
   const batcher = createBatcher<{ id: string; data: unknown }, IntakeResult>({
     maxItems: settings.maxBatch,
+    // Two: one batch's after-commit work (timers, Home, delivery counts) overlaps the next
+    // one's transaction. Both lock rows in the same orders, so they wait, never in a ring.
+    maxInFlight: 2,
     run: async (jobs) => {
       const outcomes = await ingestFailures(deps, jobs);
       const taken = jobs.filter((_, i) => {
