@@ -157,7 +157,8 @@ describe("a batch of failure events", () => {
     await eventually(async () => {
       const [row] = await outside<{ n: number }[]>`
         select count(*)::int as n from pg_locks
-        where not granted and database = (select oid from pg_database where datname = current_database())`;
+        where not granted
+          and pid in (select pid from pg_stat_activity where datname = current_database())`;
       return (row?.n ?? 0) > 0;
     });
     await holder`commit`;
