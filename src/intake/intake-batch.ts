@@ -212,10 +212,6 @@ async function writeBatch(
     fresh.map((group) => [group.key, evaluate(routing.config, group.events[0] as FailureEvent)]),
   );
   if (fresh.length > 0) {
-    const previous = await previousEpisodes(
-      tx,
-      fresh.map((group) => group.key),
-    );
     // Two deliveries racing on a new fingerprint cannot open two exceptions: the partial
     // unique index makes the second insert an update (which, only then, skips a number).
     const rows = await tx
@@ -243,7 +239,9 @@ async function writeBatch(
             occurrences: group.events.length,
             firstSeenAt: group.firstSeen,
             lastSeenAt: group.lastSeen,
-            reopenOf: previous.get(group.key) ?? null,
+            // The last resolved episode of the fingerprint, which this one reopens.
+            reopenOf: sql`(select p.id from ${exceptions} p where p.fingerprint = ${group.key}
+              and p.state = 'resolved' order by p.opened_at desc limit 1)`,
             openedAt: now,
             createdAt: now,
             updatedAt: now,
@@ -434,17 +432,4 @@ async function updateRepeats(
       { id: Number(row.id), state: row.state, inserted: false, reopenOf: null },
     ]),
   );
-}
-
-/** The last resolved episode of each fingerprint, which a new one reopens. */
-async function previousEpisodes(
-  tx: ChangeUnit["tx"],
-  keys: readonly string[],
-): Promise<Map<string, number>> {
-  const rows = await tx.execute<{ fingerprint: string; id: string | number }>(sql`
-    select distinct on (fingerprint) fingerprint, id from ${exceptions}
-    where fingerprint = any(select jsonb_array_elements_text(${JSON.stringify(keys)}::jsonb))
-      and state = 'resolved'
-    order by fingerprint, opened_at desc`);
-  return new Map(rows.map((row) => [row.fingerprint, Number(row.id)]));
 }
