@@ -90,6 +90,8 @@ export interface RecordEntry {
   opened?: boolean;
   /** Audit entries after the change's own, of the same row (repeats folded into one batch). */
   moreAudits?: readonly RowChange["audit"][];
+  /** The trace its card's Slack calls continue (a batch's event's own); unset: the active one. */
+  trace?: string | null;
 }
 
 /** Changes one exception in a transaction of its own, then runs the after-commit hooks. */
@@ -180,6 +182,7 @@ export function openChangeUnit(
         const item: Item = { before: row, change: { ...entry.change, patch: {} } };
         if (entry.opened) item.reported = null;
         if (entry.moreAudits?.length) item.moreAudits = entry.moreAudits;
+        if (entry.trace !== undefined) item.trace = entry.trace;
         return item;
       });
       return (await write(items)).map((written) => written.row);
@@ -230,6 +233,8 @@ interface Item {
   change: RowChange;
   /** More audit rows of the same row, after the change's own (`recordMany`). */
   moreAudits?: readonly RowChange["audit"][];
+  /** The trace of its outbox rows (`recordMany`); unset: the active one. */
+  trace?: string | null;
 }
 
 async function writeChanges(
@@ -280,8 +285,10 @@ async function writeChanges(
   );
   // The change's own rows first (a moved card's last words go out before its new card).
   for (const { row, change } of done) await change.outbox?.(tx, row);
-  const entries: OutboxEntry[] = done.flatMap(({ row, change }) =>
-    cardEntries(row, { card: change.card ?? true, note: change.note }),
+  const entries: OutboxEntry[] = done.flatMap(({ row, change, trace }) =>
+    cardEntries(row, { card: change.card ?? true, note: change.note }).map((entry) =>
+      trace === undefined ? entry : { ...entry, traceContext: trace },
+    ),
   );
   await enqueueOutbox(tx, entries);
   // Last: a storm card's pending outbox row stays locked until this transaction ends.

@@ -24,16 +24,29 @@ interface Group {
   lastSeen: Date;
   /** The latest by time (the later arrival on a tie), shown on the card. */
   latest: FailureEvent;
+  /** The traceparent of the latest's intake: a later click on the exception continues it. */
+  latestTrace: string | null;
 }
 
-function groupByFingerprint(events: readonly FailureEvent[]): Group[] {
+function groupByFingerprint(
+  events: readonly FailureEvent[],
+  traces: ReadonlyMap<string, string | null>,
+): Group[] {
   const groups = new Map<string, Group>();
   for (const event of events) {
     const key = fingerprint(event);
     const seen = new Date(event.occurredAt);
     const group = groups.get(key);
     if (!group) {
-      groups.set(key, { key, events: [event], firstSeen: seen, lastSeen: seen, latest: event });
+      const latestTrace = traces.get(event.eventId) ?? null;
+      groups.set(key, {
+        key,
+        events: [event],
+        firstSeen: seen,
+        lastSeen: seen,
+        latest: event,
+        latestTrace,
+      });
       continue;
     }
     group.events.push(event);
@@ -41,6 +54,7 @@ function groupByFingerprint(events: readonly FailureEvent[]): Group[] {
     if (seen >= group.lastSeen) {
       group.lastSeen = seen;
       group.latest = event;
+      group.latestTrace = traces.get(event.eventId) ?? null;
     }
   }
   // Fingerprint order: two batches inserting the same new fingerprints lock them alike.
@@ -62,11 +76,13 @@ export async function writeBatch(
   unit: ChangeUnit,
   deps: Pick<Deps, "routing" | "clock" | "storms">,
   events: readonly FailureEvent[],
+  /** Each event's intake trace (its job's span), by eventId. */
+  traces: ReadonlyMap<string, string | null> = new Map(),
 ): Promise<IntakeResult[]> {
   const { tx } = unit;
   const routing = deps.routing.current();
   const now = deps.clock.now();
-  const groups = groupByFingerprint(events);
+  const groups = groupByFingerprint(events, traces);
   const written = await updateRepeats(tx, groups, now);
   const fresh = groups.filter((group) => !written.has(group.key));
   const decisions = new Map(
@@ -98,6 +114,7 @@ export async function writeBatch(
             firstEvent: event,
             latestEvent: group.latest,
             occurrences: group.events.length,
+            traceContext: group.latestTrace,
             firstSeenAt: group.firstSeen,
             lastSeenAt: group.lastSeen,
             // The last resolved episode of the fingerprint, which this one reopens.
@@ -115,6 +132,7 @@ export async function writeBatch(
         set: {
           occurrences: sql`${exceptions.occurrences} + excluded.occurrences`,
           latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
+          traceContext: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then coalesce(excluded.trace_context, ${exceptions.traceContext}) else ${exceptions.traceContext} end`,
           lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
           firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
           updatedAt: now,
@@ -201,6 +219,7 @@ export async function writeBatch(
         exceptionId: row.id,
         change: { audit: occurrence(first) },
         moreAudits: rest.map(occurrence),
+        trace: group.latestTrace,
       });
       for (const event of group.events) {
         results.set(event.eventId, { kind: "occurrence", exceptionId: row.id });
@@ -231,6 +250,7 @@ export async function writeBatch(
         },
       },
       moreAudits: rest.map(occurrence),
+      trace: traces.get(first.eventId) ?? null,
     });
     const storm = steps.get(row.id);
     results.set(first.eventId, {
@@ -257,6 +277,7 @@ async function updateRepeats(
       fingerprint: group.key,
       n: group.events.length,
       latest: group.latest,
+      trace: group.latestTrace,
       first_seen: group.firstSeen.toISOString(),
       last_seen: group.lastSeen.toISOString(),
     })),
@@ -270,7 +291,8 @@ async function updateRepeats(
   }>(sql`
     with v as (
       select * from jsonb_to_recordset(${values}::jsonb)
-        as v(fingerprint text, n int, latest jsonb, first_seen timestamptz, last_seen timestamptz)
+        as v(fingerprint text, n int, latest jsonb, trace text, first_seen timestamptz,
+          last_seen timestamptz)
     ), locked as (
       select e.id from ${exceptions} e join v on e.fingerprint = v.fingerprint
       where e.state <> 'resolved'
@@ -280,6 +302,8 @@ async function updateRepeats(
     update ${exceptions} e set
       occurrences = e.occurrences + v.n,
       latest_event = case when v.last_seen >= e.last_seen_at then v.latest else e.latest_event end,
+      trace_context = case when v.last_seen >= e.last_seen_at
+        then coalesce(v.trace, e.trace_context) else e.trace_context end,
       last_seen_at = greatest(e.last_seen_at, v.last_seen),
       first_seen_at = least(e.first_seen_at, v.first_seen),
       updated_at = ${now.toISOString()}::timestamptz

@@ -37,6 +37,8 @@ export type IntakeDeps = Pick<
 export interface FailureJob {
   id: string;
   data: unknown;
+  /** The traceparent of the job's intake span: its exception and card continue it. */
+  trace?: string | null;
 }
 
 /** One outcome per job, in order. */
@@ -97,6 +99,9 @@ async function takeValid(
           unit,
           deps,
           items.map((item) => item.event),
+          new Map(
+            items.map((item) => [item.event.eventId, jobs[item.index]?.trace ?? null] as const),
+          ),
         ),
       );
       items.forEach((item, i) => {

@@ -8,9 +8,9 @@ import { exceptionLogger } from "../platform/logger.js";
 import { countIntake } from "../platform/metrics.js";
 import { createBatcher } from "../platform/queue/batcher.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
-import { inSpan, producerTraceparent } from "../platform/tracing.js";
+import { activeTraceparent, inSpan, producerTraceparent } from "../platform/tracing.js";
 import type { IntakeResult } from "./intake.service.js";
-import { ingestFailures } from "./intake-batch.js";
+import { type FailureJob, ingestFailures } from "./intake-batch.js";
 import type { intakeJobs } from "./intake-jobs.schema.js";
 import { sweepFailedIntake } from "./intake-sweeper.js";
 import { queueRejectedCardFor } from "./rejected.js";
@@ -36,7 +36,7 @@ export function startFailureIntake(
     afterTaken?: (data: readonly unknown[]) => Promise<void>;
   },
 ): FailureIntake {
-  const batcher = createBatcher<{ id: string; data: unknown }, IntakeResult>({
+  const batcher = createBatcher<FailureJob, IntakeResult>({
     maxItems: settings.maxBatch,
     // Two: one batch's after-commit work (timers, Home, delivery counts) overlaps the next
     // one's transaction. Both lock rows in the same orders, so they wait, never in a ring.
@@ -69,7 +69,8 @@ export function startFailureIntake(
         "intake sync.failed",
         { parent: producerTraceparent(job.data, typeof eventId === "string" ? eventId : id) },
         async (span) => {
-          const result = await batcher.submit({ id, data: job.data });
+          // The batch runs in one context; each event's rows keep this job's trace.
+          const result = await batcher.submit({ id, data: job.data, trace: activeTraceparent() });
           countIntake("failures", result.kind);
           span.setAttribute("syncdesk.intake.result", result.kind);
           if (result.kind !== "rejected") {

@@ -26,6 +26,11 @@ export interface OutboxEntry {
   channel?: string;
   inCardThread?: boolean;
   payload?: Record<string, unknown>;
+  /**
+   * The trace the row's Slack call continues; unset: the active one. A batch of intake names
+   * each event's own, since one transaction carries many.
+   */
+  traceContext?: string | null;
 }
 
 /**
@@ -53,7 +58,7 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         channel: entry.channel ?? null,
         inCardThread: entry.inCardThread ?? false,
         payload: entry.payload ?? {},
-        traceContext,
+        traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
       }));
   // One card row per exception: a multi-row upsert may not touch one row twice.
   const cards = [...new Map(values("card").map((card) => [card.exceptionId, card])).values()];
@@ -74,7 +79,13 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
   if (others.length > 0) {
     await db
       .insert(slackOutbox)
-      .values(others.map((entry) => ({ ...entry, payload: entry.payload ?? {}, traceContext })))
+      .values(
+        others.map((entry) => ({
+          ...entry,
+          payload: entry.payload ?? {},
+          traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
+        })),
+      )
       .onConflictDoNothing();
   }
   // One statement for every lane (a batch of intake touches many): one wake-up each at commit.
