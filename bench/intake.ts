@@ -14,7 +14,7 @@
  * and `rejected_events`. Prints events/s for both, the ratio, and the bot's peak RSS.
  *
  * Settings: BENCH_EVENTS, BENCH_FINGERPRINTS, BENCH_FLOOR_CONCURRENCY (32), BENCH_ADMIN_URL,
- * REDIS_URL, BENCH_LOG_LEVEL (silent), and any syncdesk setting passed through BENCH_BOT_ENV
+ * REDIS_URL, BENCH_LOG_LEVEL (silent), BENCH_CPU_PROF_DIR (a CPU profile of the bot's drain), and any syncdesk setting passed through BENCH_BOT_ENV
  * as `KEY=value,KEY=value` (e.g. `JOB_CONCURRENCY=32`).
  */
 import { randomBytes } from "node:crypto";
@@ -39,6 +39,8 @@ const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUTING = fileURLToPath(new URL("./routing.bench.yml", import.meta.url));
 const CHUNK = 500;
+/** When set, a CPU profile of the bot's event loop over the drain is written here. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 const say = (text = "") => console.log(text);
 
 /** The same events for both sides: fingerprint i % FINGERPRINTS, in arrival order. */
@@ -157,18 +159,22 @@ async function runBot(
       .filter(Boolean)
       .map((pair) => pair.split("=") as [string, string]),
   );
-  const bot = await startProcess(["web", "worker"], {
-    SLACK_BOT_TOKEN: standInBotToken(),
-    SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
-    SLACK_API_URL: fake.url,
-    PORT: "0",
-    DATABASE_URL: url.toString(),
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    ROUTING_FILE: ROUTING,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
-    ...extra,
-  });
+  const bot = await startProcess(
+    ["web", "worker"],
+    {
+      SLACK_BOT_TOKEN: standInBotToken(),
+      SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
+      SLACK_API_URL: fake.url,
+      PORT: "0",
+      DATABASE_URL: url.toString(),
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      ROUTING_FILE: ROUTING,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+      ...extra,
+    },
+    { profiles: PROFILE_DIR !== undefined },
+  );
   const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
   const queue = new Queue("inventory-sync-failures", { connection: redis, prefix });
   let peakRssMb = rssMb(bot.pid);
@@ -176,6 +182,9 @@ async function runBot(
     peakRssMb = Math.max(peakRssMb, rssMb(bot.pid));
   }, 100);
   try {
+    const stopProfile = PROFILE_DIR
+      ? await bot.profile(`${PROFILE_DIR}/intake-bot-${id}.cpuprofile`)
+      : null;
     const started = performance.now();
     await addAll(queue, events, "bot");
     await waitUntil("the bot to account for every event", async () => {
@@ -185,6 +194,10 @@ async function runBot(
       return (row?.n ?? 0) >= events.length;
     });
     const seconds = (performance.now() - started) / 1000;
+    if (stopProfile) {
+      await stopProfile();
+      say(`CPU profile: ${PROFILE_DIR}/intake-bot-${id}.cpuprofile`);
+    }
     const [counts] = await sql<{ exceptions: number; occurrences: number; storms: number }[]>`
       select (select count(*) from exceptions)::int as exceptions,
              (select coalesce(sum(occurrences), 0) from exceptions)::int as occurrences,

@@ -91,6 +91,12 @@ export const envSchema = z.object({
    */
   JOB_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(100), 16),
   /**
+   * Failure events one worker holds at once (the failures queue). They are taken in as
+   * batches: one transaction for all the events that arrived while the last batch committed,
+   * so this is also the largest batch. One event alone goes through at once, unbatched.
+   */
+  INTAKE_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(1000), 64),
+  /**
    * Deliveries (src/deliveries): how often a worker flushes the figures it aggregated, at
    * most, and how many outcome jobs it holds meanwhile (each waits for its flush to commit, so
    * one-delivery jobs go through at about OUTCOME_CONCURRENCY per flush).

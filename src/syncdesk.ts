@@ -135,6 +135,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         lockMs: env.QUEUE_LOCK_MS,
         intakeSweepMs: env.INTAKE_SWEEP_MS,
         jobConcurrency: env.JOB_CONCURRENCY,
+        intakeConcurrency: env.INTAKE_CONCURRENCY,
         deliveries: { flushMs: env.DELIVERY_FLUSH_MS, concurrency: env.OUTCOME_CONCURRENCY },
         gates: { sweepMs: env.GATE_SWEEP_MS, minDeliveries: env.GATE_MIN_DELIVERIES },
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },

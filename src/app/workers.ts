@@ -5,7 +5,7 @@
 import { startDeliveryDesk } from "../deliveries/deliveries.job.js";
 import { scheduleGateSweep } from "../gates/gates.job.js";
 import { type GateSettings, gatesAfterFlush } from "../gates/gates.service.js";
-import { handleFailureJob } from "../intake/intake.job.js";
+import { startFailureIntake } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
 import { countIntake } from "../platform/metrics.js";
 import { INTERNAL_QUEUE, SCHEDULED } from "../platform/queue/catalog.js";
@@ -24,6 +24,8 @@ export interface WorkerSettings {
   slaSweepMs: number;
   /** Internal jobs (SLA timers, cards, storms, Home) one worker process runs at once. */
   jobConcurrency: number;
+  /** Failure jobs one worker process holds at once, taken in as batches of up to this many. */
+  intakeConcurrency: number;
   digest: { cron: string; tz: string };
   retention: { rules: RetentionRule[]; sweepMs: number };
   /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
@@ -51,16 +53,16 @@ export async function startWorkers(
     // The gates follow each committed flush: late timers armed, late and stale cards cleared.
     afterFlush: (records, gated) => gatesAfterFlush(deps, records, gated),
   });
-  const failures = startWorker(
-    queues.failures.name,
-    async (job) => {
-      const kind = await handleFailureJob(deps, job);
-      // After the card: a failed delivery of its pipeline (a repeat job counts once).
-      if (kind !== "rejected") await deliveries.failureSeen(job.data);
-      return kind;
-    },
-    common,
-  );
+  const intake = startFailureIntake(deps, {
+    maxBatch: settings.intakeConcurrency,
+    // After the cards: a failed delivery of its pipeline (a repeat job counts once).
+    afterTaken: (data) => deliveries.failuresSeen(data),
+  });
+  // Jobs held at once are the batches' size: a batch commits while the next one gathers.
+  const failures = startWorker(queues.failures.name, (job) => intake.take(job), {
+    ...common,
+    concurrency: settings.intakeConcurrency,
+  });
   const outcomes = startWorker(
     queues.outcomes.name,
     async (job) => {

@@ -18,8 +18,11 @@ import { createDeliveryRecorder } from "./recorder.js";
 export interface DeliveryDesk {
   /** One job of the outcomes queue; resolves once its deliveries are committed. */
   handleOutcomeJob(job: { id: string; data: unknown }): Promise<"recorded" | "rejected">;
-  /** A failure event was taken in: it counts as a failed delivery and ends a started one. */
-  failureSeen(data: unknown): Promise<void>;
+  /**
+   * Failure events were taken in (one intake batch): each counts as a failed delivery and
+   * ends a started one, in one flush.
+   */
+  failuresSeen(data: readonly unknown[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -92,31 +95,36 @@ export function startDeliveryDesk(
       await recorder.record(records);
       return records.every((record) => record.kind === "rejected") ? "rejected" : "recorded";
     },
-    async failureSeen(data) {
-      // The same checks intake made (lone surrogates become U+FFFD), so what intake took in
-      // is what is counted, and Postgres can store its eventId.
-      const checked = check(failureEventSchema, data);
-      if (!checked.ok) return;
-      const event = checked.value;
+    async failuresSeen(data) {
       const { config } = deps.routing.current();
-      const record: DeliveryRecord = {
-        kind: "failed",
-        eventId: event.eventId,
-        pipeline: pipelineFor(config, event)?.name ?? NO_PIPELINE,
-        client: event.client,
-        targetSystem: event.targetSystem,
-        occurredAt: Date.parse(event.occurredAt),
-      };
+      const records = data.flatMap((item): Extract<DeliveryRecord, { kind: "failed" }>[] => {
+        // The same checks intake made (lone surrogates become U+FFFD), so what intake took in
+        // is what is counted, and Postgres can store its eventId.
+        const checked = check(failureEventSchema, item);
+        if (!checked.ok) return [];
+        const event = checked.value;
+        return [
+          {
+            kind: "failed",
+            eventId: event.eventId,
+            pipeline: pipelineFor(config, event)?.name ?? NO_PIPELINE,
+            client: event.client,
+            targetSystem: event.targetSystem,
+            occurredAt: Date.parse(event.occurredAt),
+          },
+        ];
+      });
+      if (records.length === 0) return;
       try {
-        // Failures are few: written at once, not held for the next flush of deliveries.
-        countFlush(await flush([record]));
+        // Written at once with the batch intake took in, not held for the next flush of deliveries.
+        countFlush(await flush(records));
       } catch (error) {
-        // A blip: the failure job runs again (intake is idempotent, the count deduped). Any
-        // other error must not fail the intake of a failure that is already carded.
+        // A blip: the failure jobs run again (intake is idempotent, the count deduped). Any
+        // other error must not fail the intake of failures that are already carded.
         if (isTransientError(error)) throw error;
         deps.logger.error(
-          { err: error, eventId: event.eventId },
-          "could not count a failed delivery",
+          { err: error, eventIds: records.slice(0, 20).map((r) => r.eventId) },
+          "could not count failed deliveries",
         );
       }
     },

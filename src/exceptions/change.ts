@@ -78,6 +78,20 @@ export interface ChangeUnit {
     change: Omit<RowChange, "patch">,
     options?: { opened?: boolean },
   ): Promise<ExceptionRow>;
+  /** `record` for many rows at once (a batch of intake): one read, one audit insert, one outbox insert. */
+  recordMany(entries: readonly RecordEntry[]): Promise<ExceptionRow[]>;
+}
+
+/** One row for `recordMany`. */
+export interface RecordEntry {
+  exceptionId: number;
+  change: Omit<RowChange, "patch">;
+  /** The change opened the row: the hooks are told it had no state before. */
+  opened?: boolean;
+  /** Audit entries after the change's own, of the same row (repeats folded into one batch). */
+  moreAudits?: readonly RowChange["audit"][];
+  /** The trace its card's Slack calls continue (a batch's event's own); unset: the active one. */
+  trace?: string | null;
 }
 
 /** Changes one exception in a transaction of its own, then runs the after-commit hooks. */
@@ -147,12 +161,31 @@ export function openChangeUnit(
       return result;
     },
     async record(exceptionId, change, options = {}) {
-      const [row] = await tx.select().from(exceptions).where(eq(exceptions.id, exceptionId));
-      if (!row) throw new Error(`exception ${exceptionId} vanished inside its own transaction`);
-      const item: Item = { before: row, change: { ...change, patch: {} } };
-      if (options.opened) item.reported = null;
-      const [written] = await write([item]);
-      return (written as { row: ExceptionRow }).row;
+      const [row] = await this.recordMany([{ exceptionId, change, opened: options.opened }]);
+      return row as ExceptionRow;
+    },
+    async recordMany(entries) {
+      if (entries.length === 0) return [];
+      const ids = [...new Set(entries.map((entry) => entry.exceptionId))];
+      const rows = await tx
+        .select()
+        .from(exceptions)
+        .where(
+          ids.length === 1 ? eq(exceptions.id, ids[0] as number) : inArray(exceptions.id, ids),
+        );
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const items = entries.map((entry): Item => {
+        const row = byId.get(entry.exceptionId);
+        if (!row) {
+          throw new Error(`exception ${entry.exceptionId} vanished inside its own transaction`);
+        }
+        const item: Item = { before: row, change: { ...entry.change, patch: {} } };
+        if (entry.opened) item.reported = null;
+        if (entry.moreAudits?.length) item.moreAudits = entry.moreAudits;
+        if (entry.trace !== undefined) item.trace = entry.trace;
+        return item;
+      });
+      return (await write(items)).map((written) => written.row);
     },
   };
 }
@@ -198,6 +231,10 @@ interface Item {
   /** What the hooks are told the row was before; `record` passes null for an opening. */
   reported?: ExceptionRow | null;
   change: RowChange;
+  /** More audit rows of the same row, after the change's own (`recordMany`). */
+  moreAudits?: readonly RowChange["audit"][];
+  /** The trace of its outbox rows (`recordMany`); unset: the active one. */
+  trace?: string | null;
 }
 
 async function writeChanges(
@@ -231,17 +268,27 @@ async function writeChanges(
   const done = items.map((item) => ({ ...item, row: written.get(item.before.id) ?? item.before }));
   await recordAudits(
     tx,
-    done.map(({ before, reported, row, change }) => ({
-      stateBefore: reported === undefined ? before.state : (reported?.state ?? null),
-      stateAfter: row.state,
-      ...change.audit,
-      exceptionId: row.id,
-    })),
+    done.flatMap(({ before, reported, row, change, moreAudits = [] }) => [
+      {
+        stateBefore: reported === undefined ? before.state : (reported?.state ?? null),
+        stateAfter: row.state,
+        ...change.audit,
+        exceptionId: row.id,
+      },
+      ...moreAudits.map((audit) => ({
+        stateBefore: row.state,
+        stateAfter: row.state,
+        ...audit,
+        exceptionId: row.id,
+      })),
+    ]),
   );
   // The change's own rows first (a moved card's last words go out before its new card).
   for (const { row, change } of done) await change.outbox?.(tx, row);
-  const entries: OutboxEntry[] = done.flatMap(({ row, change }) =>
-    cardEntries(row, { card: change.card ?? true, note: change.note }),
+  const entries: OutboxEntry[] = done.flatMap(({ row, change, trace }) =>
+    cardEntries(row, { card: change.card ?? true, note: change.note }).map((entry) =>
+      trace === undefined ? entry : { ...entry, traceContext: trace },
+    ),
   );
   await enqueueOutbox(tx, entries);
   // Last: a storm card's pending outbox row stays locked until this transaction ends.

@@ -6,40 +6,85 @@ import type { Job } from "bullmq";
 import type { Deps } from "../app/deps.js";
 import { exceptionLogger } from "../platform/logger.js";
 import { countIntake } from "../platform/metrics.js";
+import { createBatcher } from "../platform/queue/batcher.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
-import { inSpan, producerTraceparent } from "../platform/tracing.js";
-import { ingestFailure } from "./intake.service.js";
+import { activeTraceparent, inSpan, producerTraceparent } from "../platform/tracing.js";
+import type { IntakeResult } from "./intake.service.js";
+import { type FailureJob, ingestFailures } from "./intake-batch.js";
 import type { intakeJobs } from "./intake-jobs.schema.js";
 import { sweepFailedIntake } from "./intake-sweeper.js";
 import { queueRejectedCardFor } from "./rejected.js";
 
 /**
- * One job of the failures queue. Its card (or a rejection's) and its SLA deadline commit with
- * the row through the Slack outbox, so a Slack outage cannot fail the job (a producer's job
- * may allow no retries); the timer is armed by the exception seam after the commit.
+ * The failures queue's jobs, taken in together: each job hands its event to a batcher and
+ * waits for the batch holding it (src/intake/intake-batch.ts) to commit. Its card (or a
+ * rejection's) and its SLA deadline commit with the row through the Slack outbox, so a Slack
+ * outage cannot fail the job (a producer's job may allow no retries); the timers are armed by
+ * the exception seam after the commit, once per batch. `afterTaken` runs after that for the
+ * batch's events that were not rejected; a transient failure of it fails their jobs (retried:
+ * intake is idempotent).
  */
-export async function handleFailureJob(deps: Deps, job: Job): Promise<string> {
-  const id = job.id ?? `${job.name}-${job.timestamp}`;
-  const eventId = (job.data as { eventId?: unknown } | null)?.eventId;
-  // The producer's trace (the event's traceparent or traceId) continues here; without one,
-  // intake is a child of BullMQ's `process` span of this job.
-  return inSpan(
-    "intake sync.failed",
-    { parent: producerTraceparent(job.data, typeof eventId === "string" ? eventId : id) },
-    async (span) => {
-      const result = await ingestFailure(deps, { id, data: job.data });
-      countIntake("failures", result.kind);
-      span.setAttribute("syncdesk.intake.result", result.kind);
-      if (result.kind !== "rejected") {
-        span.setAttribute("syncdesk.exception.id", result.exceptionId);
-        exceptionLogger(deps.logger, result.exceptionId, job.data).info(
-          { jobId: job.id, result: result.kind },
-          "failure event taken in",
-        );
+export interface FailureIntake {
+  take(job: Job): Promise<string>;
+}
+
+export function startFailureIntake(
+  deps: Deps,
+  settings: {
+    /** The most events one batch takes: the failures worker's concurrency. */
+    maxBatch: number;
+    afterTaken?: (data: readonly unknown[]) => Promise<void>;
+  },
+): FailureIntake {
+  const batcher = createBatcher<FailureJob, IntakeResult>({
+    maxItems: settings.maxBatch,
+    // Two: one batch's after-commit work (timers, Home, delivery counts) overlaps the next
+    // one's transaction. Both lock rows in the same orders, so they wait, never in a ring.
+    maxInFlight: 2,
+    run: async (jobs) => {
+      const outcomes = await ingestFailures(deps, jobs);
+      const taken = jobs.filter((_, i) => {
+        const outcome = outcomes[i];
+        return outcome?.ok && outcome.value.kind !== "rejected";
+      });
+      if (taken.length > 0 && settings.afterTaken) {
+        try {
+          await settings.afterTaken(taken.map((job) => job.data));
+        } catch (error) {
+          return outcomes.map((outcome) =>
+            outcome.ok && outcome.value.kind !== "rejected" ? { ok: false, error } : outcome,
+          );
+        }
       }
-      return result.kind;
+      return outcomes;
     },
-  );
+  });
+  return {
+    take(job) {
+      const id = job.id ?? `${job.name}-${job.timestamp}`;
+      const eventId = (job.data as { eventId?: unknown } | null)?.eventId;
+      // The producer's trace (the event's traceparent or traceId) continues here; without one,
+      // intake is a child of BullMQ's `process` span of this job.
+      return inSpan(
+        "intake sync.failed",
+        { parent: producerTraceparent(job.data, typeof eventId === "string" ? eventId : id) },
+        async (span) => {
+          // The batch runs in one context; each event's rows keep this job's trace.
+          const result = await batcher.submit({ id, data: job.data, trace: activeTraceparent() });
+          countIntake("failures", result.kind);
+          span.setAttribute("syncdesk.intake.result", result.kind);
+          if (result.kind !== "rejected") {
+            span.setAttribute("syncdesk.exception.id", result.exceptionId);
+            exceptionLogger(deps.logger, result.exceptionId, job.data).info(
+              { jobId: job.id, result: result.kind },
+              "failure event taken in",
+            );
+          }
+          return result.kind;
+        },
+      );
+    },
+  };
 }
 
 export function intakeJobHandlers(deps: Deps): JobHandlers<typeof intakeJobs> {

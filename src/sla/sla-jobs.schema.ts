@@ -1,7 +1,7 @@
 /** The SLA feature's internal jobs (joined into the worker's table by src/app/jobs.ts). */
 import { z } from "zod";
 import type { JobDataOf, JobSpec } from "../platform/queue/catalog.js";
-import { enqueuer } from "../platform/queue/queues.js";
+import { bulkEnqueuer, enqueuer } from "../platform/queue/queues.js";
 import { SLA_STEP_KINDS } from "./policy.js";
 
 export const slaJobs = {
@@ -24,3 +24,4 @@ export const slaJobs = {
 
 export type SlaStepJob = JobDataOf<typeof slaJobs, "sla.step">;
 export const enqueueSlaJob = enqueuer(slaJobs);
+export const enqueueSlaJobs = bulkEnqueuer(slaJobs);

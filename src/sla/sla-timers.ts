@@ -12,7 +12,7 @@ import type { CommittedChange } from "../exceptions/effects.js";
 import { exceptions } from "../platform/db/schema.js";
 import { policyFor, slaClockOf, timerJobId } from "./exception-sla.js";
 import { ladderSteps, nextStep, type SlaStep } from "./policy.js";
-import { enqueueSlaJob } from "./sla-jobs.schema.js";
+import { enqueueSlaJob, enqueueSlaJobs } from "./sla-jobs.schema.js";
 
 export type SlaDeps = Pick<Deps, "db" | "queues" | "routing" | "clock" | "logger">;
 
@@ -47,20 +47,64 @@ export async function armAfterChanges(
     .from(exceptions)
     .where(inArray(exceptions.id, [...new Set(live.map((change) => change.row.id))]));
   const config = deps.routing.current().config;
-  // A new exception has no timers yet: nothing to cancel.
+  // A new exception has no timers yet: nothing to cancel, nothing to look up; its first
+  // timers are added together (one round trip for a batch of intake).
   const opened = new Set(live.filter((change) => !change.before).map((change) => change.row.id));
+  await armOpened(
+    deps,
+    rows.filter((row) => opened.has(row.id)),
+  );
   for (const row of rows) {
+    if (opened.has(row.id)) continue;
     try {
       const clock = slaClockOf(row);
       const policy = policyFor(config, row);
-      const ladder = opened.has(row.id) ? [] : ladderSteps(clock, policy);
-      await followLadder(deps, row.id, nextStep(clock, policy), ladder);
+      await followLadder(deps, row.id, nextStep(clock, policy), ladderSteps(clock, policy));
     } catch (error) {
       deps.logger.error(
         { exceptionId: row.id, err: error },
         "could not arm the SLA timer; the sweeper will retry",
       );
     }
+  }
+}
+
+/**
+ * The first timer of each exception just opened, all in one `addBulk`. A timer that exists
+ * already (this ran before, for a job done again after a crash) is left as it is; one that
+ * could not be added is the sweeper's: the deadline is in the row.
+ */
+async function armOpened(deps: SlaDeps, rows: readonly ExceptionRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const config = deps.routing.current().config;
+  const now = deps.clock.now().getTime();
+  const timers = rows.flatMap((row) => {
+    const step = nextStep(slaClockOf(row), policyFor(config, row));
+    if (!step) return [];
+    return [
+      {
+        data: {
+          exceptionId: row.id,
+          kind: step.kind,
+          index: step.index,
+          dueAt: step.dueAt,
+          rearm: 0,
+        },
+        options: {
+          jobId: timerJobId(row.id, step, 0),
+          delay: Math.max(0, step.dueAt - now),
+          removeOnComplete: true,
+        },
+      },
+    ];
+  });
+  try {
+    await enqueueSlaJobs(deps.queues, "sla.step", timers);
+  } catch (error) {
+    deps.logger.error(
+      { exceptionIds: rows.slice(0, 20).map((row) => row.id), err: error },
+      "could not arm the SLA timers of new exceptions; the sweeper will",
+    );
   }
 }
 

@@ -79,3 +79,25 @@ export function enqueuer<C extends JobSpecs>(catalog: C) {
     await queues.internal.add(name, payload, jobOptions(spec, options));
   };
 }
+
+/**
+ * `enqueuer` for many jobs of one name in one Redis round trip (BullMQ `addBulk`); a job whose
+ * id exists already is skipped, as with `add`.
+ */
+export function bulkEnqueuer<C extends JobSpecs>(catalog: C) {
+  return async function enqueueMany<N extends keyof C & string>(
+    queues: Pick<Queues, "internal">,
+    name: N,
+    jobs: readonly { data: JobDataOf<C, N>; options?: JobsOptions }[],
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    const spec = catalog[name] as C[N];
+    await queues.internal.addBulk(
+      jobs.map((job) => ({
+        name,
+        data: spec.schema.parse(job.data),
+        opts: jobOptions(spec, job.options),
+      })),
+    );
+  };
+}

@@ -26,6 +26,11 @@ export interface OutboxEntry {
   channel?: string;
   inCardThread?: boolean;
   payload?: Record<string, unknown>;
+  /**
+   * The trace the row's Slack call continues; unset: the active one. A batch of intake names
+   * each event's own, since one transaction carries many.
+   */
+  traceContext?: string | null;
 }
 
 /**
@@ -53,9 +58,10 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         channel: entry.channel ?? null,
         inCardThread: entry.inCardThread ?? false,
         payload: entry.payload ?? {},
-        traceContext,
+        traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
       }));
-  const cards = values("card");
+  // One card row per exception: a multi-row upsert may not touch one row twice.
+  const cards = [...new Map(values("card").map((card) => [card.exceptionId, card])).values()];
   const messages = values("message");
   if (cards.length > 0) {
     await db
@@ -73,12 +79,22 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
   if (others.length > 0) {
     await db
       .insert(slackOutbox)
-      .values(others.map((entry) => ({ ...entry, payload: entry.payload ?? {}, traceContext })))
+      .values(
+        others.map((entry) => ({
+          ...entry,
+          payload: entry.payload ?? {},
+          traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
+        })),
+      )
       .onConflictDoNothing();
   }
-  for (const lane of new Set(entries.map((entry) => entry.lane))) {
-    await db.execute(sql`select pg_notify(${OUTBOX_NOTIFY}, ${lane})`);
-  }
+  // One statement for every lane (a batch of intake touches many): one wake-up each at commit.
+  const lanes = [...new Set(entries.map((entry) => entry.lane))];
+  await db.execute(
+    lanes.length === 1
+      ? sql`select pg_notify(${OUTBOX_NOTIFY}, ${lanes[0]})`
+      : sql`select pg_notify(${OUTBOX_NOTIFY}, lane) from jsonb_array_elements_text(${JSON.stringify(lanes)}::jsonb) as lane`,
+  );
 }
 
 /** Lanes whose oldest open row is due, oldest first, skipping the ones named. */
