@@ -209,7 +209,8 @@ describe("a producer's trace through the desk", () => {
             span.attributes["syncdesk.exception.id"] === row?.id,
         ),
     );
-    // A child of BullMQ's span of the job, in that trace.
-    expect(byId(parentOf(intake))?.name).toBe(`process ${h.env.FAILURE_QUEUE}`);
+    // A child of BullMQ's span of the job, in that trace (exported when the job ends, after it).
+    const parent = await eventually(async () => byId(parentOf(intake)));
+    expect(parent.name).toBe(`process ${h.env.FAILURE_QUEUE}`);
   });
 });
