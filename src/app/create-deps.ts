@@ -143,6 +143,7 @@ export async function createDeps(
     storms,
     exceptionEffects,
     ...(env.APPROVALS_CHANNEL ? { approvalsChannel: env.APPROVALS_CHANNEL } : {}),
+    ...(env.CONTRACT_DOCS_URL ? { contractDocsUrl: env.CONTRACT_DOCS_URL } : {}),
   });
   return { deps, database, redis, outbound, versioned };
 }

@@ -35,6 +35,6 @@ export async function handleFailureJob(deps: Deps, job: Job): Promise<string> {
 export function intakeJobHandlers(deps: Deps): JobHandlers<typeof intakeJobs> {
   return {
     "intake.sweep": (data) => sweepFailedIntake(deps, data),
-    "rejections.post": (data) => queueRejectedCardFor(deps.db, data.rejectedId),
+    "rejections.post": (data) => queueRejectedCardFor(deps, data.rejectedId),
   };
 }
