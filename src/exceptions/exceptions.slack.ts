@@ -3,11 +3,13 @@
  * call one service function and answer the clicker; the service checks who may act.
  */
 
+import { randomUUID } from "node:crypto";
 import type { App, BlockAction, ButtonAction, RespondFn } from "@slack/bolt";
 import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
+import { queueDirectMessage } from "../platform/slack/outbox-message.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
@@ -64,17 +66,24 @@ export async function tell(respond: RespondFn, text: string): Promise<void> {
 
 /**
  * Clicks on the App Home tab come without a response_url, so Bolt gives no respond(): answer
- * the clicker in their DM with the app instead.
+ * the clicker in their DM with the app instead, through the outbox like every other Slack
+ * write (paced with that DM, never ahead of another channel's cards).
  */
 export function respondOrDm(
-  deps: Pick<Deps, "slack">,
+  deps: Pick<Deps, "db">,
   body: { user: { id: string } },
   respond: RespondFn | undefined,
 ): RespondFn {
   if (respond) return respond;
   const dm = async (message: string | { text?: string }) => {
     const text = typeof message === "string" ? message : (message.text ?? "");
-    await deps.slack.chat.postMessage({ channel: body.user.id, text, unfurl_links: false });
+    if (text.trim() !== "") {
+      await queueDirectMessage(deps.db, {
+        user: body.user.id,
+        dedupeKey: `reply-${body.user.id}-${randomUUID()}`,
+        text,
+      });
+    }
     return undefined as never;
   };
   return dm as RespondFn;

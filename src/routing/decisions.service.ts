@@ -9,7 +9,13 @@ import { recordAudit } from "../audit/audit.js";
 import { routingVersions } from "../platform/db/schema.js";
 import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
 import { queueDecision } from "./approval-card.service.js";
-import { mayApprove, mayReject, planReassignments, type ReviewSnapshot } from "./review-policy.js";
+import {
+  adminOnlyReason,
+  mayApprove,
+  mayReject,
+  planReassignments,
+  type ReviewSnapshot,
+} from "./review-policy.js";
 import {
   activeVersion,
   lockRouting,
@@ -30,15 +36,17 @@ export async function approveProposal(
   const precheck = pendingRefusal(row, active, input.version);
   if (precheck || !row || !active) return fail("stale", precheck ?? "");
   const review = row.review as ReviewSnapshot;
+  const proposed = configOf(row);
+  const adminOnly = adminOnlyReason(configOf(active), proposed);
   const verdict = mayApprove({
     actor: input.actor,
     author: row.author,
     version: row.version,
     active: configOf(active),
     affectedRoles: review.affectedRoles,
+    ...(adminOnly ? { adminOnly } : {}),
   });
   if (!verdict.ok) return deny(deps, input, row, "approve", verdict.reason);
-  const proposed = configOf(row);
   const now = deps.clock.now();
 
   const result = await deps.db.transaction(async (tx): Promise<DecisionResult> => {

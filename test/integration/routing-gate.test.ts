@@ -295,3 +295,40 @@ describe("concurrent approvals", () => {
     expect(activeNow()).toBe(winner.version);
   });
 });
+
+describe("a change of retryQueues", () => {
+  it("needs an admin: a manager whose role the same proposal touches may not approve it", async () => {
+    const base = (await versions(h)).find((v) => v.status === "active")?.text as string;
+    // Touching the role's SLA makes its manager an approver; the retry queue rides along.
+    const touched = base.replace(
+      /(ads-ops:[\s\S]*?claim: )(\d+)m/,
+      (_all, head: string, minutes: string) => `${head}${Number(minutes) + 1}m`,
+    );
+    expect(touched).not.toBe(base);
+    const text = edit(
+      touched,
+      "retryQueues: [storefront-sync,",
+      "retryQueues: [payouts-*, storefront-sync,",
+    );
+    const row = await propose(text, "U0ALICE");
+    const before = activeNow();
+    const byManager = await approveProposal(h.bot.deps, {
+      version: row.version,
+      actor: "U0MGR2",
+      via: "slack",
+    });
+    expect(byManager).toMatchObject({ ok: false });
+    expect(JSON.stringify(byManager)).toContain("Only an admin may approve");
+    expect(activeNow()).toBe(before);
+    expect(h.bot.deps.routing.current().config.retryQueues).not.toContain("payouts-*");
+
+    const byAdmin = await approveProposal(h.bot.deps, {
+      version: row.version,
+      actor: "U0ADMIN",
+      via: "slack",
+    });
+    expect(byAdmin.ok).toBe(true);
+    await eventually(async () => activeNow() === row.version);
+    expect(h.bot.deps.routing.current().config.retryQueues).toContain("payouts-*");
+  });
+});
