@@ -20,6 +20,8 @@ export const MAX_WINDOW_MS = 30 * DAY_MS;
 export interface StatusArgs {
   client?: string;
   role?: string;
+  /** `vertical=` only: the event's optional vertical (apparel, beauty…). */
+  vertical?: string;
   windowMs: number;
   /** As typed (normalised), e.g. "24h", for the answer's title. */
   windowLabel: string;
@@ -121,8 +123,17 @@ export function parseInventoryCommand(
 }
 
 function parseStatus(tokens: string[], roles: string[]): ParseResult {
-  const found: { client?: string; role?: string; window?: { ms: number; label: string } } = {};
-  const put = (key: "client" | "role", value: string, token: string): string | null => {
+  const found: {
+    client?: string;
+    role?: string;
+    vertical?: string;
+    window?: { ms: number; label: string };
+  } = {};
+  const put = (
+    key: "client" | "role" | "vertical",
+    value: string,
+    token: string,
+  ): string | null => {
     const before = found[key];
     if (before !== undefined) {
       return `I read both \`${code(before)}\` and \`${code(token)}\` as a ${key}; give one ${key}.`;
@@ -131,11 +142,16 @@ function parseStatus(tokens: string[], roles: string[]): ParseResult {
     return null;
   };
   for (const token of tokens) {
-    const keyed = /^(client|role|since)=(.*)$/i.exec(token);
+    const keyed = /^(client|role|since|vertical)=(.*)$/i.exec(token);
     const key = keyed?.[1]?.toLowerCase();
     const value = keyed ? (keyed[2] ?? "") : token;
     let problem: string | null = null;
-    if (key === "since" || (!keyed && WINDOW_LIKE.test(token.toLowerCase()))) {
+    if (key === "vertical") {
+      const parsed = clientName.safeParse(value);
+      problem = parsed.success
+        ? put("vertical", parsed.data, value)
+        : `\`${code(value)}\` ${firstMessage(parsed.error).replace("client name", "vertical")}.`;
+    } else if (key === "since" || (!keyed && WINDOW_LIKE.test(token.toLowerCase()))) {
       const parsed = windowText.safeParse(value.toLowerCase());
       if (!parsed.success) {
         problem = `\`${code(value)}\` ${firstMessage(parsed.error)}.`;
@@ -163,6 +179,7 @@ function parseStatus(tokens: string[], roles: string[]): ParseResult {
       args: {
         ...(found.client !== undefined ? { client: found.client } : {}),
         ...(found.role !== undefined ? { role: found.role } : {}),
+        ...(found.vertical !== undefined ? { vertical: found.vertical } : {}),
         windowMs: window.ms,
         windowLabel: window.label,
       },

@@ -21,6 +21,7 @@ export async function statusReport(deps: ReadDeps, args: StatusArgs): Promise<St
   const scope: Scope = {
     ...(args.client !== undefined ? { client: args.client } : {}),
     ...(args.role !== undefined ? { roles: [args.role] } : {}),
+    ...(args.vertical !== undefined ? { vertical: args.vertical } : {}),
   };
   const [live, figures, rejected, freshness] = await Promise.all([
     liveByRole(deps.db, scope),

@@ -16,8 +16,8 @@ import { renderMine } from "./queue.view.js";
 import { type Message, renderStatus } from "./status.view.js";
 
 const COMMAND_LINES = [
-  "• `/inventory status [client] [role] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 30d).",
-  "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status client=ads-ops`",
+  "• `/inventory status [client] [role] [vertical=…] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 30d).",
+  "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status vertical=apparel` · `/inventory status client=ads-ops`",
   "• `/inventory mine` — what you hold and what is about to breach in your roles, with the card buttons",
   "• `/inventory checklist` — the Monday checklist, checked against live data",
   "• `/inventory pipelines [client] [since]` — each pipeline's deliveries, failed-delivery rate, time-to-sync P50/P95/max and MTTR, stale or over budget first (default 24h); `/inventory pipelines <name>` shows one over 1h, 24h, 7d and 30d",

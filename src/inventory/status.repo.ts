@@ -19,6 +19,8 @@ import type {
 export interface Scope {
   client?: string;
   roles?: readonly string[];
+  /** The events' optional vertical; exceptions without one are left out. */
+  vertical?: string;
 }
 
 export interface Window {
@@ -33,6 +35,7 @@ const TOP_N = 5;
 function scopeSql(scope: Scope): SQL[] {
   const parts: SQL[] = [];
   if (scope.client !== undefined) parts.push(sql`client = ${scope.client}`);
+  if (scope.vertical !== undefined) parts.push(sql`vertical = ${scope.vertical}`);
   if (scope.roles !== undefined) {
     // An empty role list covers nothing (a user in no role), not everything.
     parts.push(scope.roles.length > 0 ? sql`role in ${[...scope.roles]}` : sql`false`);

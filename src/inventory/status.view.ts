@@ -52,8 +52,10 @@ const header = (text: string): object => ({
   text: { type: "plain_text", text: truncate(text, 150), emoji: true },
 });
 
-export function scopeLabel(args: Pick<StatusArgs, "client" | "role">): string {
-  const parts = [args.client, args.role].filter((part): part is string => Boolean(part));
+export function scopeLabel(args: Pick<StatusArgs, "client" | "role" | "vertical">): string {
+  const parts = [args.client, args.role, args.vertical && `vertical ${args.vertical}`].filter(
+    (part): part is string => Boolean(part),
+  );
   return parts.length ? parts.join(" · ") : "all clients and roles";
 }
 

@@ -60,6 +60,7 @@ beforeAll(async () => {
     role: "ads-ops",
     client: "globex",
     targetSystem: "ads.meta-catalog",
+    vertical: "beauty",
     openedAt: minutesAgo(300),
     claimAfter: 8,
     breached: true,
@@ -106,7 +107,7 @@ beforeAll(async () => {
   await insertRejected(db, { receivedAt: daysAgo(10) });
 });
 
-const report = (args: { client?: string; role?: string; windowMs: number }) =>
+const report = (args: { client?: string; role?: string; vertical?: string; windowMs: number }) =>
   statusReport(h.bot.deps, { windowLabel: "test", ...args });
 
 describe("window figures", () => {
@@ -180,6 +181,16 @@ describe("window figures", () => {
     // A3 and B3
     expect(both.figures).toMatchObject({ opened: 2, breached: 2, byHand: 2 });
     expect(both.live).toEqual([]);
+  });
+
+  it("filters by vertical: only exceptions whose events name it", async () => {
+    const beauty = await report({ vertical: "beauty", windowMs: 24 * HOUR_MS });
+    // A4 only: breached, claimed after 8, unresolved
+    expect(beauty.figures).toMatchObject({ opened: 1, breached: 1 });
+    expect(beauty.live.map((row) => row.role)).toEqual(["ads-ops"]);
+    const none = await report({ vertical: "toys", windowMs: 24 * HOUR_MS });
+    expect(none.figures).toMatchObject({ opened: 0 });
+    expect(none.live).toEqual([]);
   });
 
   it("an empty window has counts of zero and no medians", async () => {
