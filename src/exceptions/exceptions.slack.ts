@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
+import { plainWithNames } from "../platform/slack/directory.js";
 import { queueDirectMessage } from "../platform/slack/outbox-message.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
@@ -197,7 +198,10 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
     );
     if (!result?.ok) {
       const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
-      await ack({ response_action: "errors", errors: { note: stripMrkdwn(text) } });
+      await ack({
+        response_action: "errors",
+        errors: { note: await plainWithNames(deps.directory, text) },
+      });
       return;
     }
     await ack();
@@ -259,6 +263,3 @@ function parseJson<S extends z.ZodType>(schema: S, text: string | undefined): z.
 }
 
 /** Modal field errors are plain text: drop mrkdwn markers and mentions' brackets. */
-function stripMrkdwn(text: string): string {
-  return text.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
-}

@@ -10,6 +10,7 @@ import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
+import { plainWithNames } from "../platform/slack/directory.js";
 import { escapeMrkdwn, mention, truncate } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
@@ -21,7 +22,6 @@ import { type ActInput, actOnException } from "./exceptions.service.js";
 import { actorOf, cardChannel, tell } from "./exceptions.slack.js";
 
 export const REASSIGN_CALLBACK = "exception.reassign.submit";
-const NAME_LOOKUP_MS = 1000;
 const MAX_OPTIONS = 100;
 
 const exceptionIdValue = rowIdValue;
@@ -72,7 +72,12 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       }
       await client.views.open({
         trigger_id: body.trigger_id,
-        view: reassignModal(row, options, channel),
+        view: reassignModal(
+          row,
+          options,
+          channel,
+          row.claimedBy ? await deps.directory.displayName(row.claimedBy) : null,
+        ),
       });
     },
   );
@@ -110,7 +115,10 @@ export function registerReassignListeners(app: App, deps: Deps): void {
     );
     if (!result?.ok) {
       const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
-      await ack({ response_action: "errors", errors: { to: plain(text) } });
+      await ack({
+        response_action: "errors",
+        errors: { to: await plainWithNames(deps.directory, text) },
+      });
       return;
     }
     await ack();
@@ -134,27 +142,20 @@ async function memberOptions(
     .slice(0, MAX_OPTIONS);
   return Promise.all(
     people.map(async (userId) => {
-      const name = await displayName(deps, userId);
+      const name = await deps.directory.displayName(userId);
       const suffix = role.managers.includes(userId) ? " (manager)" : "";
       return { userId, label: truncate(`${name}${suffix}`, 75) };
     }),
   );
 }
 
-/** A name for a plain-text option; the ID when Slack is slow (the trigger expires in 3 s). */
-async function displayName(deps: Deps, userId: string): Promise<string> {
-  const lookup = deps.slack.users
-    .info({ user: userId })
-    .then((answer) => answer.user?.real_name || answer.user?.name || userId)
-    .catch(() => userId);
-  const timeout = new Promise<string>((resolve) =>
-    setTimeout(resolve, NAME_LOOKUP_MS, userId).unref(),
-  );
-  return Promise.race([lookup, timeout]);
-}
-
-function reassignModal(row: ExceptionRow, options: MemberOption[], channel: string | undefined) {
-  const holder = row.claimedBy ? `held by ${row.claimedBy}` : "not claimed";
+function reassignModal(
+  row: ExceptionRow,
+  options: MemberOption[],
+  channel: string | undefined,
+  holderName: string | null,
+) {
+  const holder = holderName ? `held by ${holderName}` : "not claimed";
   return {
     type: "modal" as const,
     callback_id: REASSIGN_CALLBACK,
@@ -197,9 +198,4 @@ function parseMetadata(text: string | undefined) {
   } catch {
     return null;
   }
-}
-
-/** Modal errors are plain text: drop mrkdwn bold markers and mention brackets. */
-function plain(text: string): string {
-  return text.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
 }

@@ -157,7 +157,7 @@ describe("breach DM buttons", () => {
     const refusedTarget = await submitReassign("U0MGR", row.id, "U0EVE");
     expect(refusedTarget.json).toMatchObject({
       response_action: "errors",
-      errors: { to: expect.stringMatching(/@U0EVE is not a member of fulfillment-ops/) },
+      errors: { to: expect.stringMatching(/User U0EVE is not a member of fulfillment-ops/) },
     });
     const refusedActor = await submitReassign("U0EVE", row.id, "U0BOB");
     expect(refusedActor.json).toMatchObject({ response_action: "errors" });
@@ -228,6 +228,10 @@ describe("card Reassign", () => {
         JSON.stringify({ exceptionId: row.id, channel: row.channel }),
     );
     expect(optionValues(opened.body.view as Json).map((o) => o.value)).not.toContain("U0ALICE");
+    // Plain text draws no <@U…>: names from users.info (the stand-in's "User <id>"), not IDs.
+    const modal = JSON.stringify(opened.body.view);
+    expect(modal).toContain("held by User U0ALICE");
+    expect(modal).toContain('"text":"User U0BOB"');
     await submitReassign("U0ALICE", row.id, "U0BOB", row.channel);
     await eventually(async () => (await h.exception(row.id)).claimedBy === "U0BOB");
 
