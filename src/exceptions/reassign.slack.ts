@@ -101,10 +101,18 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       await ack({ response_action: "errors", errors: { to: "They already hold it." } });
       return;
     }
+    const reason = reasonValue.safeParse(view.state.values.reason?.value?.value ?? "");
+    if (!reason.success) {
+      await ack({
+        response_action: "errors",
+        errors: { reason: "Keep the reason under 500 characters." },
+      });
+      return;
+    }
     const input: ActInput = {
       exceptionId: meta.exceptionId,
       actor: actorOf(body),
-      action: { kind: "reassign", to: to.data },
+      action: { kind: "reassign", to: to.data, ...(reason.data ? { reason: reason.data } : {}) },
       ...(meta.channel ? { expectedChannel: meta.channel } : {}),
     };
     const result = await clickWork(
@@ -124,6 +132,9 @@ export function registerReassignListeners(app: App, deps: Deps): void {
     await ack();
   });
 }
+
+/** An optional reason, trimmed; empty means none. */
+const reasonValue = z.string().trim().max(500);
 
 interface MemberOption {
   userId: string;
@@ -185,6 +196,19 @@ function reassignModal(
             text: { type: "plain_text", text: option.label },
             value: option.userId,
           })),
+        },
+      },
+      {
+        type: "input",
+        block_id: "reason",
+        optional: true,
+        label: { type: "plain_text", text: "Why (optional)" },
+        hint: { type: "plain_text", text: "Kept in the audit and said in the card's thread." },
+        element: {
+          type: "plain_text_input",
+          action_id: "value",
+          multiline: true,
+          max_length: 500,
         },
       },
     ],

@@ -60,12 +60,23 @@ function buttonsOf(message: Json): Json[] {
     .flatMap((block) => block.elements as Json[]);
 }
 
-function submitReassign(userId: string, exceptionId: number, to: string, channel?: string) {
+function submitReassign(
+  userId: string,
+  exceptionId: number,
+  to: string,
+  channel?: string,
+  reason?: string,
+) {
   return h.slack.viewSubmission({
     userId,
     callbackId: REASSIGN_CALLBACK,
     privateMetadata: JSON.stringify({ exceptionId, ...(channel ? { channel } : {}) }),
-    values: { to: { value: { type: "static_select", selected_option: { value: to } } } },
+    values: {
+      to: { value: { type: "static_select", selected_option: { value: to } } },
+      ...(reason !== undefined
+        ? { reason: { value: { type: "plain_text_input", value: reason } } }
+        : {}),
+    },
   });
 }
 
@@ -232,8 +243,25 @@ describe("card Reassign", () => {
     const modal = JSON.stringify(opened.body.view);
     expect(modal).toContain("held by User U0ALICE");
     expect(modal).toContain('"text":"User U0BOB"');
-    await submitReassign("U0ALICE", row.id, "U0BOB", row.channel);
+    await submitReassign(
+      "U0ALICE",
+      row.id,
+      "U0BOB",
+      row.channel,
+      "  Off from tomorrow; Bob knows the WMS ",
+    );
     await eventually(async () => (await h.exception(row.id)).claimedBy === "U0BOB");
+    // Why, and what is expected next, in the audit of every hand-off (and of the claim).
+    const audit = await h.audit(row.id);
+    const handOff = audit.find((a) => a.action === "reassign");
+    expect(handOff).toMatchObject({
+      actor: "U0ALICE",
+      note: "Off from tomorrow; Bob knows the WMS",
+      expectedOutcome: `U0BOB takes over EX-${row.id} and resolves it`,
+    });
+    expect(audit.find((a) => a.action === "claim")?.expectedOutcome).toContain(
+      `the claimer works EX-${row.id}`,
+    );
 
     // remindme: resolve within 10s, the holder is reminded at 50%.
     const [reminder] = await eventually(
