@@ -119,12 +119,29 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
         // The change and its audit row share a transaction, so a failure left nothing behind.
         if (!result) return tell(respond, COULD_NOT);
         if (!result.ok) await tell(respond, actRefusalMessage(result.refusal));
-        // Clicked in a list, not on the card: say it worked, since the list itself stays as it was.
-        else if (body.container?.is_ephemeral)
-          await tell(
-            respond,
-            `:white_check_mark: ${exceptionLabel(id.data)}: done. Its card is up to date.`,
-          );
+        // Clicked in a list, not on the card: the list is drawn again (no stale buttons), or
+        // where it cannot be, the clicker is told it worked.
+        else if (body.container?.is_ephemeral) {
+          const redrawn = await deps.exceptionEffects
+            .redrawList?.(body.user.id, button.block_id)
+            .catch((error: unknown) => {
+              deps.logger.warn({ err: error }, "could not redraw the list");
+              return null;
+            });
+          if (redrawn && slackRespond) {
+            await slackRespond({
+              response_type: "ephemeral",
+              replace_original: true,
+              text: redrawn.text,
+              blocks: redrawn.blocks as never,
+            });
+          } else {
+            await tell(
+              respond,
+              `:white_check_mark: ${exceptionLabel(id.data)}: done. Its card is up to date.`,
+            );
+          }
+        }
       },
     );
   }
