@@ -80,6 +80,7 @@ export async function approveProposal(
       actor: input.actor,
       source: "routing",
       action: "routing.approved",
+      expectedOutcome: `v${row.version} becomes the active routing on every replica at once`,
       details: { version: row.version, as: verdict.as, via: input.via, author: row.author },
       at: now,
     });
@@ -123,6 +124,7 @@ export async function rejectProposal(
       source: "routing",
       action: verdict.as === "proposer" ? "routing.withdrawn" : "routing.rejected",
       note: reason,
+      expectedOutcome: `v${row.version} is never activated; the active routing stays as it is`,
       details: { version: row.version, as: verdict.as, via: input.via },
       at: now,
     });

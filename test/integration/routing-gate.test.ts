@@ -330,5 +330,15 @@ describe("a change of retryQueues", () => {
     expect(byAdmin.ok).toBe(true);
     await eventually(async () => activeNow() === row.version);
     expect(h.bot.deps.routing.current().config.retryQueues).toContain("payouts-*");
+    // Each human step of the gate records what it is expected to bring about.
+    const audit = await routingAudit(h);
+    const about = (action: string) =>
+      audit.find(
+        (a) => a.action === action && (a.details as { version: number }).version === row.version,
+      );
+    expect(about("routing.proposed")?.expectedOutcome).toContain("approved by someone other");
+    expect(about("routing.approved")?.expectedOutcome).toContain(
+      `v${row.version} becomes the active routing`,
+    );
   });
 });
