@@ -35,11 +35,22 @@ export type InventoryCommand =
   /** `/inventory pipelines [pipeline | client] [window]` (src/deliveries). */
   | { kind: "pipelines"; pipeline?: string; client?: string; windowMs: number; windowLabel: string }
   /** `/inventory routes …` belongs to the routing review (src/routing/routes.slack.ts). */
-  | { kind: "routes"; text: string };
+  | { kind: "routes"; text: string }
+  /** `/inventory claim|unclaim EX-12 [reason…]`: the card's button, with a reason. */
+  | { kind: "claim" | "unclaim"; exceptionId: number; reason?: string };
 
 export type ParseResult = { ok: true; command: InventoryCommand } | { ok: false; error: string };
 
-const SUBCOMMANDS = ["status", "mine", "checklist", "pipelines", "routes", "help"] as const;
+const SUBCOMMANDS = [
+  "status",
+  "mine",
+  "checklist",
+  "pipelines",
+  "routes",
+  "claim",
+  "unclaim",
+  "help",
+] as const;
 /** The window `/inventory pipelines` looks back by default. */
 export const PIPELINES_DEFAULT_WINDOW = { ms: DAY_MS, label: "24h" } as const;
 const UNIT_MS = { h: HOUR_MS, d: DAY_MS, w: 7 * DAY_MS } as const;
@@ -113,6 +124,21 @@ export function parseInventoryCommand(
         ok: true,
         command: { kind: "routes", text: text.trim().slice(first.length).trim() },
       };
+    case "claim":
+    case "unclaim": {
+      const id = /^(?:ex-)?(\d{1,15})$/i.exec(rest[0] ?? "");
+      if (!id?.[1]) {
+        return fail(
+          `\`/inventory ${sub}\` needs the exception, e.g. \`/inventory ${sub} EX-12 why…\`${rest[0] ? `; \`${code(rest[0])}\` is not one` : ""}.`,
+        );
+      }
+      const reason = text.trim().split(/\s+/).slice(2).join(" ").trim();
+      if (reason.length > 500) return fail("Keep the reason under 500 characters.");
+      return {
+        ok: true,
+        command: { kind: sub, exceptionId: Number(id[1]), ...(reason ? { reason } : {}) },
+      };
+    }
     default: {
       const guess = closest(sub);
       return fail(
