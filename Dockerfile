@@ -13,6 +13,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # postinstall applies patches/ to postgres.js (patch-package, failing when a patch does not apply).
 COPY patches patches
+# The producer kit (npm workspace @syncdesk/contract): npm ci links it and builds it (prepare).
+COPY packages/contract packages/contract
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
@@ -29,6 +31,9 @@ WORKDIR /app
 # Owned by root and read-only to the process: it writes nothing to its own files.
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+# node_modules/@syncdesk/contract links here: the desk's contract is the producer kit's build.
+COPY --from=build /app/packages/contract/package.json packages/contract/package.json
+COPY --from=build /app/packages/contract/dist packages/contract/dist
 COPY package.json Procfile ./
 COPY drizzle drizzle
 USER node

@@ -48,7 +48,7 @@ export function deliverySeedStatements(): string[] {
   const perHour = Math.round(BENCH_DELIVERIES / (30 * 24 * 60));
   const perMinute = Math.max(1, Math.round(perHour / 60));
   return [
-    "truncate delivery_minutes, delivery_hours, delivery_seen, delivery_inflight",
+    "truncate delivery_minutes, delivery_hours, delivery_days, delivery_seen, delivery_inflight",
     `insert into delivery_hours (hour, pipeline, client, target_system, deliveries, failures, clamped,
       duplicates, timed, sum_ms, max_ms, sketch, last_delivered_at)
     select h, p.pipeline, 'client-' || lpad(p.c::text, 2, '0'), p.t, ${perHour}, ${perHour} / 200, 0, 0,
@@ -61,7 +61,14 @@ export function deliverySeedStatements(): string[] {
       ${perMinute}, ${perMinute} * 5000.0, 60000, ${SKETCH(String(perMinute))}, m + interval '59 seconds'
     from generate_series(date_trunc('minute', now()) - interval '2 days', date_trunc('minute', now()), interval '1 minute') m,
       ${PAIRS} p`,
+    `insert into delivery_days (day, pipeline, client, target_system, deliveries, failures, clamped,
+      duplicates, timed, sum_ms, max_ms, sketch, last_delivered_at)
+    select d, p.pipeline, 'client-' || lpad(p.c::text, 2, '0'), p.t, ${perHour * 24}, ${perHour * 24} / 200, 0, 0,
+      ${perHour * 24}, ${perHour * 24} * 5000.0, 60000, ${SKETCH(String(perHour * 24))}, d + interval '23 hours 59 minutes'
+    from generate_series(date_trunc('day', now() at time zone 'utc') at time zone 'utc' - interval '30 days', now(), interval '1 day') d,
+      ${PAIRS} p`,
     "vacuum analyze delivery_hours",
+    "vacuum analyze delivery_days",
     "vacuum analyze delivery_minutes",
   ];
 }

@@ -123,7 +123,7 @@ async function main() {
       ["checklist: unreviewed rejections 24h", () => unreviewedRejections(db, ago(24 * HOUR_MS))],
       ["checklist: routing changes 7d", () => routingChangesSince(db, ago(7 * DAY_MS))],
       ["checklist: manual without cause 7d", () => manualWithoutRootCause(db, ago(7 * DAY_MS))],
-      ["checklist: all facts", () => checklistFacts(db, now())],
+      ["checklist: all facts", () => checklistFacts(db, now(), [])],
     ];
     const commands: [string, () => Promise<unknown>][] = [
       [
@@ -211,7 +211,8 @@ async function seedDeliveriesIfNeeded(
   force: boolean,
 ) {
   const [state] = await client<{ fresh: boolean }[]>`
-    select coalesce((select max(hour) > now() - interval '1 day' from delivery_hours), false) as fresh`;
+    select coalesce((select max(hour) > now() - interval '1 day' from delivery_hours), false)
+      and coalesce((select max(day) > now() - interval '2 days' from delivery_days), false) as fresh`;
   if (!force && state?.fresh) return;
   say(
     `seeding delivery figures for ${BENCH_DELIVERIES.toLocaleString("en")} deliveries over 30 days…`,

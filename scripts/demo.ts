@@ -15,6 +15,7 @@ import { reportSyncSuccess } from "../src/outcomes/outcome-event.schema.js";
 import { createLogger } from "../src/platform/logger.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startSyncdesk } from "../src/syncdesk.js";
+import { demoRouting, latencyGateScenes } from "./demo-gates.js";
 import { plain, renderMessage } from "./transcript.js";
 
 const NAMES: Record<string, string> = {
@@ -33,7 +34,7 @@ const CHANNELS: Record<string, string> = {
 const SIGNING_SECRET = "demo-signing-secret-not-a-real-one";
 const DEMO_DB = process.env.DEMO_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/syncdesk_demo";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const ROUTING = fileURLToPath(new URL("../routing.example.yml", import.meta.url));
+const ROUTING = demoRouting(fileURLToPath(new URL("../routing.example.yml", import.meta.url)));
 
 const say = (text = "") => console.log(text);
 const step = (time: string, text: string) => say(`\n\x1b[1m${time}  ${text}\x1b[0m`);
@@ -97,8 +98,8 @@ async function main() {
     until(`the card for ${sku}`, async () =>
       (await cards()).find((row) => row.sku === sku && row.cardTs),
     );
-  const showCard = async (sku: string) => {
-    const row = await cardOf(sku);
+  const showCard = async (sku: string) => showRow(await cardOf(sku));
+  const showRow = (row: Awaited<ReturnType<typeof cardOf>>) => {
     const message = fake.messages(row.channel).find((m) => m.ts === row.cardTs);
     say(`  ${CHANNELS[row.channel] ?? row.channel}`);
     if (message) say(renderMessage(message, NAMES));
@@ -287,7 +288,16 @@ async function main() {
   );
   await showCard("LUMEN-SERUM-30ML");
 
-  step("09:35", "maria, the fulfillment manager, asks for the status.");
+  const shown = (row: Awaited<ReturnType<typeof cardOf>>) =>
+    [
+      fake.messages(row.channel).find((m) => m.ts === row.cardTs),
+      ...fake.threadReplies(row.channel, row.cardTs ?? ""),
+    ]
+      .map((message) => JSON.stringify(message ?? ""))
+      .join("\n");
+  await latencyGateScenes({ outcomes, step, say, cards, until, show: showRow, shown });
+
+  step("09:35", "maria, the fulfillment manager, asks for the status (see its Freshness section).");
   const statusId = fake.responseUrl().split("/").pop() ?? "";
   await slack.command({
     command: "/inventory",

@@ -2,13 +2,16 @@
  * `npm run smoke`: does what a deploy does, in a clean copy of this checkout, and says whether
  * it worked. `npm ci`, `npm run build`, `npm prune --omit=dev`; then the Procfile's `release`
  * line (migrations, compiled JS), its `web` and `worker` lines, readiness green on both, one
- * failure event in and its card out, SIGTERM, both exit 0.
+ * failure event in and its card out (by BullMQ, then over HTTP with a token from the compiled
+ * producers CLI), SIGTERM, both exit 0. Tracing is on (OTLP to a local receiver): the worker's
+ * spans of the event, under the producer's trace, arrive by its exit.
  *
  * Slack is the local stand-in, run here from the dev checkout (the pruned copy has no tsx).
  * Exit code 0 = passed. SMOKE_KEEP=1 leaves the copy in place for a look.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,6 +89,29 @@ function runLine(name: string, line: string, cwd: string, env: Record<string, st
   return { name, child, output: () => text, exited };
 }
 
+/** An OTLP/HTTP trace receiver: keeps the body of each export (protobuf) and answers 200. */
+async function otlpReceiver() {
+  const exports: Buffer[] = [];
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      if (req.method === "POST" && req.url === "/v1/traces") exports.push(Buffer.concat(chunks));
+      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    exports,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** The producer's trace the smoke event carries (W3C traceparent). */
+const TRACE_ID = "5b8efff798038103d269b633813fc60c";
+
 async function main(): Promise<void> {
   const copy = mkdtempSync(join(tmpdir(), "syncdesk-smoke-"));
   const database = `syncdesk_smoke_${process.pid}`;
@@ -94,6 +120,7 @@ async function main(): Promise<void> {
   // Connected once the build is done: npm's synchronous steps would time out its connect.
   let redis: Redis | undefined;
   const fake = await startFakeSlack();
+  const otlp = await otlpReceiver();
   const running: Running[] = [];
   try {
     // A clean copy: what git tracks (and new files not ignored), nothing built or installed.
@@ -138,6 +165,9 @@ async function main(): Promise<void> {
       ROUTING_FILE: "routing.example.yml",
       LOG_LEVEL: "info",
       NODE_ENV: "production",
+      // Traces on, to the local receiver; only the flush at SIGTERM can deliver them in time.
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_BSP_SCHEDULE_DELAY: "600000",
     };
 
     const release = runLine("release", lines.release as string, copy, env);
@@ -182,6 +212,7 @@ async function main(): Promise<void> {
       failureMode: "network",
       error: { message: "smoke test" },
       attempts: 1,
+      traceparent: `00-${TRACE_ID}-eee19b7ec3c1b174-01`,
     });
     await failures.close();
     await fake.waitForCall(
@@ -190,6 +221,46 @@ async function main(): Promise<void> {
       30_000,
     );
     say("failure event in, card posted");
+
+    // The HTTP intake of the built web process, with a token from the compiled producers CLI.
+    const created = execFileSync(
+      "node",
+      ["dist/producers/producers.cli.js", "create", "smoke-producer"],
+      { cwd: copy, env: { PATH: process.env.PATH ?? "", ...env } },
+    ).toString();
+    const token = /sdp_[A-Za-z0-9_-]{43}/.exec(created)?.[0];
+    if (!token) throw new Error(`producers create printed no token:\n${created}`);
+    const posted = await fetch(`http://127.0.0.1:${webPort}/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        events: [
+          {
+            name: "sync.failed",
+            data: {
+              eventId: `${eventId}-http`,
+              occurredAt: new Date().toISOString(),
+              client: "acme",
+              sku: "SMOKE-HTTP-1",
+              sourceSystem: "erp.netsuite",
+              targetSystem: "storefront.shopify",
+              failureMode: "network",
+              error: { message: "smoke test over HTTP" },
+              attempts: 1,
+            },
+          },
+        ],
+      }),
+    });
+    const answer = (await posted.json()) as { accepted?: number };
+    if (posted.status !== 202 || answer.accepted !== 1)
+      throw new Error(`POST /v1/events answered ${posted.status} ${JSON.stringify(answer)}`);
+    await fake.waitForCall(
+      "chat.postMessage",
+      (call) => JSON.stringify(call.body).includes("SMOKE-HTTP-1"),
+      30_000,
+    );
+    say("producers CLI token, POST /v1/events 202, card posted");
 
     const metrics = await (await fetch(`http://127.0.0.1:${workerOps}/metrics`)).text();
     if (!/^syncdesk_cards_posted_total [1-9]/m.test(metrics))
@@ -209,9 +280,16 @@ async function main(): Promise<void> {
       say(`${proc.name}: exit 0 after SIGTERM`);
     }
     running.length = 0;
+    // Span names and trace ids travel as plain bytes in the protobuf export.
+    const traced = otlp.exports.find(
+      (body) => body.includes(Buffer.from(TRACE_ID, "hex")) && body.includes("intake sync.failed"),
+    );
+    if (!traced) throw new Error("no span of the event's trace reached the OTLP receiver");
+    say(`tracing: ${otlp.exports.length} OTLP export(s), intake under the producer's trace`);
   } finally {
     for (const proc of running) proc.child.kill("SIGKILL");
     await fake.close();
+    await otlp.close();
     if (redis) {
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);

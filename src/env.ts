@@ -103,6 +103,13 @@ export const envSchema = z.object({
    */
   DELIVERY_FLUSH_MS: withDefault(z.coerce.number().int().min(10).max(60_000), 1000),
   OUTCOME_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(20_000), 2000),
+  /**
+   * Latency gates (src/gates): how often the gate sweep re-arms lost gate timers and judges
+   * each pipeline's time-to-sync P95 (the over-budget gate), and the fewest timed deliveries
+   * in its 15-minute window that it judges at all.
+   */
+  GATE_SWEEP_MS: withDefault(z.coerce.number().int().min(100), 5000),
+  GATE_MIN_DELIVERIES: withDefault(z.coerce.number().int().min(1), 20),
   /** How often the SLA sweeper re-arms deadlines that passed with no live timer. */
   SLA_SWEEP_MS: withDefault(z.coerce.number().int().min(100), 30_000),
   /** More than this many new fingerprints of one kind within STORM_WINDOW form a storm. */
@@ -137,6 +144,49 @@ export const envSchema = z.object({
   RETENTION_DELIVERIES: duration("90d"),
   /** How often the retention job runs (once across replicas). */
   RETENTION_SWEEP_MS: withDefault(z.coerce.number().int().min(1000), 3_600_000),
+  /**
+   * HTTP intake (`POST /v1/events`, src/producers): the largest request body taken, in bytes,
+   * and each producer's rate: events per second sustained, with bursts up to PRODUCER_BURST
+   * events (at least 500, one full batch).
+   */
+  PRODUCER_MAX_BODY_BYTES: withDefault(
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024),
+    5 * 1024 * 1024,
+  ),
+  PRODUCER_RATE_PER_SEC: withDefault(z.coerce.number().positive().max(1_000_000), 200),
+  PRODUCER_BURST: withDefault(
+    z.coerce.number().int().min(500, "must be at least 500 (one full batch)"),
+    2000,
+  ),
+  /**
+   * OpenTelemetry traces (src/platform/tracing.ts), off unless an OTLP endpoint is set or
+   * OTEL_TRACES_EXPORTER=otlp. The exporter, sampler and batch processor read their other
+   * standard variables (OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, OTEL_BSP_*) themselves.
+   */
+  OTEL_SDK_DISABLED: optional(
+    z.preprocess(
+      (value) => (typeof value === "string" ? value.trim().toLowerCase() : value),
+      z.enum(["true", "false"], "must be true or false").transform((value) => value === "true"),
+    ),
+  ),
+  OTEL_TRACES_EXPORTER: optional(
+    z
+      .string()
+      .regex(
+        /^\s*(otlp|none)\s*(,\s*(otlp|none)\s*)*$/i,
+        "must be otlp or none (the exporters syncdesk ships)",
+      ),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(z.url()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(z.url()),
+  /** The OTLP exporter shipped speaks protobuf over HTTP (port 4318), not gRPC. */
+  OTEL_EXPORTER_OTLP_PROTOCOL: optional(z.literal("http/protobuf", "must be http/protobuf")),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(z.literal("http/protobuf", "must be http/protobuf")),
+  OTEL_SERVICE_NAME: withDefault(z.string().min(1), "syncdesk"),
   LOG_LEVEL: withDefault(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     "info",

@@ -6,6 +6,7 @@
 
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { App } from "@slack/bolt";
 import { type Closer, createDeps } from "./app/create-deps.js";
 import type { Deps } from "./app/deps.js";
@@ -28,6 +29,8 @@ import { type OutboxRelaySettings, startOutboxRelay } from "./platform/slack/out
 import type { SlackLimits } from "./platform/slack/rate-limits.js";
 import type { SlackStats } from "./platform/slack/slack-metrics.js";
 import { connectionSecurity } from "./platform/tls.js";
+import { startTracing } from "./platform/tracing.js";
+import { httpIntakeRoutes } from "./producers/http-intake.js";
 import { retentionFromEnv } from "./retention/retention.schedule.js";
 import type { RoutingSource } from "./routing/active-routing.js";
 import { approvalCardBinding } from "./routing/approval-card.service.js";
@@ -60,6 +63,8 @@ export interface StartOptions {
     /** Redraws of a rejection card at most this often (default REJECTION_CARD_EVERY_MS). */
     rejectionWindowMs?: number;
   };
+  /** Where spans go when the OTEL_* settings turn tracing on, instead of OTLP (tests). */
+  spanExporter?: SpanExporter;
 }
 
 export interface Syncdesk {
@@ -89,6 +94,12 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
   };
 
   try {
+    // First in, last out: the spans of everything closed before it are exported at stop().
+    const tracing = startTracing(
+      env,
+      options.spanExporter ? { exporter: options.spanExporter } : {},
+    );
+    if (tracing) closers.push({ name: "tracing", close: tracing.shutdown });
     const routingText =
       options.routing || options.routingFile === false
         ? null
@@ -108,6 +119,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         connectionName: `syncdesk:${env.QUEUE_PREFIX}:${options.roles.join("+") || "none"}:${process.pid}`,
         ...(options.slackRetries !== undefined ? { slackRetries: options.slackRetries } : {}),
         ...(options.slackLimits ? { slackLimits: options.slackLimits } : {}),
+        ...(tracing ? { telemetry: tracing.telemetry } : {}),
       },
       closers,
     );
@@ -128,6 +140,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         intakeSweepMs: env.INTAKE_SWEEP_MS,
         jobConcurrency: env.JOB_CONCURRENCY,
         deliveries: { flushMs: env.DELIVERY_FLUSH_MS, concurrency: env.OUTCOME_CONCURRENCY },
+        gates: { sweepMs: env.GATE_SWEEP_MS, minDeliveries: env.GATE_MIN_DELIVERIES },
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
         retention: retentionFromEnv(env),
       });
@@ -175,14 +188,24 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           await database.sql`select 1`;
           return (await redis.ping()) === "PONG";
         },
-        // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
-        extraRoutes: env.METRICS_PORT === undefined ? ops.routes : [],
+        extraRoutes: [
+          // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
+          ...(env.METRICS_PORT === undefined ? ops.routes : []),
+          // POST /v1/events and /v1/openapi.json: producers' tokens, not Slack's signature.
+          ...httpIntakeRoutes(deps, {
+            maxBodyBytes: env.PRODUCER_MAX_BODY_BYTES,
+            rate: { perSecond: env.PRODUCER_RATE_PER_SEC, burst: env.PRODUCER_BURST },
+          }),
+        ],
         // The receiver's replay memory and acked clicks (queue `slack-clicks`) live in Redis.
         edge: {
           redis,
           prefix: env.QUEUE_PREFIX,
           onRejected: auditRejections(deps),
-          clicks: { lockMs: env.QUEUE_LOCK_MS },
+          clicks: {
+            lockMs: env.QUEUE_LOCK_MS,
+            ...(tracing ? { telemetry: tracing.telemetry } : {}),
+          },
         },
       });
       registerListeners(app, deps);

@@ -4,6 +4,7 @@
  * exception seam runs (SLA deadline and timers, storm card, Home tabs). Starts nothing: no
  * migration, no worker, no HTTP. `startSyncdesk` adds the roles; the routes CLI uses it as is.
  */
+import type { Telemetry } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Env } from "../env.js";
 import type { ExceptionEffects } from "../exceptions/effects.js";
@@ -42,6 +43,8 @@ export interface DepsOptions {
   slackLimits?: Partial<SlackLimits>;
   /** TLS to Postgres and Redis as the settings say (read from env when not given). */
   security?: ConnectionSecurity;
+  /** BullMQ's OpenTelemetry hooks for every queue (src/platform/tracing.ts); unset = off. */
+  telemetry?: Telemetry;
 }
 
 /** What was built beside `deps`, for the roles to start on, and a LIFO close. */
@@ -97,6 +100,7 @@ export async function createDeps(
     redis,
     { prefix: env.QUEUE_PREFIX, failures: env.FAILURE_QUEUE, outcomes: env.OUTCOME_QUEUE },
     logger,
+    options.telemetry,
   );
   closers.push({ name: "queues", close: queues.close });
   const unwatchQueues = watchQueueDepth(() => [queues.failures, queues.outcomes, queues.internal]);

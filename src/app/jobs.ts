@@ -7,6 +7,9 @@ import type { Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
 import { cardJobs } from "../exceptions/card-jobs.schema.js";
 import { cardJobHandlers } from "../exceptions/cards.job.js";
+import { gateJobs } from "../gates/gate-jobs.schema.js";
+import { gateJobHandlers } from "../gates/gates.job.js";
+import type { GateSettings } from "../gates/gates.service.js";
 import { intakeJobHandlers } from "../intake/intake.job.js";
 import { intakeJobs } from "../intake/intake-jobs.schema.js";
 import { inventoryJobHandlers } from "../inventory/inventory.job.js";
@@ -31,6 +34,7 @@ export const jobCatalog = {
   ...stormJobs,
   ...inventoryJobs,
   ...retentionJobs,
+  ...gateJobs,
 };
 
 export type JobName = keyof typeof jobCatalog;
@@ -38,6 +42,7 @@ export type JobName = keyof typeof jobCatalog;
 /** What the job table needs besides Deps: settings only the composition root reads. */
 export interface JobSettings {
   retentionRules: RetentionRule[];
+  gates: GateSettings;
 }
 
 function jobHandlers(deps: Deps, settings: JobSettings): JobHandlers<typeof jobCatalog> {
@@ -49,6 +54,7 @@ function jobHandlers(deps: Deps, settings: JobSettings): JobHandlers<typeof jobC
     ...stormJobHandlers(deps),
     ...inventoryJobHandlers(deps),
     ...retentionJobHandlers(deps, settings.retentionRules),
+    ...gateJobHandlers(deps, settings.gates),
   };
 }
 

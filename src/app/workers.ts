@@ -3,10 +3,12 @@
  * table of src/app/jobs.ts) and the job schedulers (sweepers, reconcile, digest, retention).
  */
 import { startDeliveryDesk } from "../deliveries/deliveries.job.js";
+import { scheduleGateSweep } from "../gates/gates.job.js";
+import { type GateSettings, gatesAfterFlush } from "../gates/gates.service.js";
 import { handleFailureJob } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
 import { countIntake } from "../platform/metrics.js";
-import { INTERNAL_QUEUE } from "../platform/queue/catalog.js";
+import { INTERNAL_QUEUE, SCHEDULED } from "../platform/queue/catalog.js";
 import { startWorker } from "../platform/queue/worker.js";
 import { scheduleRetention } from "../retention/retention.schedule.js";
 import type { RetentionRule } from "../retention/retention-rules.js";
@@ -24,6 +26,8 @@ export interface WorkerSettings {
   retention: { rules: RetentionRule[]; sweepMs: number };
   /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
   deliveries: { flushMs: number; concurrency: number };
+  /** Latency gates (src/gates): how often the sweep runs, the over-budget gate's minimum. */
+  gates: GateSettings & { sweepMs: number };
 }
 
 export async function startWorkers(
@@ -36,8 +40,13 @@ export async function startWorkers(
     prefix: queues.prefix,
     logger,
     lockMs: settings.lockMs,
+    ...(queues.telemetry ? { telemetry: queues.telemetry } : {}),
   };
-  const deliveries = startDeliveryDesk(deps, { flushMs: settings.deliveries.flushMs });
+  const deliveries = startDeliveryDesk(deps, {
+    flushMs: settings.deliveries.flushMs,
+    // The gates follow each committed flush: late timers armed, late and stale cards cleared.
+    afterFlush: (records, gated) => gatesAfterFlush(deps, records, gated),
+  });
   const failures = startWorker(
     queues.failures.name,
     async (job) => {
@@ -61,7 +70,10 @@ export async function startWorkers(
     // Each job waits for the flush holding its deliveries: hold many at once.
     { ...common, concurrency: settings.deliveries.concurrency },
   );
-  const processor = internalProcessor(deps, { retentionRules: settings.retention.rules });
+  const processor = internalProcessor(deps, {
+    retentionRules: settings.retention.rules,
+    gates: { minDeliveries: settings.gates.minDeliveries },
+  });
   const internal = startWorker(INTERNAL_QUEUE, processor, {
     ...common,
     concurrency: settings.jobConcurrency,
@@ -73,21 +85,30 @@ export async function startWorkers(
       {
         name: "intake.sweep",
         data: { baseDelayMs: settings.intakeSweepMs },
-        opts: { removeOnComplete: true, removeOnFail: 100 },
+        opts: { ...SCHEDULED, removeOnComplete: true, removeOnFail: 100 },
       },
     );
     await queues.internal.upsertJobScheduler(
       "retries-reconcile",
       { every: settings.retryPollMs },
-      { name: "retries.reconcile", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      {
+        name: "retries.reconcile",
+        data: {},
+        opts: { ...SCHEDULED, removeOnComplete: true, removeOnFail: 100 },
+      },
     );
     await queues.internal.upsertJobScheduler(
       "sla-sweep",
       { every: settings.slaSweepMs },
-      { name: "sla.sweep", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      {
+        name: "sla.sweep",
+        data: {},
+        opts: { ...SCHEDULED, removeOnComplete: true, removeOnFail: 100 },
+      },
     );
     await scheduleDigest(queues, settings.digest);
     await scheduleRetention(queues, settings.retention.sweepMs);
+    await scheduleGateSweep(deps, settings.gates.sweepMs);
   };
   await schedule();
   // The schedulers live in Redis. One restarted without its data (no append-only file, a

@@ -7,6 +7,7 @@ import { addValue, type Sketch } from "./sketch.js";
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
 
 /** The exact counters of some deliveries, beside their time-to-sync sketch. */
 export interface DeliveryCounts {

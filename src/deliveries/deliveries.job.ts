@@ -8,7 +8,7 @@ import type { Deps } from "../app/deps.js";
 import { failureEventSchema } from "../intake/failure-event.schema.js";
 import { rejectionTargetOf } from "../intake/rejection-groups.js";
 import { check } from "../intake/validation.js";
-import { recoverFromSuccesses } from "../outcomes/outcome.service.js";
+import { type GatedSuccess, recoverFromSuccesses } from "../outcomes/outcome.service.js";
 import { isTransientError } from "../platform/transient.js";
 import { pipelineFor } from "../routing/evaluate.js";
 import { type DeliveryRecord, judgeDeliveryJob, NO_PIPELINE } from "./delivery.js";
@@ -24,7 +24,20 @@ export interface DeliveryDesk {
   close(): Promise<void>;
 }
 
-export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): DeliveryDesk {
+export function startDeliveryDesk(
+  deps: Deps,
+  settings: {
+    flushMs: number;
+    /**
+     * After each committed flush, before its jobs resolve (so a failure runs them again; it
+     * must be idempotent): the composition root hangs the latency gates here.
+     */
+    afterFlush?: (
+      records: readonly DeliveryRecord[],
+      gated: readonly GatedSuccess[],
+    ) => Promise<void>;
+  },
+): DeliveryDesk {
   const flush = async (records: DeliveryRecord[]) => {
     const result = await flushRecords(deps.db, records, {
       receivedAt: deps.clock.now().getTime(),
@@ -52,10 +65,15 @@ export function startDeliveryDesk(deps: Deps, settings: { flushMs: number }): De
     // Recovery reads exceptions, the flush writes figures: side by side, both before the jobs
     // resolve (both are idempotent, so a job run again after a failure of either is harmless).
     flush: async (records) => {
-      const [result] = await Promise.all([
+      const [result, recovery] = await Promise.all([
         flush(records),
         recoverFromSuccesses(deps, successesOf(records)),
       ]);
+      // Duplicates (a redelivery, a redone flush) are left in: what follows is idempotent.
+      await settings.afterFlush?.(
+        records.filter((record) => record.kind !== "rejected"),
+        recovery.gated,
+      );
       return result;
     },
     async afterFlush(result) {

@@ -3,44 +3,36 @@
  * delivery counters per pipeline, counted after their flush committed (so a redelivered event
  * is not counted twice). "none" labels deliveries no pipeline takes.
  */
-import { Counter, Histogram } from "prom-client";
-import { registry } from "../platform/metrics.js";
+import { counter, histogram } from "../platform/metrics.js";
 import type { FlushResult } from "./flush.repo.js";
 
-const registers = [registry];
-
 export const deliveryMetrics = {
-  timeToSync: new Histogram({
-    name: "syncdesk_time_to_sync_seconds",
-    help: "Time from a change in the system of record (triggeredAt) to its delivery, per pipeline.",
-    labelNames: ["pipeline"] as const,
-    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
-    registers,
-  }),
+  timeToSync: histogram(
+    "syncdesk_time_to_sync_seconds",
+    "Time from a change in the system of record (triggeredAt) to its delivery, per pipeline.",
+    ["pipeline"],
+    [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+  ),
   /** outcome: delivered, failed. */
-  deliveries: new Counter({
-    name: "syncdesk_deliveries_total",
-    help: "Deliveries counted per pipeline, by outcome (delivered, failed).",
-    labelNames: ["pipeline", "outcome"] as const,
-    registers,
-  }),
-  clamped: new Counter({
-    name: "syncdesk_deliveries_clamped_total",
-    help: "Deliveries whose triggeredAt was in the future or after occurredAt (timed as 0).",
-    labelNames: ["pipeline"] as const,
-    registers,
-  }),
-  duplicates: new Counter({
-    name: "syncdesk_deliveries_deduplicated_total",
-    help: "Delivery events whose eventId had been counted already.",
-    labelNames: ["pipeline"] as const,
-    registers,
-  }),
-  rejected: new Counter({
-    name: "syncdesk_delivery_events_rejected_total",
-    help: "Delivery events that broke their contract (grouped in delivery_rejections).",
-    registers,
-  }),
+  deliveries: counter(
+    "syncdesk_deliveries_total",
+    "Deliveries counted per pipeline, by outcome (delivered, failed).",
+    ["pipeline", "outcome"],
+  ),
+  clamped: counter(
+    "syncdesk_deliveries_clamped_total",
+    "Deliveries whose triggeredAt was in the future or after occurredAt (timed as 0).",
+    ["pipeline"],
+  ),
+  duplicates: counter(
+    "syncdesk_deliveries_deduplicated_total",
+    "Delivery events whose eventId had been counted already.",
+    ["pipeline"],
+  ),
+  rejected: counter(
+    "syncdesk_delivery_events_rejected_total",
+    "Delivery events that broke their contract (grouped in delivery_rejections).",
+  ),
 };
 
 export const pipelineLabel = (pipeline: string) => (pipeline === "" ? "none" : pipeline);

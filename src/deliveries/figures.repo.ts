@@ -1,14 +1,16 @@
 /**
  * The delivery figures of a window, merged from the figure rows: minute rows for the window's
- * ragged start, hour rows from the first whole hour on (the current hour's row is kept up to
- * date by every flush). Counters are summed in SQL; sketches are merged bucket by bucket in SQL
- * and read per pipeline, client and target. Mean time to remediate comes from the exceptions
- * resolved in the window, per client, source and target; pure code places both in pipelines.
+ * ragged start, hour rows up to the first whole day, day rows from there on (the current
+ * hour's and day's rows are kept up to date by every flush). A window of 7 days or more starts
+ * on the hour (at most 0.6% more of it), so it reads no minute rows. One statement reads the
+ * rows; counters are summed and sketches merged here, which is 2-3x faster than merging the
+ * sketches' keys in SQL. Mean time to remediate comes from the exceptions resolved in the
+ * window, per client, source and target; pure code places both in pipelines.
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../platform/db/db.js";
-import { type DeliveryCounts, HOUR_MS, MINUTE_MS } from "./aggregate.js";
-import type { Sketch } from "./sketch.js";
+import { DAY_MS, type DeliveryCounts, HOUR_MS, MINUTE_MS } from "./aggregate.js";
+import { mergeInto } from "./sketch.js";
 
 export interface FigureTotals extends DeliveryCounts {
   pipeline: string;
@@ -31,86 +33,95 @@ export interface DeliveryWindow {
   ms: number;
 }
 
-function rowsOf(window: DeliveryWindow, filter: { client?: string }) {
-  const since = Math.floor((window.now.getTime() - window.ms) / MINUTE_MS) * MINUTE_MS;
-  const edge = Math.ceil(since / HOUR_MS) * HOUR_MS;
-  const sinceIso = new Date(since).toISOString();
-  const edgeIso = new Date(edge).toISOString();
-  const nowIso = window.now.toISOString();
-  const client = filter.client === undefined ? sql`true` : sql`client = ${filter.client}`;
-  return sql`(
-    select pipeline, client, target_system, deliveries, failures, clamped, duplicates, timed,
-      sum_ms, max_ms, last_delivered_at, sketch
-    from delivery_minutes
-    where minute >= ${sinceIso}::timestamptz and minute < ${edgeIso}::timestamptz
-      and minute <= ${nowIso}::timestamptz and ${client}
-    union all
-    select pipeline, client, target_system, deliveries, failures, clamped, duplicates, timed,
-      sum_ms, max_ms, last_delivered_at, sketch
-    from delivery_hours
-    where hour >= ${edgeIso}::timestamptz and hour <= ${nowIso}::timestamptz and ${client}
-  )`;
+/** Windows this long or longer start on the hour. */
+export const HOUR_ALIGNED_WINDOW_MS = 7 * DAY_MS;
+
+const floorTo = (at: number, size: number) => Math.floor(at / size) * size;
+const ceilTo = (at: number, size: number) => Math.ceil(at / size) * size;
+const iso = (at: number) => new Date(at).toISOString();
+
+/** Where a window's rows come from: [since, hourEdge) minutes, [hourEdge, dayEdge) hours, days on. */
+export function windowEdges(window: DeliveryWindow) {
+  const start = window.now.getTime() - window.ms;
+  const since = floorTo(start, window.ms >= HOUR_ALIGNED_WINDOW_MS ? HOUR_MS : MINUTE_MS);
+  return { since, hourEdge: ceilTo(since, HOUR_MS), dayEdge: ceilTo(since, DAY_MS) };
 }
+
+function rowsOf(window: DeliveryWindow, filter: { client?: string }) {
+  const { since, hourEdge, dayEdge } = windowEdges(window);
+  const now = window.now.toISOString();
+  const client = filter.client === undefined ? sql`true` : sql`client = ${filter.client}`;
+  const columns = sql.raw(`pipeline, client, target_system, deliveries, failures, clamped,
+      duplicates, timed, sum_ms, max_ms, last_delivered_at, sketch::text as sketch`);
+  return sql`
+    select ${columns} from delivery_minutes
+    where minute >= ${iso(since)}::timestamptz and minute < ${iso(hourEdge)}::timestamptz
+      and minute <= ${now}::timestamptz and ${client}
+    union all
+    select ${columns} from delivery_hours
+    where hour >= ${iso(hourEdge)}::timestamptz and hour < ${iso(dayEdge)}::timestamptz
+      and hour <= ${now}::timestamptz and ${client}
+    union all
+    select ${columns} from delivery_days
+    where day >= ${iso(dayEdge)}::timestamptz and day <= ${now}::timestamptz and ${client}`;
+}
+
+type StoredRow = {
+  pipeline: string;
+  client: string;
+  target_system: string;
+  deliveries: string;
+  failures: string;
+  clamped: string;
+  duplicates: string;
+  timed: string;
+  sum_ms: number | null;
+  max_ms: number | null;
+  last_delivered_at: string | Date | null;
+  sketch: string;
+};
 
 export async function deliveryTotals(
   db: Db,
   window: DeliveryWindow,
   filter: { client?: string } = {},
 ): Promise<FigureTotals[]> {
-  const rows = rowsOf(window, filter);
-  const [totals, buckets] = await Promise.all([
-    db.execute<{
-      pipeline: string;
-      client: string;
-      target_system: string;
-      deliveries: string;
-      failures: string;
-      clamped: string;
-      duplicates: string;
-      timed: string;
-      sum_ms: number | null;
-      max_ms: number | null;
-      last_delivered_at: string | Date | null;
-    }>(sql`
-      select pipeline, client, target_system, sum(deliveries) as deliveries,
-        sum(failures) as failures, sum(clamped) as clamped, sum(duplicates) as duplicates,
-        sum(timed) as timed, sum(sum_ms) as sum_ms, max(max_ms) as max_ms,
-        max(last_delivered_at) as last_delivered_at
-      from ${rows} w
-      group by pipeline, client, target_system`),
-    db.execute<{
-      pipeline: string;
-      client: string;
-      target_system: string;
-      k: string;
-      n: string;
-    }>(sql`
-      select pipeline, client, target_system, e.key as k, sum(e.value::bigint) as n
-      from ${rows} w, jsonb_each_text(w.sketch) e
-      group by pipeline, client, target_system, e.key`),
-  ]);
-  const key = (r: { pipeline: string; client: string; target_system: string }) =>
-    `${r.pipeline}\u0000${r.client}\u0000${r.target_system}`;
-  const sketches = new Map<string, Sketch>();
-  for (const row of buckets) {
-    const sketch = sketches.get(key(row)) ?? {};
-    sketch[row.k] = Number(row.n);
-    sketches.set(key(row), sketch);
+  const rows = await db.execute<StoredRow>(rowsOf(window, filter));
+  const totals = new Map<string, FigureTotals>();
+  for (const row of rows) {
+    const key = `${row.pipeline}\u0000${row.client}\u0000${row.target_system}`;
+    let total = totals.get(key);
+    if (!total) {
+      total = {
+        pipeline: row.pipeline,
+        client: row.client,
+        targetSystem: row.target_system,
+        deliveries: 0,
+        failures: 0,
+        clamped: 0,
+        duplicates: 0,
+        timed: 0,
+        sumMs: 0,
+        maxMs: null,
+        lastDeliveredAt: null,
+        sketch: {},
+      };
+      totals.set(key, total);
+    }
+    total.deliveries += Number(row.deliveries);
+    total.failures += Number(row.failures);
+    total.clamped += Number(row.clamped);
+    total.duplicates += Number(row.duplicates);
+    total.timed += Number(row.timed);
+    total.sumMs += Number(row.sum_ms ?? 0);
+    if (row.max_ms !== null) total.maxMs = Math.max(total.maxMs ?? 0, Number(row.max_ms));
+    if (row.last_delivered_at !== null) {
+      const at = new Date(row.last_delivered_at);
+      if (!total.lastDeliveredAt || at > total.lastDeliveredAt) total.lastDeliveredAt = at;
+    }
+    mergeInto(total.sketch, JSON.parse(row.sketch) as Record<string, number>);
   }
-  return totals.map((row) => ({
-    pipeline: row.pipeline,
-    client: row.client,
-    targetSystem: row.target_system,
-    deliveries: Number(row.deliveries),
-    failures: Number(row.failures),
-    clamped: Number(row.clamped),
-    duplicates: Number(row.duplicates),
-    timed: Number(row.timed),
-    sumMs: Number(row.sum_ms ?? 0),
-    maxMs: row.max_ms === null ? null : Number(row.max_ms),
-    lastDeliveredAt: row.last_delivered_at === null ? null : new Date(row.last_delivered_at),
-    sketch: sketches.get(key(row)) ?? {},
-  }));
+  return [...totals.values()];
 }
 
 /** Exceptions resolved in the window: how many and how long they took, per client and route. */
@@ -143,18 +154,16 @@ export async function remediation(
   }));
 }
 
-/** The latest successful delivery per pipeline within `lookbackMs` (freshness). */
+/** The latest successful delivery per pipeline within `lookbackMs` (freshness), from day rows. */
 export async function lastDeliveries(
   db: Db,
   now: Date,
   lookbackMs: number,
 ): Promise<Map<string, Date>> {
-  const since = new Date(
-    Math.floor((now.getTime() - lookbackMs) / HOUR_MS) * HOUR_MS,
-  ).toISOString();
+  const since = iso(floorTo(now.getTime() - lookbackMs, DAY_MS));
   const rows = await db.execute<{ pipeline: string; at: string | Date }>(sql`
-    select pipeline, max(last_delivered_at) as at from delivery_hours
-    where hour >= ${since}::timestamptz and last_delivered_at is not null
+    select pipeline, max(last_delivered_at) as at from delivery_days
+    where day >= ${since}::timestamptz and last_delivered_at is not null
     group by pipeline`);
   return new Map(rows.map((row) => [row.pipeline, new Date(row.at)]));
 }

@@ -8,7 +8,7 @@
 import { sql } from "drizzle-orm";
 import { noteRejection, type RejectionTarget } from "../intake/rejection-groups.js";
 import type { Db, Tx } from "../platform/db/db.js";
-import { type Counted, type FigureRow, foldRows, HOUR_MS, MINUTE_MS } from "./aggregate.js";
+import { type Counted, DAY_MS, type FigureRow, foldRows, HOUR_MS, MINUTE_MS } from "./aggregate.js";
 import type { DeliveryRecord, RejectedRecord } from "./delivery.js";
 
 export interface FlushResult {
@@ -148,10 +148,11 @@ export async function flushInTx(
   }
 
   step("ended");
-  // 4. Figure rows: minutes for recent windows, hours for long ones.
+  // 4. Figure rows per minute, hour and day: a window reads its edges fine and its middle coarse.
   const minuteRows = foldRows(counted, receivedAt, MINUTE_MS);
   await upsertFigures(tx, "delivery_minutes", "minute", minuteRows);
   await upsertFigures(tx, "delivery_hours", "hour", foldRows(counted, receivedAt, HOUR_MS));
+  await upsertFigures(tx, "delivery_days", "day", foldRows(counted, receivedAt, DAY_MS));
   step("figures");
 
   // 5. Rejected events, grouped by producer source and problem.
@@ -161,7 +162,11 @@ export async function flushInTx(
     for (const group of groups) {
       await noteRejection(tx, rejectionTarget, {
         kind: "delivery",
-        who: group.source === "(unknown)" ? {} : { sourceSystem: group.source },
+        // The source is the sourceSystem, or over HTTP the producer's name: either rule takes it.
+        who:
+          group.source === "(unknown)"
+            ? {}
+            : { producer: group.source, sourceSystem: group.source },
         problem: group.problem,
         details: group.problem,
         sample: group.sample,
@@ -176,8 +181,8 @@ export async function flushInTx(
 
 async function upsertFigures(
   tx: Tx,
-  table: "delivery_minutes" | "delivery_hours",
-  bucketColumn: "minute" | "hour",
+  table: "delivery_minutes" | "delivery_hours" | "delivery_days",
+  bucketColumn: "minute" | "hour" | "day",
   rows: FigureRow[],
 ): Promise<void> {
   if (rows.length === 0) return;

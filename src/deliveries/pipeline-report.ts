@@ -3,8 +3,10 @@
  * time-to-sync P50/P95/max (from the merged sketches), mean time to remediate, last delivery,
  * and whether it is stale or over its budget; worst first. Pure.
  */
+
 import { pipelineFor } from "../routing/evaluate.js";
 import type { PipelineConfig, RoutingConfig } from "../routing/routing-file.schema.js";
+import { businessTimeBetween } from "../sla/business-time.js";
 import { noDeliveries } from "./aggregate.js";
 import { NO_PIPELINE } from "./delivery.js";
 import type { FigureTotals, RemediationRow } from "./figures.repo.js";
@@ -148,7 +150,12 @@ export function buildPipelineReports(input: {
           figures: figuresOf(part),
         }))
         .sort((a, b) => b.figures.deliveries - a.figures.deliveries),
-      stale: pipeline ? !last || now.getTime() - last.getTime() > pipeline.freshnessMs : null,
+      // Freshness counts only inside the pipeline's hours, as its stale gate does.
+      stale: pipeline
+        ? !last ||
+          businessTimeBetween(last.getTime(), now.getTime(), pipeline.hours, pipeline.timezone) >
+            pipeline.freshnessMs
+        : null,
       overBudget: pipeline !== null && figures.p95Ms !== null && figures.p95Ms > pipeline.budgetMs,
     };
   });

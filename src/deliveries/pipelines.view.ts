@@ -160,7 +160,12 @@ export function renderPipeline(
 }
 
 /** The *Freshness* section of `/inventory status`: worst pipelines first. */
-export function freshnessBlocks(reports: PipelineReport[], now: Date, limit = 8): object[] {
+export function freshnessBlocks(
+  reports: PipelineReport[],
+  now: Date,
+  limit = 8,
+  window = "last 24h",
+): object[] {
   const declared = reports.filter((report) => report.config !== null);
   if (declared.length === 0) {
     return [
@@ -175,5 +180,5 @@ export function freshnessBlocks(reports: PipelineReport[], now: Date, limit = 8)
   });
   if (declared.length > limit)
     lines.push(`…and ${declared.length - limit} more: \`/inventory pipelines\``);
-  return [section(`*Freshness* (last 24h, worst first)\n${lines.join("\n")}`)];
+  return [section(truncate(`*Freshness* (${window}, worst first)\n${lines.join("\n")}`, 3000))];
 }

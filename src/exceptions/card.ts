@@ -14,6 +14,7 @@ import {
   slackDate,
   truncate,
 } from "../platform/slack/mrkdwn.js";
+import { gateDetailOf, gateLines } from "./gate-detail.js";
 
 export type { ExceptionRow };
 
@@ -98,6 +99,14 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text })) },
     { type: "section", text: { type: "mrkdwn", text: errorText(event) } },
   ];
+  // A latency gate's exception: when the delivery was expected and how overdue it was.
+  const gate = gateDetailOf(event);
+  if (gate) {
+    blocks.push({
+      type: "section",
+      text: { type: "mrkdwn", text: truncate(gateLines(gate).join("\n"), 3000) },
+    });
+  }
   if (event.links?.length) {
     blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: linksLine(event.links) }] });
   }

@@ -113,7 +113,9 @@ export function humanNote(
 export type SignalNote =
   | { kind: "retry_succeeded" }
   | { kind: "retry_failed"; error: string }
-  | { kind: "recovered" };
+  | { kind: "recovered" }
+  /** `said`: the gate's own sentence (how late, P95 back under), already escaped. */
+  | { kind: "gate_cleared"; said: string };
 
 export function systemNote(
   signal: SignalNote,
@@ -126,6 +128,8 @@ export function systemNote(
       return `:x: Retry #${row.retryCount} failed: ${escapeMrkdwn(signal.error.slice(0, 500))}. ${row.claimedBy ? `Back with ${mention(row.claimedBy)}.` : "Open again."}`;
     case "recovered":
       return ":white_check_mark: A later sync of this SKU succeeded; resolved as recovered.";
+    case "gate_cleared":
+      return `:white_check_mark: ${signal.said} Resolved as recovered.`;
     default:
       return assertNever(signal);
   }

@@ -18,3 +18,12 @@ export async function placesOf(db: Queryable, exceptionIds: readonly number[]) {
     .from(exceptions)
     .where(inArray(exceptions.id, [...exceptionIds]));
 }
+
+/** The trace an exception's work continues (its latest event's intake); null when none. */
+export async function traceContextOf(db: Queryable, exceptionId: number): Promise<string | null> {
+  const [row] = await db
+    .select({ traceContext: exceptions.traceContext })
+    .from(exceptions)
+    .where(eq(exceptions.id, exceptionId));
+  return row?.traceContext ?? null;
+}

@@ -9,12 +9,13 @@ import { SYSTEM_ACTOR } from "../audit/audit.js";
 import type { RootCause } from "../platform/db/schema.js";
 import { assertNever } from "../platform/errors.js";
 import { metrics } from "../platform/metrics.js";
+import { activeTraceparent, inSpan, tracingActive } from "../platform/tracing.js";
 import { retryTargetProblem } from "../retries/retry-target.js";
 import { standingIn } from "./authorization.js";
 import type { ExceptionRow } from "./card.js";
 import { changeException, type Decided, type RowChange } from "./change.js";
 import { type ActRefusal, humanNote, systemNote } from "./exceptions.messages.js";
-import { findException } from "./exceptions.repo.js";
+import { findException, traceContextOf } from "./exceptions.repo.js";
 import { type Action, type Holding, type Refusal, transition } from "./state-machine.js";
 
 export type { ActRefusal };
@@ -60,12 +61,29 @@ export interface ActInput {
  * (Slack outbox); timers and Home tabs follow after the commit (the seam's hooks).
  */
 export async function actOnException(deps: Deps, input: ActInput): Promise<ActResult> {
-  const { exceptionId, actor, action } = input;
+  const { exceptionId, action } = input;
   const found = await findException(deps.db, exceptionId);
   // A button value is untrusted: the exception must be the one whose card was clicked.
   if (!found || (input.expectedChannel && found.channel !== input.expectedChannel)) {
     return refuse("not_found", { reason: "not_found", exceptionId, here: true });
   }
+  // The click continues the exception's trace (its event's intake), linked to the click's own.
+  return inSpan(
+    `exception ${action.kind}`,
+    {
+      parent: found.traceContext,
+      attributes: { "syncdesk.exception.id": exceptionId, "syncdesk.actor": input.actor.userId },
+    },
+    async (span) => {
+      const result = await act(deps, input, found);
+      span.setAttribute("syncdesk.exception.outcome", result.ok ? "changed" : result.code);
+      return result;
+    },
+  );
+}
+
+async function act(deps: Deps, input: ActInput, found: ExceptionRow): Promise<ActResult> {
+  const { exceptionId, actor, action } = input;
   const { standing } = await standingIn(deps, found.role, actor.userId);
   if (standing === "outsider") {
     return refuse("forbidden", { reason: "outsider", exceptionId, role: found.role });
@@ -184,19 +202,52 @@ async function queueRetryJob(
     retry.name,
     {
       ...retry.data,
-      syncdesk: { exceptionId: row.id, retryNumber: retryCount, requestedBy: actor.userId },
+      syncdesk: {
+        exceptionId: row.id,
+        retryNumber: retryCount,
+        requestedBy: actor.userId,
+        // For a producer without BullMQ telemetry: the click's trace, to continue by hand.
+        ...traceField(),
+      },
     },
     { jobId, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
   );
 }
 
+function traceField(): { traceparent?: string } {
+  const traceparent = activeTraceparent();
+  return traceparent ? { traceparent } : {};
+}
+
 export type SystemSignal =
   | { kind: "retry_succeeded" }
   | { kind: "retry_failed"; error: string }
-  | { kind: "recovered"; detail: Record<string, unknown> };
+  | { kind: "recovered"; detail: Record<string, unknown> }
+  /** A latency gate cleared itself; `said` is its escaped sentence for the thread. */
+  | { kind: "gate_cleared"; said: string; detail: Record<string, unknown> };
 
 /** Applies what BullMQ or a producer reported; a signal that no longer applies changes nothing. */
 export async function applySignal(
+  deps: Deps,
+  input: { exceptionId: number; signal: SystemSignal; source: string },
+): Promise<ExceptionRow | null> {
+  // A retry's result or a recovery joins the trace of the exception's event, as a click does.
+  const parent = tracingActive() ? await traceContextOf(deps.db, input.exceptionId) : null;
+  return inSpan(
+    `exception ${input.signal.kind}`,
+    {
+      parent,
+      attributes: { "syncdesk.exception.id": input.exceptionId, "syncdesk.source": input.source },
+    },
+    async (span) => {
+      const row = await signalChange(deps, input);
+      span.setAttribute("syncdesk.exception.outcome", row ? "changed" : "unchanged");
+      return row;
+    },
+  );
+}
+
+async function signalChange(
   deps: Deps,
   input: { exceptionId: number; signal: SystemSignal; source: string },
 ): Promise<ExceptionRow | null> {
@@ -231,7 +282,7 @@ export async function applySignal(
           details: {
             retryNumber: row.retryCount,
             retryJobId: row.retryJobId,
-            ...(signal.kind === "recovered" ? signal.detail : {}),
+            ...(signal.kind === "recovered" || signal.kind === "gate_cleared" ? signal.detail : {}),
           },
           at: now,
         },

@@ -278,5 +278,3 @@ function parseJson<S extends z.ZodType>(schema: S, text: string | undefined): z.
     return null;
   }
 }
-
-/** Modal field errors are plain text: drop mrkdwn markers and mentions' brackets. */

@@ -24,7 +24,9 @@ export type Action =
   | { kind: "resolve"; actor: string; isManager: boolean; note: string; rootCause: RootCause }
   | { kind: "retry_succeeded" }
   | { kind: "retry_failed"; error: string }
-  | { kind: "recovered" };
+  | { kind: "recovered" }
+  /** A latency gate's cause went away (the late delivery arrived, the pipeline delivers again). */
+  | { kind: "gate_cleared" };
 
 export type Refusal =
   | { reason: "already_claimed"; by: string }
@@ -113,6 +115,9 @@ export function transition(current: Holding, action: Action): Outcome {
       // Back to whoever held it before the retry; unclaimed work goes back to the queue.
       return change({ state: current.claimedBy ? "claimed" : "open" });
     case "recovered":
+      return change({ state: "resolved", resolution: "recovered", resolvedBy: null });
+    case "gate_cleared":
+      // Whoever holds it, like a recovery: the gate measured that the cause is gone.
       return change({ state: "resolved", resolution: "recovered", resolvedBy: null });
     default:
       return assertNever(action);

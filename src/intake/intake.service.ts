@@ -8,6 +8,7 @@ import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import { type ChangeUnit, inChangeTransaction } from "../exceptions/change.js";
 import { exceptions, failureEvents, rejectedEvents } from "../platform/db/schema.js";
+import { activeTraceparent } from "../platform/tracing.js";
 import { retryTargetProblem } from "../retries/retry-target.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
@@ -40,21 +41,27 @@ export async function ingestFailure(
     "db" | "routing" | "clock" | "storms" | "logger" | "exceptionEffects" | "queues"
   >,
   job: { id: string; data: unknown },
-  /** The producer it came from, when the way in knows it (the HTTP intake's token owner). */
-  producer?: string,
+  options: {
+    /** The role that owns it whatever the routes say (a latency gate's pipeline role). */
+    role?: string;
+    /** The producer it came from, when the way in knows it (the HTTP intake's token owner). */
+    producer?: string;
+  } = {},
 ): Promise<IntakeResult> {
   const checked = check(failureEventSchema, job.data);
-  if (!checked.ok) return recordRejection(deps, job, checked.problems, producer);
+  if (!checked.ok) return recordRejection(deps, job, checked.problems, options.producer ?? null);
   const event = checked.value;
   const refused = retryTargetProblem(event.retry, deps.routing.current().config, deps.queues.own);
-  if (refused) return recordRejection(deps, job, [refused], producer);
+  if (refused) return recordRejection(deps, job, [refused], options.producer ?? null);
 
   const known = await findEvent(deps, event.eventId);
   if (known) return { kind: "duplicate", exceptionId: known.exceptionId };
   try {
     // Through the exception seam: the row, its audit entry, its card and its storm card
     // commit together; SLA timers and Home tabs follow after the commit.
-    return await inChangeTransaction(deps, (unit) => openOrAddOccurrence(unit, deps, event));
+    return await inChangeTransaction(deps, (unit) =>
+      openOrAddOccurrence(unit, deps, event, options.role),
+    );
   } catch (error) {
     if (!(error instanceof DuplicateEvent)) throw error;
     const winner = await findEvent(deps, event.eventId);
@@ -74,13 +81,19 @@ async function openOrAddOccurrence(
   unit: ChangeUnit,
   deps: Pick<Deps, "routing" | "clock" | "storms">,
   event: FailureEvent,
+  ownerRole: string | undefined,
 ): Promise<IntakeResult> {
   const db = unit.tx;
   const routing = deps.routing.current();
-  const decision = evaluate(routing.config, event);
+  const routed = evaluate(routing.config, event);
+  // The rule still gives severity and SLA; a declared owner (a pipeline's role) takes the card.
+  const owner = ownerRole === undefined ? undefined : routing.config.roles[ownerRole];
+  const decision = owner ? { ...routed, role: owner } : routed;
   const key = fingerprint(event);
   const seenAt = new Date(event.occurredAt);
   const now = deps.clock.now();
+  // The intake span's trace: a later click or retry result on the exception continues it.
+  const trace = activeTraceparent();
 
   const live = and(eq(exceptions.fingerprint, key), ne(exceptions.state, "resolved"));
   // A repeat (most events in a storm) is an update: it takes no number from the id sequence,
@@ -90,6 +103,7 @@ async function openOrAddOccurrence(
     .set({
       occurrences: sql`${exceptions.occurrences} + 1`,
       latestEvent: sql`case when ${seenAt.toISOString()}::timestamptz >= ${exceptions.lastSeenAt} then ${JSON.stringify(event)}::jsonb else ${exceptions.latestEvent} end`,
+      traceContext: sql`case when ${seenAt.toISOString()}::timestamptz >= ${exceptions.lastSeenAt} then coalesce(${trace}::text, ${exceptions.traceContext}) else ${exceptions.traceContext} end`,
       lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, ${seenAt.toISOString()}::timestamptz)`,
       firstSeenAt: sql`least(${exceptions.firstSeenAt}, ${seenAt.toISOString()}::timestamptz)`,
       updatedAt: now,
@@ -118,6 +132,7 @@ async function openOrAddOccurrence(
           channel: decision.role.channel,
           firstEvent: event,
           latestEvent: event,
+          traceContext: trace,
           firstSeenAt: seenAt,
           lastSeenAt: seenAt,
           openedAt: now,
@@ -130,6 +145,7 @@ async function openOrAddOccurrence(
           set: {
             occurrences: sql`${exceptions.occurrences} + 1`,
             latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
+            traceContext: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then coalesce(excluded.trace_context, ${exceptions.traceContext}) else ${exceptions.traceContext} end`,
             lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
             firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
             updatedAt: now,
@@ -216,7 +232,8 @@ export async function recordRejection(
   deps: Pick<Deps, "db" | "routing" | "clock">,
   job: { id: string; data: unknown },
   problems: Problem[],
-  producer?: string,
+  /** The HTTP producer that sent it (src/producers); none for a queue's job. */
+  producer: string | null = null,
 ): Promise<Extract<IntakeResult, { kind: "rejected" }>> {
   const { config } = deps.routing.current();
   const target = rejectionTargetOf(config);
@@ -235,6 +252,7 @@ export async function recordRejection(
           errors: problems,
           channel,
           receivedAt: now,
+          producer,
         })
         .onConflictDoNothing()
         .returning();
@@ -265,7 +283,11 @@ export async function recordRejection(
       actor: SYSTEM_ACTOR,
       source: "intake",
       action: "event_rejected",
-      details: { eventId: claimedEventId(job.data), problems: problems.slice(0, 50) },
+      details: {
+        eventId: claimedEventId(job.data),
+        problems: problems.slice(0, 50),
+        ...(producer ? { producer } : {}),
+      },
       at: now,
     });
     // One card per producer and problem, in the producer's role's channel: counted there.

@@ -38,18 +38,21 @@ export const REVIEW_ACTION = "rejected.review";
 /** Rejections of the outcome queue carry this before their job id (see outcome.service). */
 export const OUTCOME_SOURCE_PREFIX = "outcome-";
 
+function claimedSourceSystemOf(rawText: string): string | undefined {
+  try {
+    return claimedSourceSystem(JSON.parse(rawText));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A one-event card of an earlier release, drawn as a group of one. */
 export function singleRejectionView(row: RejectedRow): RejectionGroupView {
-  let sourceSystem: string | undefined;
-  try {
-    sourceSystem = claimedSourceSystem(JSON.parse(row.rawText));
-  } catch {
-    sourceSystem = undefined;
-  }
+  const sourceSystem = claimedSourceSystemOf(row.rawText);
   return {
     id: row.id,
     kind: row.sourceJobId.startsWith(OUTCOME_SOURCE_PREFIX) ? "outcome" : "failure",
-    producer: sourceSystem ?? "unknown producer",
+    producer: row.producer ?? sourceSystem ?? "unknown producer",
     role: "",
     count: 1,
     firstSeenAt: row.receivedAt,
@@ -79,7 +82,10 @@ export async function queueRejectedCardFor(
     const view = singleRejectionView(row);
     const groupId = await noteRejection(tx, rejectionTargetOf(deps.routing.current().config), {
       kind: view.kind,
-      who: view.producer === "unknown producer" ? {} : { sourceSystem: view.producer },
+      who: {
+        ...(row.producer ? { producer: row.producer } : {}),
+        sourceSystem: claimedSourceSystemOf(row.rawText),
+      },
       problem: problemKey(row.errors),
       details: view.details,
       sample: row.rawText,

@@ -79,15 +79,36 @@ export async function manualWithoutRootCause(
   return { count: counted[0]?.n ?? 0, examples: examples.map(toCardRef) };
 }
 
-/** Every fact at once; each line's window ends at `now`. */
-export async function checklistFacts(db: Db, now: Date): Promise<ChecklistFacts> {
+/** Duplicate deliveries suppressed and bad delivery events grouped since `since`. */
+export async function deliveryQa(db: Db, since: Date): Promise<ChecklistFacts["qa"]> {
+  const [duplicates, rejected] = await Promise.all([
+    db.execute<{ n: string | number }>(sql`
+      select coalesce(sum(duplicates), 0) as n from delivery_hours
+      where hour >= date_trunc('hour', ${since.toISOString()}::timestamptz)`),
+    db.execute<{ n: string | number }>(sql`
+      select coalesce(sum(count), 0) as n from delivery_rejections
+      where last_seen_at >= ${since.toISOString()}::timestamptz`),
+  ]);
+  return {
+    duplicates: Number(duplicates[0]?.n ?? 0),
+    rejectedDeliveries: Number(rejected[0]?.n ?? 0),
+  };
+}
+
+/** Every fact at once; each line's window ends at `now`. Pipelines' freshness comes from the caller. */
+export async function checklistFacts(
+  db: Db,
+  now: Date,
+  pipelines: ChecklistFacts["pipelines"],
+): Promise<ChecklistFacts> {
   const ago = (ms: number) => new Date(now.getTime() - ms);
-  const [clientsSeen, live, unreviewed, routingChanges, manual] = await Promise.all([
+  const [clientsSeen, live, unreviewed, routingChanges, manual, qa] = await Promise.all([
     clientsSeenSince(db, ago(30 * DAY_MS)),
     liveExceptions(db),
     unreviewedRejections(db, ago(24 * HOUR_MS)),
     routingChangesSince(db, ago(7 * DAY_MS)),
     manualWithoutRootCause(db, ago(7 * DAY_MS)),
+    deliveryQa(db, ago(24 * HOUR_MS)),
   ]);
   return {
     clientsSeen,
@@ -95,5 +116,7 @@ export async function checklistFacts(db: Db, now: Date): Promise<ChecklistFacts>
     unreviewedRejections: unreviewed,
     routingChanges,
     manualWithoutRootCause: manual,
+    pipelines,
+    qa,
   };
 }

@@ -2,6 +2,8 @@
  * The Monday-morning checklist as a pure judgement of live facts: each line passes or needs
  * attention, says why in a sentence, and names the cards to open.
  */
+import { formatLatency } from "../deliveries/pipelines.view.js";
+import { formatDuration } from "../platform/duration.js";
 import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import type { RoutingConfig } from "../routing/routing-file.schema.js";
 import type { CardRef } from "./figures.js";
@@ -28,7 +30,26 @@ export interface ChecklistFacts {
   routingChanges: RoutingChange[];
   /** Resolved by hand in the last 7 days without a root cause. */
   manualWithoutRootCause: { count: number; examples: CardRef[] };
+  /** Every declared pipeline's freshness over the last 24 h (src/deliveries). */
+  pipelines: PipelineFreshness[];
+  /** Delivery QA of the last 24 h. */
+  qa: { duplicates: number; rejectedDeliveries: number };
 }
+
+export interface PipelineFreshness {
+  name: string;
+  /** No successful delivery within its freshness. */
+  stale: boolean;
+  /** Time-to-sync P95 over its budget. */
+  overBudget: boolean;
+  p95Ms: number | null;
+  budgetMs: number;
+  deliveries: number;
+}
+
+/** The failure modes the latency gates open exceptions with (src/gates). */
+const GATE_MODES = new Set(["latency", "stale", "over_budget"]);
+const PIPELINE_SKU = "pipeline:";
 
 export type LineStatus = "pass" | "attention";
 
@@ -39,7 +60,7 @@ export interface ChecklistLink {
 }
 
 export interface ChecklistLine {
-  key: "clients" | "claims" | "sla" | "rejections" | "routing" | "root-causes";
+  key: "clients" | "claims" | "freshness" | "sla" | "qa" | "rejections" | "routing" | "root-causes";
   title: string;
   status: LineStatus;
   detail: string;
@@ -57,7 +78,9 @@ export function evaluateChecklist(
   return [
     clientsLine(facts, config),
     claimsLine(facts, config, now),
+    freshnessLine(facts),
     slaLine(facts, config, now),
+    qaLine(facts),
     rejectionsLine(facts),
     routingLine(facts),
     rootCauseLine(facts),
@@ -125,6 +148,90 @@ function slaLine(facts: ChecklistFacts, config: RoutingConfig, now: Date): Check
     status: "attention",
     detail: `Past the resolve deadline: ${perRole(late)}.`,
     links: cardLinks(late),
+  };
+}
+
+/**
+ * How fresh stock is, beside how fast people answer (the SLA line): pipelines stale or over
+ * their time-to-sync budget, by the figures of the last 24 h and the gates' open exceptions.
+ */
+function freshnessLine(facts: ChecklistFacts): ChecklistLine {
+  const title = "No pipeline beyond its latency budget or stale";
+  const gates = facts.live.filter((row) => GATE_MODES.has(row.failureMode));
+  const gated = (mode: string) =>
+    new Set(
+      gates
+        .filter((row) => row.failureMode === mode && row.sku.startsWith(PIPELINE_SKU))
+        .map((row) => row.sku.slice(PIPELINE_SKU.length)),
+    );
+  const staleGated = gated("stale");
+  const overGated = gated("over_budget");
+  const stale = facts.pipelines.filter((p) => p.stale || staleGated.has(p.name));
+  const over = facts.pipelines.filter((p) => p.overBudget || overGated.has(p.name));
+  const late = gates.filter((row) => row.failureMode === "latency");
+  if (stale.length === 0 && over.length === 0 && late.length === 0) {
+    const n = facts.pipelines.length;
+    return {
+      key: "freshness",
+      title,
+      status: "pass",
+      detail:
+        n === 0
+          ? "No pipelines declared: add `pipelines:` to the routing file to check freshness."
+          : `${plural(n, "pipeline")} fresh and within budget over the last 24 h.`,
+      links: [],
+    };
+  }
+  const parts: string[] = [];
+  if (stale.length > 0) parts.push(`Stale: ${named(stale.map((p) => p.name))}.`);
+  if (over.length > 0) {
+    const shown = over.slice(0, MAX_NAMED).map((p) => {
+      const p95 =
+        p.p95Ms === null
+          ? ""
+          : ` (P95 ${formatLatency(p.p95Ms)}, budget ${formatDuration(p.budgetMs)})`;
+      return `${named([p.name])}${p95}`;
+    });
+    parts.push(
+      `Over budget: ${shown.join(", ")}${over.length > MAX_NAMED ? ` and ${over.length - MAX_NAMED} more` : ""}.`,
+    );
+  }
+  if (late.length > 0)
+    parts.push(
+      `${plural(late.length, "late delivery", "late deliveries")} open (${perRole(late)}).`,
+    );
+  return {
+    key: "freshness",
+    title,
+    status: "attention",
+    detail: `${parts.join(" ")} See \`/inventory pipelines\`.`,
+    links: cardLinks(gates),
+  };
+}
+
+/** The article's QA checks: bad events reviewed, duplicates suppressed, every pipeline heard from. */
+function qaLine(facts: ChecklistFacts): ChecklistLine {
+  const title =
+    "QA checks ran: rejected events reviewed, duplicates suppressed, every pipeline reporting";
+  const unreviewed = facts.unreviewedRejections.count;
+  const silent = facts.pipelines.filter((p) => p.deliveries === 0).map((p) => p.name);
+  const parts = [
+    unreviewed === 0
+      ? "Rejected events reviewed."
+      : `${plural(unreviewed, "rejected event")} not reviewed.`,
+    `${plural(facts.qa.rejectedDeliveries, "bad delivery event")} grouped and ${plural(facts.qa.duplicates, "duplicate delivery", "duplicate deliveries")} suppressed in 24 h.`,
+    facts.pipelines.length === 0
+      ? "No pipelines declared."
+      : silent.length === 0
+        ? `All ${plural(facts.pipelines.length, "pipeline")} reported deliveries in 24 h.`
+        : `No deliveries in 24 h from ${named(silent)}.`,
+  ];
+  return {
+    key: "qa",
+    title,
+    status: unreviewed > 0 || silent.length > 0 ? "attention" : "pass",
+    detail: parts.join(" "),
+    links: [],
   };
 }
 
@@ -234,6 +341,6 @@ function named(names: string[]): string {
     : shown.join(", ");
 }
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
 }

@@ -9,11 +9,13 @@ import { and, eq } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import type { Db } from "../platform/db/db.js";
 import { digestDeliveries } from "../platform/db/schema.js";
+import { SCHEDULED } from "../platform/queue/catalog.js";
 import type { Queues } from "../platform/queue/queues.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";
+import { DAY_MS } from "./command-args.js";
 import { renderDigest } from "./digest.view.js";
-import { checklistLines, weekFigures } from "./inventory.service.js";
+import { checklistLines, roleFreshness, weekFigures } from "./inventory.service.js";
 import { linkerFor } from "./links.js";
 import type { Message } from "./status.view.js";
 
@@ -36,6 +38,7 @@ export async function scheduleDigest(
       name: "digest.send",
       data: {},
       opts: {
+        ...SCHEDULED,
         attempts: 5,
         backoff: { type: "exponential", delay: 30_000 },
         removeOnComplete: { age: 30 * 24 * 3600 },
@@ -63,7 +66,11 @@ export async function sendDigest(deps: Deps, key: string): Promise<DigestOutcome
   const [lines, link] = await Promise.all([checklistLines(deps), linkerFor(deps)]);
   const outcome: DigestOutcome = { key, sent: 0, skipped: 0 };
   for (const role of Object.values(config.roles)) {
-    const message = renderDigest(role.name, await weekFigures(deps, [role.name]), lines, now, link);
+    const [figures, freshness] = await Promise.all([
+      weekFigures(deps, [role.name]),
+      roleFreshness(deps, [role.name], 7 * DAY_MS),
+    ]);
+    const message = renderDigest(role.name, figures, lines, now, link, freshness);
     for (const target of [role.channel, ...role.managers]) {
       const sent = await deliverOnce(deps, { digestKey: key, role: role.name, target }, message);
       if (sent) outcome.sent++;

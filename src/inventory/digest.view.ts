@@ -1,4 +1,6 @@
 /** The weekly digest of one role: the week's figures and the checklist, as one message. Pure. */
+import type { PipelineReport } from "../deliveries/pipeline-report.js";
+import { freshnessBlocks } from "../deliveries/pipelines.view.js";
 import { safeText, truncate } from "../platform/slack/mrkdwn.js";
 import type { ChecklistLine } from "./checklist.js";
 import { checklistBlocks, checklistSummary } from "./checklist.view.js";
@@ -13,6 +15,8 @@ export function renderDigest(
   lines: ChecklistLine[],
   now: Date,
   link: Linker,
+  /** The pipelines the role owns, worst first, over the week. */
+  freshness: PipelineReport[] = [],
 ): Message {
   const name = safeText(role, 100);
   return {
@@ -27,6 +31,7 @@ export function renderDigest(
       },
       section(`*The last 7 days in ${name}*`),
       ...figureBlocks(figures, "7d", now, 7 * DAY_MS, null),
+      ...(freshness.length ? freshnessBlocks(freshness, now, 8, "last 7 days") : []),
       { type: "divider" },
       section(`*${checklistSummary(lines)}*`),
       ...checklistBlocks(lines, link),

@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import type { Deps } from "../app/deps.js";
 import { standingIn } from "../exceptions/authorization.js";
 import type { CommittedChange } from "../exceptions/effects.js";
+import { DAY_MS } from "./command-args.js";
 import { renderHome } from "./home.view.js";
 import { homeWindowMs } from "./home-pacing.js";
 import {
@@ -23,7 +24,7 @@ import {
   isHomeViewer,
   recordHomeOpened,
 } from "./home-viewers.repo.js";
-import { queueItems, rolesOf, weekFigures } from "./inventory.service.js";
+import { queueItems, roleFreshness, rolesOf, weekFigures } from "./inventory.service.js";
 import { enqueueInventoryJob } from "./inventory-jobs.schema.js";
 import { linkerFor } from "./links.js";
 import { liveExceptions } from "./live.repo.js";
@@ -34,11 +35,12 @@ export const HOME_FANOUT_MS = 250;
 export async function publishHome(deps: Deps, userId: string): Promise<void> {
   const now = deps.clock.now();
   const roles = await rolesOf(deps, userId);
-  const [held, roleRows, figures, link] = await Promise.all([
+  const [held, roleRows, figures, link, freshness] = await Promise.all([
     liveExceptions(deps.db, { claimedBy: userId }),
     liveExceptions(deps.db, { roles }),
     roles.length ? weekFigures(deps, roles) : Promise.resolve(null),
     linkerFor(deps),
+    roles.length ? roleFreshness(deps, roles, DAY_MS) : Promise.resolve([]),
   ]);
   const view = renderHome(
     {
@@ -47,6 +49,7 @@ export async function publishHome(deps: Deps, userId: string): Promise<void> {
       held: queueItems(deps, held, now),
       roleOpen: queueItems(deps, roleRows, now),
       figures,
+      freshness,
       now,
     },
     link,

@@ -2,6 +2,8 @@
  * The App Home tab: what the user holds, their roles' unresolved exceptions with SLA state, and
  * the week's figures. Pure; lists are capped so the view stays inside Slack's 100 blocks.
  */
+import type { PipelineReport } from "../deliveries/pipeline-report.js";
+import { freshnessBlocks } from "../deliveries/pipelines.view.js";
 import { safeText, slackDate } from "../platform/slack/mrkdwn.js";
 import { DAY_MS } from "./command-args.js";
 import type { WindowFigures } from "./figures.js";
@@ -17,6 +19,8 @@ export interface HomeReport {
   roleOpen: QueueItem[];
   /** The last 7 days of the user's roles; null when the user has no role. */
   figures: WindowFigures | null;
+  /** The pipelines the user's roles own, worst first (last 24 h); absent or empty: none. */
+  freshness?: PipelineReport[];
   now: Date;
 }
 
@@ -76,6 +80,9 @@ export function renderHome(report: HomeReport, link: Linker): HomeView {
       section(`*This week in ${report.roles.map((role) => safeText(role, 100)).join(", ")}*`),
       ...figureBlocks(report.figures, "7d", report.now, 7 * DAY_MS, null),
     );
+  }
+  if (report.freshness?.length) {
+    blocks.push({ type: "divider" }, ...freshnessBlocks(report.freshness, report.now, 5));
   }
   return { type: "home", blocks };
 }

@@ -85,8 +85,34 @@ export async function checklistLines(
   deps: Pick<Deps, "db" | "clock" | "routing">,
 ): Promise<ChecklistLine[]> {
   const now = deps.clock.now();
-  const facts = await checklistFacts(deps.db, now);
+  const reports = await pipelineReports(deps, { windowMs: DAY_MS });
+  // Declared pipelines only: deliveries no pipeline takes have no budget to be beyond.
+  const pipelines = reports.flatMap((report) =>
+    report.config
+      ? [
+          {
+            name: report.name,
+            stale: report.stale === true,
+            overBudget: report.overBudget,
+            p95Ms: report.figures.p95Ms,
+            budgetMs: report.config.budgetMs,
+            deliveries: report.figures.deliveries,
+          },
+        ]
+      : [],
+  );
+  const facts = await checklistFacts(deps.db, now, pipelines);
   return evaluateChecklist(facts, deps.routing.current().config, now);
+}
+
+/** The pipelines some roles own (their gates page them), worst first, over `windowMs`. */
+export async function roleFreshness(
+  deps: Pick<Deps, "db" | "clock" | "routing">,
+  roles: readonly string[],
+  windowMs: number,
+) {
+  const reports = await pipelineReports(deps, { windowMs });
+  return reports.filter((report) => report.config !== null && roles.includes(report.config.role));
 }
 
 /** The week's figures of some roles, for the Home tab and the digest. */

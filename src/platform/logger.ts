@@ -25,14 +25,21 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
 
 /**
  * The logger for lines about one exception: every line carries `exceptionId`, and `traceId`
- * when the failure event (or the row's latest event) gave one, so a producer's trace can be
- * followed through syncdesk.
+ * when the failure event (or the row's latest event) gave one (its `traceId`, or the trace id
+ * of its `traceparent`), so a producer's trace can be followed through syncdesk.
  */
 export function exceptionLogger(logger: Logger, exceptionId: number, event?: unknown): Logger {
-  const traceId =
-    typeof event === "object" && event !== null && "traceId" in event
-      ? (event as { traceId?: unknown }).traceId
+  const fields =
+    typeof event === "object" && event !== null
+      ? (event as { traceId?: unknown; traceparent?: unknown })
+      : {};
+  // The producer's traceId, else the trace id of its W3C traceparent (what tracing shows).
+  const w3c =
+    typeof fields.traceparent === "string"
+      ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(fields.traceparent.trim())?.[1]
       : undefined;
+  const traceId =
+    typeof fields.traceId === "string" && fields.traceId !== "" ? fields.traceId : w3c;
   return logger.child(
     typeof traceId === "string" && traceId !== ""
       ? { exceptionId, traceId: traceId.slice(0, 200) }

@@ -14,84 +14,96 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "syncdesk_process_" });
 
-const registers = [registry];
+/** A counter on the process registry. */
+export function counter<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+) {
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+/** A gauge on the process registry. */
+export function gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
+  return new Gauge({ name, help, labelNames, registers: [registry] });
+}
+
+/** A histogram on the process registry, with its buckets in seconds. */
+export function histogram<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  buckets: number[],
+) {
+  return new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+}
 
 export const metrics = {
   /** Failure and outcome events taken off the intake queues, by queue ("failures", "outcomes"). */
-  eventsReceived: new Counter({
-    name: "syncdesk_events_received_total",
-    help: "Events taken off the intake queues.",
-    labelNames: ["queue"] as const,
-    registers,
-  }),
-  eventsRejected: new Counter({
-    name: "syncdesk_events_rejected_total",
-    help: "Events that failed their contract and were stored as rejected.",
-    labelNames: ["queue"] as const,
-    registers,
-  }),
+  eventsReceived: counter("syncdesk_events_received_total", "Events taken off the intake queues.", [
+    "queue",
+  ]),
+  eventsRejected: counter(
+    "syncdesk_events_rejected_total",
+    "Events that failed their contract and were stored as rejected.",
+    ["queue"],
+  ),
   /** by="event_id": the same eventId again; by="fingerprint": a repeat added as an occurrence. */
-  eventsDeduplicated: new Counter({
-    name: "syncdesk_events_deduplicated_total",
-    help: "Events that opened no new exception: a repeated eventId or a live fingerprint.",
-    labelNames: ["by"] as const,
-    registers,
-  }),
-  cardsPosted: new Counter({
-    name: "syncdesk_cards_posted_total",
-    help: "Exception cards posted to Slack.",
-    registers,
-  }),
+  eventsDeduplicated: counter(
+    "syncdesk_events_deduplicated_total",
+    "Events that opened no new exception: a repeated eventId or a live fingerprint.",
+    ["by"],
+  ),
+  /** HTTP intake (POST /v1/events): items by result, and refused requests by error code. */
+  httpEvents: counter(
+    "syncdesk_http_events_total",
+    "Events POSTed to /v1/events, by result (accepted, duplicate, rejected).",
+    ["result"],
+  ),
+  httpRefused: counter(
+    "syncdesk_http_requests_refused_total",
+    "Requests to /v1/events refused whole, by error code (unknown_token, rate_limited, ...).",
+    ["code"],
+  ),
+  cardsPosted: counter("syncdesk_cards_posted_total", "Exception cards posted to Slack."),
   /** kind: claim, unclaim, reassign, retry, resolve (people); recovered, retry_* (system). */
-  actions: new Counter({
-    name: "syncdesk_actions_total",
-    help: "State changes applied to exceptions, by kind and by who (human or system).",
-    labelNames: ["kind", "actor"] as const,
-    registers,
-  }),
+  actions: counter(
+    "syncdesk_actions_total",
+    "State changes applied to exceptions, by kind and by who (human or system).",
+    ["kind", "actor"],
+  ),
   /** outcome: queued, succeeded, failed. */
-  retries: new Counter({
-    name: "syncdesk_retries_total",
-    help: "Retries queued from Slack and their results.",
-    labelNames: ["outcome"] as const,
-    registers,
-  }),
+  retries: counter("syncdesk_retries_total", "Retries queued from Slack and their results.", [
+    "outcome",
+  ]),
   /** For the SLA timers: a nudge in the channel or a reminder to the holder. */
-  slaNudges: new Counter({
-    name: "syncdesk_sla_nudges_total",
-    help: "SLA nudges and reminders sent.",
-    labelNames: ["role", "kind"] as const,
-    registers,
-  }),
+  slaNudges: counter("syncdesk_sla_nudges_total", "SLA nudges and reminders sent.", [
+    "role",
+    "kind",
+  ]),
   /** For the SLA timers: an exception passed its resolve deadline. */
-  slaBreaches: new Counter({
-    name: "syncdesk_sla_breaches_total",
-    help: "Exceptions that breached their SLA.",
-    labelNames: ["role"] as const,
-    registers,
-  }),
+  slaBreaches: counter("syncdesk_sla_breaches_total", "Exceptions that breached their SLA.", [
+    "role",
+  ]),
   /** From a request's arrival on /slack/events to its answer (a click's ack), by HTTP status. */
-  slackAcks: new Histogram({
-    name: "syncdesk_slack_ack_seconds",
-    help: "Time from a Slack request's arrival to the last byte of its answer, by HTTP status.",
-    labelNames: ["status"] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
-    registers,
-  }),
-  jobDuration: new Histogram({
-    name: "syncdesk_job_duration_seconds",
-    help: "How long a job ran, by queue, job name and outcome.",
-    labelNames: ["queue", "job", "outcome"] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers,
-  }),
-  jobWait: new Histogram({
-    name: "syncdesk_job_wait_seconds",
-    help: "How long a job waited between becoming due and starting.",
-    labelNames: ["queue", "job"] as const,
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers,
-  }),
+  slackAcks: histogram(
+    "syncdesk_slack_ack_seconds",
+    "Time from a Slack request's arrival to the last byte of its answer, by HTTP status.",
+    ["status"],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
+  ),
+  jobDuration: histogram(
+    "syncdesk_job_duration_seconds",
+    "How long a job ran, by queue, job name and outcome.",
+    ["queue", "job", "outcome"],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  ),
+  jobWait: histogram(
+    "syncdesk_job_wait_seconds",
+    "How long a job waited between becoming due and starting.",
+    ["queue", "job"],
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  ),
 };
 
 /** Counts one intake job by how it ended (the intake services' result kinds). */
@@ -111,7 +123,7 @@ new Gauge({
   name: "syncdesk_queue_depth",
   help: "Jobs per queue and state, read from Redis at scrape time.",
   labelNames: ["queue", "state"] as const,
-  registers,
+  registers: [registry],
   async collect() {
     this.reset();
     const queues = new Map<string, Queue>();

@@ -8,8 +8,10 @@
  * been resolved for RETENTION_FAILURE_PAYLOADS; a rejected event keeps its row (the audit
  * refers to it) and loses only its raw payload.
  *
- * Another table (issue 12's `deliveries`) is one more rule in `retentionRules` and one more
- * RETENTION_* setting (RETENTION_DELIVERIES is read already).
+ * Delivery figures (src/deliveries) go by age: the minute rows, the eventIds remembered for
+ * dedupe and started deliveries that never ended after DELIVERY_DETAIL_KEEP_MS (they serve the
+ * ragged edge of windows up to a day and redeliveries only); hour and day rows and the grouped
+ * rejections after RETENTION_DELIVERIES.
  */
 import { sql } from "drizzle-orm";
 import type { Queryable } from "../platform/db/db.js";
@@ -76,12 +78,41 @@ export const auditRows = (keepMs: number): RetentionRule => ({
     ),
 });
 
+/** How long minute rows, dedupe eventIds and unended starts are kept (windows of 24 h + 1 h). */
+export const DELIVERY_DETAIL_KEEP_MS = 2 * 86_400_000;
+
+/** Rows of `table` whose `column` (indexed, leading) is before the cutoff. */
+const olderThan = (table: string, column: string, keepMs: number): RetentionRule => ({
+  table,
+  keepMs,
+  batch: async (db, cutoff, limit) =>
+    count(
+      await db.execute(sql`
+        delete from ${sql.raw(table)} where ctid = any(array(
+          select ctid from ${sql.raw(table)}
+          where ${sql.raw(column)} < ${cutoff.toISOString()}::timestamptz limit ${limit}))
+        returning 1`),
+    ),
+});
+
+export const deliveryRules = (keepMs: number): RetentionRule[] => {
+  const detailMs = Math.min(keepMs, DELIVERY_DETAIL_KEEP_MS);
+  return [
+    olderThan("delivery_minutes", "minute", detailMs),
+    olderThan("delivery_seen", "minute", detailMs),
+    olderThan("delivery_inflight", "started_at", detailMs),
+    olderThan("delivery_hours", "hour", keepMs),
+    olderThan("delivery_days", "day", keepMs),
+    olderThan("delivery_rejections", "last_seen_at", keepMs),
+  ];
+};
+
 export function retentionRules(settings: RetentionSettings): RetentionRule[] {
   return [
     failurePayloads(settings.failurePayloadsMs),
     rejectedPayloads(settings.rejectedEventsMs),
     auditRows(settings.auditMs),
-    // issue 12: deliveries(settings.deliveriesMs) goes here once the table exists.
+    ...deliveryRules(settings.deliveriesMs),
   ];
 }
 

@@ -5,10 +5,9 @@
  * so it never queues behind, or holds up, intake for long.
  */
 import { sql } from "drizzle-orm";
-import { Counter, Gauge } from "prom-client";
 import type { Db } from "../platform/db/db.js";
 import type { Logger } from "../platform/logger.js";
-import { registry } from "../platform/metrics.js";
+import { counter, gauge } from "../platform/metrics.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
 import type { retentionJobs } from "./retention-jobs.schema.js";
 import type { RetentionRule } from "./retention-rules.js";
@@ -17,24 +16,20 @@ export const BATCH_SIZE = 5_000;
 /** A run stops starting batches after this long; jobs are failed after 2 minutes (worker.ts). */
 export const RUN_BUDGET_MS = 60_000;
 
-const registers = [registry];
-const pruned = new Counter({
-  name: "syncdesk_retention_pruned_rows_total",
-  help: "Rows removed (or payloads emptied) by retention, by table.",
-  labelNames: ["table"] as const,
-  registers,
-});
-const lastRun = new Gauge({
-  name: "syncdesk_retention_last_run_timestamp_seconds",
-  help: "When this process last finished a retention run (Unix seconds).",
-  registers,
-});
-const longestBatch = new Gauge({
-  name: "syncdesk_retention_longest_batch_seconds",
-  help: "The longest batch transaction of the last retention run, by table: the longest lock it held.",
-  labelNames: ["table"] as const,
-  registers,
-});
+const pruned = counter(
+  "syncdesk_retention_pruned_rows_total",
+  "Rows removed (or payloads emptied) by retention, by table.",
+  ["table"],
+);
+const lastRun = gauge(
+  "syncdesk_retention_last_run_timestamp_seconds",
+  "When this process last finished a retention run (Unix seconds).",
+);
+const longestBatch = gauge(
+  "syncdesk_retention_longest_batch_seconds",
+  "The longest batch transaction of the last retention run, by table: the longest lock it held.",
+  ["table"],
+);
 
 export interface PruneFigures {
   rows: number;

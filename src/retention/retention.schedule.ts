@@ -1,5 +1,6 @@
 /** From the RETENTION_* settings to the rules, and the job scheduler that runs them. */
 import type { Env } from "../env.js";
+import { SCHEDULED } from "../platform/queue/catalog.js";
 import type { Queues } from "../platform/queue/queues.js";
 import { checkRetention, type RetentionRule, retentionRules } from "./retention-rules.js";
 
@@ -20,6 +21,10 @@ export async function scheduleRetention(queues: Queues, everyMs: number): Promis
   await queues.internal.upsertJobScheduler(
     "retention-prune",
     { every: everyMs },
-    { name: "retention.prune", data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    {
+      name: "retention.prune",
+      data: {},
+      opts: { ...SCHEDULED, removeOnComplete: true, removeOnFail: 100 },
+    },
   );
 }

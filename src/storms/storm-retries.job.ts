@@ -10,12 +10,11 @@ import { standingIn } from "../exceptions/authorization.js";
 import { type Refusal, transition } from "../exceptions/state-machine.js";
 import { exceptions } from "../platform/db/schema.js";
 import { jobOptions } from "../platform/queue/catalog.js";
-import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import { queueStormNote } from "./storm-cards.js";
 import { type StormJobData, stormJobs } from "./storm-jobs.schema.js";
 import { retryDelay } from "./storm-policy.js";
+import { retriesQueuedNote } from "./storms.messages.js";
 import { findStorm } from "./storms.repo.js";
-import { skipText } from "./storms.service.js";
 
 const BULK = 500;
 
@@ -72,13 +71,11 @@ export async function queueStormRetries(
     );
   }
   if (eligible.length > 0) {
-    const seconds = Math.ceil((eligible.length * interval) / 1000);
-    const skippedText = skipText(skipped);
     // Keyed by the click: a rerun of this job (which queues no retry twice) is one note.
     await queueStormNote(
       deps.db,
       storm,
-      `:repeat: *${escapeMrkdwn(data.actor.name)}* queued retries of ${eligible.length} member${eligible.length === 1 ? "" : "s"}, one every ${interval} ms (about ${seconds}s).${skippedText ? ` Skipped: ${skippedText}.` : ""}`,
+      retriesQueuedNote(data.actor.name, eligible.length, interval, skipped),
       `storm-${storm.id}-retryall-${data.actor.userId}-${data.asOf}`,
     );
   }

@@ -151,3 +151,40 @@ export async function unresolvedMembers(db: Queryable, stormId: number): Promise
     .where(and(eq(exceptions.stormId, stormId), ne(exceptions.state, "resolved")));
   return open?.n ?? 0;
 }
+
+/** Writes a claim or a resolution on the storm row; the caller holds its lock. */
+export async function updateStormRow(
+  tx: Queryable,
+  stormId: number,
+  patch: Partial<Omit<StormRow, "id">> & { updatedAt: Date },
+): Promise<StormRow> {
+  const [row] = await tx.update(storms).set(patch).where(eq(storms.id, stormId)).returning();
+  if (!row) throw new Error(`storm ${stormId} vanished under its lock`);
+  return row;
+}
+
+/**
+ * What Retry all would do for this actor, counted in SQL in the state machine's order of
+ * refusals: members without a retry job, already retrying, held by someone else, eligible.
+ */
+export async function retryCounts(
+  db: Queryable,
+  stormId: number,
+  actor: string,
+  isManager: boolean,
+) {
+  const canRetry = sql`${exceptions.latestEvent}->'retry' is not null`;
+  const heldByOther = isManager
+    ? sql`false`
+    : sql`(${exceptions.claimedBy} is not null and ${exceptions.claimedBy} <> ${actor})`;
+  const [row] = await db
+    .select({
+      noRetry: sql<number>`(count(*) filter (where not ${canRetry}))::int`,
+      retrying: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} = 'retrying'))::int`,
+      held: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and ${heldByOther}))::int`,
+      eligible: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and not ${heldByOther}))::int`,
+    })
+    .from(exceptions)
+    .where(and(eq(exceptions.stormId, stormId), ne(exceptions.state, "resolved")));
+  return row ?? { noRetry: 0, retrying: 0, held: 0, eligible: 0 };
+}

@@ -2,22 +2,25 @@
  * What a click on a storm card does. Each service checks who may act (the storm's role, as for
  * its members' cards), records the storm-wide step with its audit row, and queues the member
  * work; every member's own claim, retry and resolve then goes through the exception service,
- * so members keep their own state rules and hand-off records.
+ * so members keep their own state rules and hand-off records. Refusals are facts
+ * (`StormRefusal`); storms.messages.ts says them.
  */
-import { and, eq, ne, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { type Standing, standingIn } from "../exceptions/authorization.js";
-import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
-import { outsiderMessage } from "../exceptions/exceptions.messages.js";
 import type { Actor } from "../exceptions/exceptions.service.js";
-import type { Refusal } from "../exceptions/state-machine.js";
-import { exceptions, type RootCause, storms } from "../platform/db/schema.js";
-import { escapeMrkdwn, mention } from "../platform/slack/mrkdwn.js";
+import type { RootCause } from "../platform/db/schema.js";
 import type { StormRow } from "./storm-card.js";
 import { queueStormCard, queueStormNote } from "./storm-cards.js";
 import { enqueueStormJob } from "./storm-jobs.schema.js";
-import { stormLabel } from "./storm-key.js";
-import { findStorm, lockStorm, recordStormAudit, unresolvedMembers } from "./storms.repo.js";
+import { type Skipped, type StormRefusal, stormClaimedNote } from "./storms.messages.js";
+import {
+  findStorm,
+  lockStorm,
+  recordStormAudit,
+  retryCounts,
+  unresolvedMembers,
+  updateStormRow,
+} from "./storms.repo.js";
 
 export interface StormActInput {
   stormId: number;
@@ -26,9 +29,7 @@ export interface StormActInput {
   expectedChannel?: string;
 }
 
-export type StormActResult =
-  | { ok: true; storm: StormRow }
-  | { ok: false; code: "not_found" | "forbidden" | "stale"; message: string };
+export type StormActResult = { ok: true; storm: StormRow } | { ok: false; refusal: StormRefusal };
 
 type Authorized = { ok: true; storm: StormRow; standing: Standing };
 
@@ -37,18 +38,14 @@ export async function authorizeStorm(
   deps: Deps,
   input: StormActInput,
 ): Promise<Authorized | Extract<StormActResult, { ok: false }>> {
-  const label = stormLabel(input.stormId);
-  const storm = await findStorm(deps.db, input.stormId);
+  const { stormId } = input;
+  const storm = await findStorm(deps.db, stormId);
   if (!storm || (input.expectedChannel && storm.channel !== input.expectedChannel)) {
-    return { ok: false, code: "not_found", message: `I can't find storm ${label} here.` };
+    return { ok: false, refusal: { reason: "not_found", stormId, here: true } };
   }
   const { standing } = await standingIn(deps, storm.role, input.actor.userId);
   if (standing === "outsider") {
-    return {
-      ok: false,
-      code: "forbidden",
-      message: outsiderMessage(storm.role, `act on storm ${label}`),
-    };
+    return { ok: false, refusal: { reason: "outsider", stormId, role: storm.role } };
   }
   return { ok: true, storm, standing };
 }
@@ -57,25 +54,24 @@ export async function authorizeStorm(
 export async function claimStorm(deps: Deps, input: StormActInput): Promise<StormActResult> {
   const auth = await authorizeStorm(deps, input);
   if (!auth.ok) return auth;
-  const label = stormLabel(input.stormId);
+  const { stormId } = input;
   const { userId } = input.actor;
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
-    const storm = await lockStorm(tx, input.stormId);
-    if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
+    const storm = await lockStorm(tx, stormId);
+    if (!storm) return { ok: false, refusal: { reason: "not_found", stormId, here: false } };
     if (storm.claimedBy) {
-      const who = storm.claimedBy === userId ? "you" : mention(storm.claimedBy);
+      const { claimedBy: by } = storm;
       return {
         ok: false,
-        code: "stale",
-        message: `Storm ${label} is already claimed by ${who}. Nothing was changed.`,
+        refusal: { reason: "already_claimed", stormId, by, byActor: by === userId },
       };
     }
-    const [updated] = await tx
-      .update(storms)
-      .set({ claimedBy: userId, claimedAt: now, updatedAt: now })
-      .where(eq(storms.id, storm.id))
-      .returning();
+    const updated = await updateStormRow(tx, storm.id, {
+      claimedBy: userId,
+      claimedAt: now,
+      updatedAt: now,
+    });
     await recordStormAudit(tx, storm.id, {
       actor: userId,
       source: "slack",
@@ -86,7 +82,7 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
     await queueStormNote(
       tx,
       storm,
-      `:raising_hand: *${escapeMrkdwn(input.actor.name)}* claimed this storm: its open members, and new ones, go to them.`,
+      stormClaimedNote(input.actor.name),
       `storm-${storm.id}-claimed-${now.getTime()}`,
     );
     // Queued inside the transaction: if Redis refuses, the claim does not happen either.
@@ -96,7 +92,7 @@ export async function claimStorm(deps: Deps, input: StormActInput): Promise<Stor
       asOf: now.getTime(),
     });
     await queueStormCard(tx, storm.id);
-    return { ok: true, storm: updated as StormRow };
+    return { ok: true, storm: updated };
   });
   return result;
 }
@@ -110,17 +106,13 @@ export async function retryAllInStorm(deps: Deps, input: StormActInput): Promise
   const auth = await authorizeStorm(deps, input);
   if (!auth.ok) return auth;
   const { storm, standing } = auth;
-  const counts = await retryCounts(deps, storm.id, input.actor.userId, standing === "manager");
-  const skipped = new Map<Refusal["reason"], number>();
+  const counts = await retryCounts(deps.db, storm.id, input.actor.userId, standing === "manager");
+  const skipped: Skipped = new Map();
   if (counts.noRetry) skipped.set("retry_unavailable", counts.noRetry);
   if (counts.retrying) skipped.set("retry_in_progress", counts.retrying);
   if (counts.held) skipped.set("held_by_other", counts.held);
   if (counts.eligible === 0) {
-    return {
-      ok: false,
-      code: "stale",
-      message: `Nothing to retry in storm ${stormLabel(storm.id)}${skipText(skipped) ? `: ${skipText(skipped)}` : ""}. Nothing was changed.`,
-    };
+    return { ok: false, refusal: { reason: "nothing_to_retry", stormId: storm.id, skipped } };
   }
   const interval = deps.storms?.settings.retryIntervalMs ?? 200;
   const now = deps.clock.now();
@@ -146,24 +138,6 @@ export async function retryAllInStorm(deps: Deps, input: StormActInput): Promise
   return { ok: true, storm };
 }
 
-/** What Retry all would do for this actor, in the state machine's order of refusals. */
-async function retryCounts(deps: Deps, stormId: number, actor: string, isManager: boolean) {
-  const canRetry = sql`${exceptions.latestEvent}->'retry' is not null`;
-  const heldByOther = isManager
-    ? sql`false`
-    : sql`(${exceptions.claimedBy} is not null and ${exceptions.claimedBy} <> ${actor})`;
-  const [row] = await deps.db
-    .select({
-      noRetry: sql<number>`(count(*) filter (where not ${canRetry}))::int`,
-      retrying: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} = 'retrying'))::int`,
-      held: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and ${heldByOther}))::int`,
-      eligible: sql<number>`(count(*) filter (where ${canRetry} and ${exceptions.state} <> 'retrying' and not ${heldByOther}))::int`,
-    })
-    .from(exceptions)
-    .where(and(eq(exceptions.stormId, stormId), ne(exceptions.state, "resolved")));
-  return row ?? { noRetry: 0, retrying: 0, held: 0, eligible: 0 };
-}
-
 export interface ResolveStormInput extends StormActInput {
   note: string;
   rootCause: RootCause;
@@ -173,30 +147,20 @@ export interface ResolveStormInput extends StormActInput {
 export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promise<StormActResult> {
   const auth = await authorizeStorm(deps, input);
   if (!auth.ok) return auth;
-  const label = stormLabel(input.stormId);
+  const { stormId } = input;
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx): Promise<StormActResult> => {
-    const storm = await lockStorm(tx, input.stormId);
-    if (!storm) return { ok: false, code: "not_found", message: `I can't find storm ${label}.` };
+    const storm = await lockStorm(tx, stormId);
+    if (!storm) return { ok: false, refusal: { reason: "not_found", stormId, here: false } };
     const open = await unresolvedMembers(tx, storm.id);
-    if (!open) {
-      return {
-        ok: false,
-        code: "stale",
-        message: `Every member of storm ${label} is already resolved. Nothing was changed.`,
-      };
-    }
-    const [updated] = await tx
-      .update(storms)
-      .set({
-        resolvedBy: input.actor.userId,
-        resolvedAt: now,
-        resolutionNote: input.note,
-        rootCause: input.rootCause,
-        updatedAt: now,
-      })
-      .where(eq(storms.id, storm.id))
-      .returning();
+    if (!open) return { ok: false, refusal: { reason: "all_resolved", stormId } };
+    const updated = await updateStormRow(tx, storm.id, {
+      resolvedBy: input.actor.userId,
+      resolvedAt: now,
+      resolutionNote: input.note,
+      rootCause: input.rootCause,
+      updatedAt: now,
+    });
     await recordStormAudit(tx, storm.id, {
       actor: input.actor.userId,
       source: "slack",
@@ -214,25 +178,7 @@ export async function resolveStorm(deps: Deps, input: ResolveStormInput): Promis
       rootCause: input.rootCause,
     });
     await queueStormCard(tx, storm.id);
-    return { ok: true, storm: updated as StormRow };
+    return { ok: true, storm: updated };
   });
   return result;
-}
-
-const SKIP_WORDS: Record<Refusal["reason"], string> = {
-  already_claimed: "already claimed",
-  already_resolved: "already resolved",
-  not_claimed: "not claimed",
-  held_by_other: "held by someone else",
-  retry_unavailable: "without a retry job",
-  retry_in_progress: "already retrying",
-  not_retrying: "not retrying",
-};
-
-export function skipText(skipped: Map<Refusal["reason"], number>): string {
-  return [...skipped].map(([reason, n]) => `${n} ${SKIP_WORDS[reason]}`).join(", ");
-}
-
-export function rootCauseLabel(rootCause: RootCause): string {
-  return ROOT_CAUSE_LABELS[rootCause];
 }

@@ -14,6 +14,7 @@ import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/cl
 import { rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
 import { stormLabel } from "./storm-key.js";
+import { plainStormRefusal, stormRefusalMessage } from "./storms.messages.js";
 import { unresolvedMembers } from "./storms.repo.js";
 import { authorizeStorm, claimStorm, resolveStorm, retryAllInStorm } from "./storms.service.js";
 
@@ -47,7 +48,7 @@ export function registerStormListeners(app: App, deps: Deps): void {
         }),
       );
       if (!result) await tell(respond, COULD_NOT);
-      else if (!result.ok) await tell(respond, result.message);
+      else if (!result.ok) await tell(respond, stormRefusalMessage(result.refusal));
     });
   }
 
@@ -67,13 +68,10 @@ export function registerStormListeners(app: App, deps: Deps): void {
         return null;
       });
       if (!auth) return tell(respond, COULD_NOT);
-      if (!auth.ok) return tell(respond, auth.message);
+      if (!auth.ok) return tell(respond, stormRefusalMessage(auth.refusal));
       const open = await unresolvedMembers(deps.db, auth.storm.id);
       if (!open) {
-        return tell(
-          respond,
-          `Every member of storm ${stormLabel(auth.storm.id)} is already resolved. Nothing was changed.`,
-        );
+        return tell(respond, stormRefusalMessage({ reason: "all_resolved", stormId: id.data }));
       }
       const subject = `${auth.storm.client} · ${auth.storm.targetSystem} · ${auth.storm.failureMode}`;
       await client.views.open({
@@ -105,7 +103,7 @@ export function registerStormListeners(app: App, deps: Deps): void {
       await ack({ response_action: "errors", errors });
       return;
     }
-    const result = (await clickWork(
+    const result = await clickWork(
       deps.logger,
       { stormId: meta.stormId, action: "resolve_all" },
       () =>
@@ -117,10 +115,10 @@ export function registerStormListeners(app: App, deps: Deps): void {
           rootCause: submitted.data.rootCause,
         }),
       BEFORE_ACK_DELAYS_MS,
-    )) ?? { ok: false as const, message: COULD_NOT };
-    if (!result.ok) {
-      const plain = result.message.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
-      await ack({ response_action: "errors", errors: { note: plain } });
+    );
+    if (!result?.ok) {
+      const note = result ? plainStormRefusal(result.refusal) : COULD_NOT;
+      await ack({ response_action: "errors", errors: { note } });
       return;
     }
     await ack();

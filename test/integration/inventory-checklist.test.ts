@@ -36,7 +36,9 @@ const statuses = async () =>
 const ALL_PASS = {
   clients: "pass",
   claims: "pass",
+  freshness: "pass",
   sla: "pass",
+  qa: "pass",
   rejections: "pass",
   routing: "pass",
   "root-causes": "pass",
@@ -170,7 +172,7 @@ describe("the Monday checklist", () => {
       text: string;
       blocks: unknown[];
     };
-    expect(answer.text).toBe("Monday checklist: 5 of 6 lines need attention.");
+    expect(answer.text).toBe("Monday checklist: 5 of 8 lines need attention.");
     const shown = JSON.stringify(answer.blocks);
     expect(shown).toContain(
       ":white_check_mark: *Rejected events of the last 24 h reviewed* — pass",

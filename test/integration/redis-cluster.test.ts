@@ -11,14 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, failureEvent, type Harness, startHarness } from "../support/harness.js";
+import { eventually, failureEvent, startHarness } from "../support/harness.js";
 import { claim, openedCard, SLA_ROUTING, slaSteps } from "../support/sla.js";
+import { useHarness } from "../support/use-harness.js";
 
 const run = promisify(execFile);
 let dir = "";
 const servers: ChildProcess[] = [];
 let nodes = "";
-let h: Harness | undefined;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -82,37 +82,39 @@ beforeAll(async () => {
     "cluster_state:ok",
   );
   nodes = ports.map((port) => `127.0.0.1:${port}`).join(",");
-  h = await startHarness({
-    routingFile: SLA_ROUTING,
-    env: { REDIS_CLUSTER_NODES: nodes, QUEUE_PREFIX: `{test-${randomUUID().slice(0, 8)}}` },
-  });
 }, 90_000);
 
+// Registered before the harness, so it runs after the harness closed (hooks unwind as a stack).
 afterAll(async () => {
-  await h?.close();
   for (const child of servers) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
 
+const h = useHarness(() =>
+  startHarness({
+    routingFile: SLA_ROUTING,
+    env: { REDIS_CLUSTER_NODES: nodes, QUEUE_PREFIX: `{test-${randomUUID().slice(0, 8)}}` },
+  }),
+);
+
 describe("on a Redis Cluster", () => {
   it("takes in a failure event, claims it on a click, and fires its SLA timer", async () => {
-    const harness = h as Harness;
     // quick: claim nudges at 1 s and 2 s.
-    await harness.report(failureEvent({ client: "quick", sku: "SKU-CLUSTER" }));
-    const row = await openedCard(harness, "SKU-CLUSTER");
+    await h.report(failureEvent({ client: "quick", sku: "SKU-CLUSTER" }));
+    const row = await openedCard(h, "SKU-CLUSTER");
     await eventually(
-      async () => (await slaSteps(harness, row.id)).length >= 1,
+      async () => (await slaSteps(h, row.id)).length >= 1,
       10_000,
       "the first SLA step",
     );
-    const [first] = await slaSteps(harness, row.id);
+    const [first] = await slaSteps(h, row.id);
     expect(first?.step).toBe("claim_nudge-0");
     expect(first?.lateMs).toBeLessThan(1000);
-    await claim(harness, "U0ALICE", row);
-    expect((await harness.exception(row.id)).state).toBe("claimed");
+    await claim(h, "U0ALICE", row);
+    expect((await h.exception(row.id)).state).toBe("claimed");
 
     // The queues live on the cluster (one slot, one node), none on the shared Redis.
-    const pattern = `${harness.env.QUEUE_PREFIX}:*`;
+    const pattern = `${h.env.QUEUE_PREFIX}:*`;
     const keysOn = async (port: string) =>
       (await run("redis-cli", ["-p", port, "--scan", "--pattern", pattern])).stdout.trim();
     const onCluster = await Promise.all(

@@ -138,7 +138,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       signingSecret: SIGNING_SECRET,
       responseUrl: () => fake.responseUrl(),
     }),
-    report: (event) => reportSyncFailure(failures, event),
+    report: async (event) => {
+      await reportSyncFailure(failures, event);
+    },
     reportRaw: async (data, jobId) => {
       await failures.add("sync.failed", data, jobId ? { jobId } : {});
     },

@@ -44,11 +44,21 @@ export const deliveryMinutes = pgTable(
   (t) => [primaryKey({ columns: [t.minute, t.pipeline, t.client, t.targetSystem] })],
 );
 
-/** The same figures per hour, written by the same flush: 24h to 30d windows read these. */
+/** The same figures per hour, written by the same flush: the hours between a window's edges. */
 export const deliveryHours = pgTable(
   "delivery_hours",
   { hour: ts("hour").notNull(), ...deliveryFigureColumns },
   (t) => [primaryKey({ columns: [t.hour, t.pipeline, t.client, t.targetSystem] })],
+);
+
+/**
+ * The same figures per UTC day, written by the same flush: the whole days of 24h to 30d windows,
+ * so a 30-day answer merges about 50 rows per pipeline, client and target instead of 720.
+ */
+export const deliveryDays = pgTable(
+  "delivery_days",
+  { day: ts("day").notNull(), ...deliveryFigureColumns },
+  (t) => [primaryKey({ columns: [t.day, t.pipeline, t.client, t.targetSystem] })],
 );
 
 /**
@@ -83,8 +93,13 @@ export const deliveryInflight = pgTable(
     targetSystem: text("target_system").notNull(),
     triggeredAt: ts("triggered_at").notNull(),
     startedAt: ts("started_at").notNull(),
-    /** null: no pipeline takes it, so no budget applies. */
+    /**
+     * null: no pipeline takes it, so no budget applies. The late-delivery gate moves it to the
+     * opening of the pipeline's hours when it falls outside them (gates sleep outside hours).
+     */
     deadlineAt: ts("deadline_at"),
+    /** When the late-delivery gate opened an exception for it; null until then. */
+    gatedAt: ts("gated_at"),
   },
   (t) => [
     index("delivery_inflight_deadline").on(t.deadlineAt),
@@ -120,4 +135,19 @@ export const deliveryRejectionCards = pgTable("delivery_rejection_cards", {
   channel: text("channel"),
   cardTs: text("card_ts"),
   drawnAt: ts("drawn_at").notNull(),
+});
+
+/**
+ * Since when the gates watch a pipeline: the stale gate counts a pipeline that never delivered
+ * from here, so a restart does not reset its clock. One row per pipeline name, kept while the
+ * name is declared (a renamed pipeline starts afresh).
+ */
+export const pipelineWatch = pgTable("pipeline_watch", {
+  pipeline: text("pipeline").primaryKey(),
+  watchedSince: ts("watched_since").notNull(),
+  /**
+   * The deadline the stale gate's timer is armed for. Deliveries only move the deadline later,
+   * so while this timer is ahead no other is armed: it wakes, judges again and arms the next.
+   */
+  staleTimerAt: ts("stale_timer_at"),
 });

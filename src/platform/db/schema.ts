@@ -56,6 +56,11 @@ export const exceptions = pgTable(
     firstEvent: jsonb("first_event").$type<FailureEvent>().notNull(),
     latestEvent: jsonb("latest_event").$type<FailureEvent>().notNull(),
     occurrences: integer("occurrences").notNull().default(1),
+    /**
+     * W3C traceparent of the intake span of the latest event (src/platform/tracing.ts): a click
+     * or a retry's result, days later, continues this trace. Null with tracing off.
+     */
+    traceContext: text("trace_context"),
     firstSeenAt: ts("first_seen_at").notNull(),
     lastSeenAt: ts("last_seen_at").notNull(),
     openedAt: ts("opened_at").notNull().defaultNow(),
@@ -158,6 +163,8 @@ export const rejectedEvents = pgTable(
     reviewedAt: ts("reviewed_at"),
     /** Its producer-and-problem group (rejections.schema.ts); its card stands for this row. */
     groupId: bigint("group_id", { mode: "number" }),
+    /** The HTTP producer (producers.name) that sent it; null for events from a queue. */
+    producer: text("producer"),
   },
   (t) => [
     index("rejected_events_received").on(t.receivedAt),
@@ -296,6 +303,8 @@ export const slackOutbox = pgTable(
     /** The message is a reply in the exception card's thread. */
     inCardThread: boolean("in_card_thread").notNull().default(false),
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
+    /** W3C traceparent of the change that queued the row: its Slack call continues that trace. */
+    traceContext: text("trace_context"),
     state: text("state").$type<SlackOutboxState>().notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
     notBefore: ts("not_before").notNull().defaultNow(),
@@ -344,4 +353,6 @@ export const homeViewers = pgTable("home_viewers", {
 
 // ---- deliveries (src/deliveries): deliveries.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./deliveries.schema.js";
+// ---- producers (src/producers): producers.schema.ts, re-exported so drizzle-kit sees them ----
+export * from "./producers.schema.js";
 export * from "./rejections.schema.js";

@@ -27,6 +27,14 @@ export const defaultJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/**
+ * What every job scheduler's template adds to its options. BullMQ keeps a template's options
+ * with the scheduler and gives them to every run, the trace context of the upsert included, so
+ * with tracing on each run of a sweeper would join the first run's trace: one trace growing for
+ * the life of the schedule. Without it, each run is a trace of its own.
+ */
+export const SCHEDULED: JobsOptions = { telemetry: { omitContext: true } };
+
 /** The options a job of `spec` is added with: defaults, then the catalog's, then the caller's. */
 export function jobOptions(spec: JobSpec, options: JobsOptions = {}): JobsOptions {
   return { ...defaultJobOptions, ...spec.options, ...options };

@@ -1,5 +1,5 @@
 /** The queues one process talks to, created once in the composition root. */
-import { type JobsOptions, Queue } from "bullmq";
+import { type JobsOptions, Queue, type Telemetry } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { INTERNAL_QUEUE, type JobDataOf, type JobSpecs, jobOptions } from "./catalog.js";
@@ -7,6 +7,8 @@ import { INTERNAL_QUEUE, type JobDataOf, type JobSpecs, jobOptions } from "./cat
 export interface Queues {
   prefix: string;
   connection: Redis;
+  /** BullMQ's OpenTelemetry hooks (src/platform/tracing.ts); unset with tracing off. */
+  telemetry?: Telemetry;
   internal: Queue;
   failures: Queue;
   outcomes: Queue;
@@ -21,12 +23,18 @@ export function createQueues(
   connection: Redis,
   names: { prefix: string; failures: string; outcomes: string },
   logger?: Logger,
+  telemetry?: Telemetry,
 ): Queues {
   const open = new Map<string, Queue>();
   const get = (name: string) => {
     let queue = open.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection, prefix: names.prefix });
+      // With telemetry each add is a span, and the job carries its trace to the worker.
+      queue = new Queue(name, {
+        connection,
+        prefix: names.prefix,
+        ...(telemetry ? { telemetry } : {}),
+      });
       // Without a listener BullMQ prints each refused reconnect as a bare stack on stderr,
       // once per queue, breaking the JSON log while Redis restarts. ioredis reconnects itself.
       if (logger) {
@@ -40,6 +48,7 @@ export function createQueues(
   return {
     prefix: names.prefix,
     connection,
+    ...(telemetry ? { telemetry } : {}),
     internal: get(INTERNAL_QUEUE),
     failures: get(names.failures),
     outcomes: get(names.outcomes),

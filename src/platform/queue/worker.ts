@@ -1,5 +1,5 @@
 /** A BullMQ worker with syncdesk's logging and a bounded shutdown. */
-import { type Job, type Processor, Worker } from "bullmq";
+import { type Job, type Processor, type Telemetry, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
@@ -29,6 +29,8 @@ export function startWorker(
     lockMs?: number;
     /** A job still running after this long is failed (a query on a broken connection can hang). */
     jobTimeoutMs?: number;
+    /** BullMQ's OpenTelemetry hooks: each job runs in a `process` span continuing its adder's trace. */
+    telemetry?: Telemetry;
   },
 ): WorkerHandle {
   const logger = options.logger.child({ queue: name });
@@ -75,6 +77,7 @@ export function startWorker(
       prefix: options.prefix,
       concurrency: options.concurrency ?? 4,
       autorun: true,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       ...(options.lockMs
         ? { lockDuration: options.lockMs, stalledInterval: stalledIntervalFor(options.lockMs) }
         : {}),

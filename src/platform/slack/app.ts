@@ -15,8 +15,10 @@ export interface SlackAppOptions {
   clientOptions?: WebClientOptions;
   logger: Logger;
   health: () => Promise<boolean>;
+  /** Routes beside /slack/events, outside Slack's signature check (GET unless they say). */
   extraRoutes?: {
     path: string;
+    method?: string[];
     handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   }[];
   /**
@@ -41,7 +43,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
         res.end(JSON.stringify({ ok: healthy }));
       },
     },
-    ...(options.extraRoutes ?? []).map((route) => ({ ...route, method: ["GET"] })),
+    ...(options.extraRoutes ?? []).map((route) => ({ ...route, method: route.method ?? ["GET"] })),
   ];
   const common = {
     token: options.token,

@@ -20,7 +20,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { App } from "@slack/bolt";
-import { type Job, Queue, UnrecoverableError } from "bullmq";
+import { type Job, Queue, type Telemetry, UnrecoverableError } from "bullmq";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Logger } from "../logger.js";
@@ -51,6 +51,8 @@ export interface ClickEdgeOptions {
   drainMs?: number;
   /** Slack wants its answer within 3 s: the record gets half of that (1.5 s). */
   recordTimeoutMs?: number;
+  /** BullMQ's OpenTelemetry hooks: a click's record and its work are spans of one trace. */
+  telemetry?: Telemetry;
 }
 
 export interface ClickEdge {
@@ -67,7 +69,12 @@ export interface ClickEdge {
 export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
   const { logger } = options;
   const maxHoldMs = options.maxHoldMs ?? 1000;
-  const queue = new Queue(CLICK_QUEUE, { connection: options.connection, prefix: options.prefix });
+  const telemetry = options.telemetry ? { telemetry: options.telemetry } : {};
+  const queue = new Queue(CLICK_QUEUE, {
+    connection: options.connection,
+    prefix: options.prefix,
+    ...telemetry,
+  });
   queue.on("error", (error) => logger.warn({ err: error, queue: CLICK_QUEUE }, "queue error"));
   /** Ids of the clicks this process acked and has not seen done. */
   const pending = new Set<string>();
@@ -171,6 +178,7 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
         prefix: options.prefix,
         logger,
         concurrency: options.concurrency ?? 16,
+        ...telemetry,
         ...(options.lockMs ? { lockMs: options.lockMs } : {}),
       });
     },

@@ -46,3 +46,8 @@ export function slackDate(date: Date, format = "{date_short_pretty} {time}"): st
 export function mention(userId: string): string {
   return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
 }
+
+/** Modal field errors are plain text: drop mrkdwn bold markers and mentions' brackets. */
+export function stripMrkdwn(text: string): string {
+  return text.replaceAll("*", "").replace(/<@([A-Z0-9]+)>/g, "@$1");
+}

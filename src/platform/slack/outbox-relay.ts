@@ -12,6 +12,7 @@ import type postgres from "postgres";
 import type { Db } from "../db/db.js";
 import type { SlackOutboxKind } from "../db/schema.js";
 import type { Logger } from "../logger.js";
+import { inSpan, SpanKind } from "../tracing.js";
 import {
   beginAttempt,
   holdUntil,
@@ -204,7 +205,27 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     if (!started) return true;
     const log = logger.child({ lane, outboxId: row.id, kind: row.kind });
     try {
-      const result = await handler.deliver(started, resumed);
+      // A span of the trace of the change that queued the row (a card post continues intake).
+      const result = await inSpan(
+        `slack.outbox ${row.kind}`,
+        {
+          kind: SpanKind.CLIENT,
+          parent: started.traceContext,
+          root: true,
+          attributes: {
+            "syncdesk.outbox.id": row.id,
+            "syncdesk.outbox.attempt": started.attempts,
+            ...(row.exceptionId ? { "syncdesk.exception.id": row.exceptionId } : {}),
+          },
+        },
+        async (span) => {
+          const delivery = await handler.deliver(started, resumed);
+          if (delivery.ok && delivery.delivered)
+            span.setAttribute("syncdesk.slack.delivered", delivery.delivered);
+          if (!delivery.ok) span.setAttribute("syncdesk.slack.refused", delivery.reason);
+          return delivery;
+        },
+      );
       if (result.ok) {
         await markSent(db, row.id, result);
         if (outage) {

@@ -7,6 +7,7 @@ import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-o
 import type { Queryable } from "../db/db.js";
 import { type SlackOutboxKind, slackOutbox } from "../db/schema.js";
 import { pgErrorCode } from "../errors.js";
+import { activeTraceparent } from "../tracing.js";
 
 export type OutboxRow = typeof slackOutbox.$inferSelect;
 
@@ -53,6 +54,8 @@ function paceKeyOf(entry: OutboxEntry): string | SQL | null {
  */
 export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  // The change that queued the rows (an intake, a click): its Slack calls continue its trace.
+  const traceContext = activeTraceparent();
   const values = (kind: SlackOutboxKind) =>
     entries
       .filter((entry) => entry.kind === kind)
@@ -65,6 +68,7 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         inCardThread: entry.inCardThread ?? false,
         payload: entry.payload ?? {},
         paceKey: paceKeyOf(entry),
+        traceContext,
       }));
   const cards = values("card");
   const messages = values("message");
@@ -89,6 +93,7 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
           ...entry,
           payload: entry.payload ?? {},
           paceKey: paceKeyOf(entry),
+          traceContext,
         })),
       )
       .onConflictDoNothing();

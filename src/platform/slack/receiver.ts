@@ -58,7 +58,7 @@ export interface SlackReceiverOptions {
   routes?: CustomRoute[];
   /** Every refused request, described without its body (the audit trail). */
   onRejected?: (rejection: RequestRejection) => void;
-  clicks?: Pick<ClickEdgeOptions, "lockMs" | "concurrency" | "maxHoldMs" | "drainMs">;
+  clicks?: Pick<ClickEdgeOptions, "lockMs" | "concurrency" | "maxHoldMs" | "drainMs" | "telemetry">;
   /** Bolt answers 404 when a listener has not acked within this long (3001 ms, as Bolt). */
   unhandledRequestTimeoutMs?: number;
   endpoint?: string;

@@ -5,7 +5,12 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CONTRACT_DOCUMENTS, contractJson } from "../../../src/contract-schemas.js";
+import {
+  CONTRACT_DOCUMENTS,
+  contractJson,
+  OPENAPI_FILE,
+  openApiJson,
+} from "../../../src/contract-schemas.js";
 
 const committed = (file: string) =>
   readFileSync(new URL(`../../../contract/${file}`, import.meta.url), "utf8");
@@ -26,5 +31,26 @@ describe("contract/*.schema.json", () => {
     expect(schema.required).not.toContain("operation");
     expect(schema.properties.failureMode.enum).toContain("partial_write");
     expect(schema.additionalProperties).not.toBe(false);
+  });
+
+  it("has one document per event kind a producer sends", () => {
+    expect(CONTRACT_DOCUMENTS.map((d) => d.file).sort()).toEqual([
+      "failure-event.v1.schema.json",
+      "sync-batch.v1.schema.json",
+      "sync-started.v1.schema.json",
+      "sync-succeeded.v1.schema.json",
+    ]);
+  });
+
+  it("openapi.json is the HTTP intake's document (run npm run contract:schemas after changing it)", () => {
+    expect(committed(OPENAPI_FILE)).toBe(openApiJson());
+    const document = JSON.parse(committed(OPENAPI_FILE));
+    expect(document.openapi).toBe("3.1.0");
+    const events = document.components.schemas.EventBatch.properties.events;
+    expect(events.maxItems).toBe(500);
+    const names = events.items.oneOf.map(
+      (item: { properties: { name: { const: string } } }) => item.properties.name.const,
+    );
+    expect(names.sort()).toEqual(["sync.failed", "sync.started", "sync.succeeded"]);
   });
 });

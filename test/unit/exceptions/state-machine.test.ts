@@ -240,6 +240,17 @@ describe("system signals", () => {
       });
     }
   });
+
+  it("a latency gate whose cause went away resolves its exception as recovered, whoever holds it", () => {
+    for (const from of [open, claimedByAlice, retryingHeld, retryingUnheld]) {
+      expect(changed(transition(from, { kind: "gate_cleared" }))).toMatchObject({
+        state: "resolved",
+        resolution: "recovered",
+        resolvedBy: null,
+        claimedBy: from.claimedBy,
+      });
+    }
+  });
 });
 
 describe("a resolved exception", () => {
@@ -256,6 +267,7 @@ describe("a resolved exception", () => {
     { kind: "retry_succeeded" },
     { kind: "retry_failed", error: "late" },
     { kind: "recovered" },
+    { kind: "gate_cleared" },
   ];
 
   it.each(everything.map((action) => [action.kind, action] as const))(

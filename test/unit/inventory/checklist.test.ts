@@ -47,6 +47,17 @@ const clean: ChecklistFacts = {
   unreviewedRejections: { count: 0, examples: [] },
   routingChanges: [],
   manualWithoutRootCause: { count: 0, examples: [] },
+  pipelines: [
+    {
+      name: "acme-erp-to-shopify",
+      stale: false,
+      overBudget: false,
+      p95Ms: 60_000,
+      budgetMs: 300_000,
+      deliveries: 1200,
+    },
+  ],
+  qa: { duplicates: 0, rejectedDeliveries: 0 },
 };
 
 function line(facts: Partial<ChecklistFacts>, key: ChecklistLine["key"]): ChecklistLine {
@@ -61,7 +72,9 @@ describe("evaluateChecklist", () => {
     expect(lines.map((l) => [l.key, l.status])).toEqual([
       ["clients", "pass"],
       ["claims", "pass"],
+      ["freshness", "pass"],
       ["sla", "pass"],
+      ["qa", "pass"],
       ["rejections", "pass"],
       ["routing", "pass"],
       ["root-causes", "pass"],
@@ -169,5 +182,68 @@ describe("evaluateChecklist", () => {
     expect(attention.status).toBe("attention");
     expect(attention.detail).toBe("2 exceptions resolved by hand without a root cause.");
     expect(attention.links).toEqual([{ label: "EX-9", channel: "C0FULFILL", ts: "1.000900" }]);
+  });
+
+  it("freshness: stale and over-budget pipelines and open late deliveries need attention, beside the SLA line", () => {
+    const pipelines = [
+      {
+        name: "a-stale",
+        stale: true,
+        overBudget: false,
+        p95Ms: null,
+        budgetMs: 300_000,
+        deliveries: 0,
+      },
+      {
+        name: "b-slow",
+        stale: false,
+        overBudget: true,
+        p95Ms: 420_000,
+        budgetMs: 300_000,
+        deliveries: 80,
+      },
+      // Not stale by the 24 h figures, but its gate has an open exception (hours-aware).
+      {
+        name: "c-gated",
+        stale: false,
+        overBudget: false,
+        p95Ms: 1000,
+        budgetMs: 300_000,
+        deliveries: 5,
+      },
+    ];
+    const rows = [
+      live({ id: 901, failureMode: "latency", role: "storefront-ops" }),
+      live({ id: 902, failureMode: "stale", sku: "pipeline:c-gated" }),
+      live({ id: 903, failureMode: "conflict" }),
+    ];
+    const attention = line({ pipelines, live: rows }, "freshness");
+    expect(attention.status).toBe("attention");
+    expect(attention.detail).toBe(
+      "Stale: `a-stale`, `c-gated`. Over budget: `b-slow` (P95 7m 00s, budget 5m). 1 late delivery open (storefront-ops 1). See `/inventory pipelines`.",
+    );
+    expect(attention.links.map((l) => l.label)).toEqual(["EX-901", "EX-902"]);
+    expect(line({ pipelines, live: rows }, "sla").key).toBe("sla");
+    expect(line({ pipelines: [] }, "freshness").detail).toContain("No pipelines declared");
+  });
+
+  it("qa: counts duplicates suppressed, and a silent pipeline or unreviewed rejection needs attention", () => {
+    const pass = line({ qa: { duplicates: 12, rejectedDeliveries: 3 } }, "qa");
+    expect(pass.status).toBe("pass");
+    expect(pass.detail).toBe(
+      "Rejected events reviewed. 3 bad delivery events grouped and 12 duplicate deliveries suppressed in 24 h. All 1 pipeline reported deliveries in 24 h.",
+    );
+    const silent = line(
+      {
+        pipelines: [
+          { ...(clean.pipelines[0] as ChecklistFacts["pipelines"][number]), deliveries: 0 },
+        ],
+        unreviewedRejections: { count: 2, examples: [] },
+      },
+      "qa",
+    );
+    expect(silent.status).toBe("attention");
+    expect(silent.detail).toContain("2 rejected events not reviewed.");
+    expect(silent.detail).toContain("No deliveries in 24 h from `acme-erp-to-shopify`.");
   });
 });

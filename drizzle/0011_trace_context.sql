@@ -1,0 +1,2 @@
+ALTER TABLE "exceptions" ADD COLUMN "trace_context" text;--> statement-breakpoint
+ALTER TABLE "slack_outbox" ADD COLUMN "trace_context" text;
