@@ -72,7 +72,10 @@ async function main() {
       db,
       clock: systemClock,
       routing: staticRouting(config),
-      directory: { usergroupMembers: async () => new Set<string>() },
+      directory: {
+        usergroupMembers: async () => new Set<string>(),
+        displayName: async (id: string) => id,
+      },
     };
     const [shape] = await db.execute<{ n: number; live: number; d7: number; d30: number }>(sql`
       select count(*)::int as n, count(*) filter (where state <> 'resolved')::int as live,

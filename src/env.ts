@@ -72,6 +72,12 @@ export const envSchema = z.object({
   BREAK_GLASS_TOKEN_SHA256: optional(
     z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the token, 64 lowercase hex digits"),
   ),
+  /**
+   * Where producers read the contract: a URL under which README.md and contract/*.schema.json
+   * of this repository are served (e.g. its page on your Git host, `…/blob/main`). Rejection
+   * cards link there; unset, they name the files.
+   */
+  CONTRACT_DOCS_URL: optional(z.url()),
   APPROVALS_CHANNEL: optional(z.string().regex(/^[CG][A-Z0-9]{2,}$/, "must be a Slack channel ID")),
   /** How often each replica checks the active routing version, besides LISTEN/NOTIFY. */
   ROUTING_POLL_MS: withDefault(z.coerce.number().int().min(100), 5000),

@@ -17,6 +17,7 @@ import { cardOutboxHandlers } from "./exceptions/cards.js";
 import { registerExceptionListeners } from "./exceptions/exceptions.slack.js";
 import { registerReassignListeners } from "./exceptions/reassign.slack.js";
 import { registerRejectedListeners, rejectedCardBinding } from "./intake/rejected.js";
+import { rejectionCardHandler } from "./intake/rejection-groups.js";
 import { digestDeliveryBinding } from "./inventory/digest.job.js";
 import { registerInventoryCommand } from "./inventory/inventory.slack.js";
 import type { Clock } from "./platform/clock.js";
@@ -58,7 +59,11 @@ export interface StartOptions {
   /** Slack rate limits (per method rules, backoff); tests make them fast. */
   slackLimits?: Partial<SlackLimits>;
   /** The Slack outbox relay (poll, backoff) and the card update window. */
-  slackOutbox?: Partial<OutboxRelaySettings> & { cardWindowMs?: number };
+  slackOutbox?: Partial<OutboxRelaySettings> & {
+    cardWindowMs?: number;
+    /** Redraws of a rejection card at most this often (default REJECTION_CARD_EVERY_MS). */
+    rejectionWindowMs?: number;
+  };
   /** Where spans go when the OTEL_* settings turn tracing on, instead of OTLP (tests). */
   spanExporter?: SpanExporter;
 }
@@ -150,7 +155,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       // Stopped together, so every queue stops taking jobs at once and the drain is bounded once.
       closers.push({ name: "workers", close: workers.close });
       ops.addCheck({ name: "workers", check: async () => workers.assertRunning() });
-      const { cardWindowMs, ...relaySettings } = options.slackOutbox ?? {};
+      const { cardWindowMs, rejectionWindowMs, ...relaySettings } = options.slackOutbox ?? {};
       const relay = await startOutboxRelay({
         db: database.db,
         sql: database.sql,
@@ -171,6 +176,7 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
             },
           }),
           storm_card: stormCardHandler(deps, cardWindowMs),
+          rejection_card: rejectionCardHandler(deps, rejectionWindowMs),
         },
         // A lane's lease is the outbox's job lock: a worker that dies holding one (SIGKILL, OOM)
         // leaves its cards unposted until the lease runs out, so it expires with the job locks.

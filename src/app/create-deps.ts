@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import type { Env } from "../env.js";
 import type { ExceptionEffects } from "../exceptions/effects.js";
 import { homesAfterChanges } from "../inventory/home.service.js";
+import { redrawMineList } from "../inventory/mine-redraw.js";
 import { type Clock, systemClock } from "../platform/clock.js";
 import { connectDatabase, type Database } from "../platform/db/db.js";
 import type { Logger } from "../platform/logger.js";
@@ -142,7 +143,10 @@ export async function createDeps(
   const core = { db, queues, logger, clock, routing };
   // The exception seam's hooks (src/exceptions/change.ts): the deadline it writes with each
   // change, the storm card it redraws in the change's transaction, and what follows a commit.
+  // The list redraw reads with the finished deps; it is only called once they exist.
+  let built: Deps | undefined;
   const exceptionEffects: ExceptionEffects = {
+    redrawList: async (userId, blockId) => (built ? redrawMineList(built, userId, blockId) : null),
     nextDeadline: (row, config) => nextDeadlineOf(config ?? routing.current().config, row),
     stormChanged: storms.memberChanged,
     afterCommit: [
@@ -158,6 +162,8 @@ export async function createDeps(
     exceptionEffects,
     recon: { windowMs: env.RECON_WINDOW },
     ...(env.APPROVALS_CHANNEL ? { approvalsChannel: env.APPROVALS_CHANNEL } : {}),
+    ...(env.CONTRACT_DOCS_URL ? { contractDocsUrl: env.CONTRACT_DOCS_URL } : {}),
   });
+  built = deps;
   return { deps, database, redis, outbound, versioned };
 }

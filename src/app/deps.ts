@@ -16,6 +16,8 @@ export interface Deps extends PlatformDeps {
   routing: RoutingSource;
   /** Where routing proposals are posted for review (APPROVALS_CHANNEL); unset = listed only. */
   approvalsChannel?: string;
+  /** Base URL of the contract docs (CONTRACT_DOCS_URL); rejection cards link there. */
+  contractDocsUrl?: string;
   /** Storm grouping (src/storms); absent means every new fingerprint posts its own card. */
   storms?: StormDesk;
   /** What the exception seam does beside the row: SLA deadline, storm card, after-commit work. */

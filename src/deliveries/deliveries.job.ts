@@ -6,6 +6,7 @@
 
 import type { Deps } from "../app/deps.js";
 import { failureEventSchema } from "../intake/failure-event.schema.js";
+import { rejectionTargetOf } from "../intake/rejection-groups.js";
 import { check } from "../intake/validation.js";
 import { type GatedSuccess, recoverFromSuccesses } from "../outcomes/outcome.service.js";
 import { isTransientError } from "../platform/transient.js";
@@ -40,14 +41,10 @@ export function startDeliveryDesk(
     ) => Promise<void>;
   },
 ): DeliveryDesk {
-  const rejectionChannel = () => {
-    const { config } = deps.routing.current();
-    return config.roles[config.defaultRole]?.channel ?? "";
-  };
   const flush = async (records: DeliveryRecord[]) => {
     const result = await flushRecords(deps.db, records, {
       receivedAt: deps.clock.now().getTime(),
-      rejectionChannel: rejectionChannel(),
+      rejectionTarget: rejectionTargetOf(deps.routing.current().config),
     });
     return result;
   };

@@ -6,10 +6,10 @@
  * flushes of several workers wait for each other instead of deadlocking.
  */
 import { sql } from "drizzle-orm";
+import { noteRejection, type RejectionTarget } from "../intake/rejection-groups.js";
 import type { Db, Tx } from "../platform/db/db.js";
 import { type Counted, DAY_MS, type FigureRow, foldRows, HOUR_MS, MINUTE_MS } from "./aggregate.js";
 import type { DeliveryRecord, RejectedRecord } from "./delivery.js";
-import { noteRejections } from "./rejections.js";
 
 export interface FlushResult {
   counted: Counted[];
@@ -26,8 +26,8 @@ const minuteOf = (ms: number) => new Date(Math.floor(ms / MINUTE_MS) * MINUTE_MS
 export interface FlushOptions {
   /** Now, epoch ms: deliveries are never placed later than this. */
   receivedAt: number;
-  /** The default role's channel, for the grouped card of rejected events. */
-  rejectionChannel: string;
+  /** Where each producer's rejected events are carded (its role's channel). */
+  rejectionTarget: RejectionTarget;
 }
 
 export async function flushRecords(
@@ -41,7 +41,7 @@ export async function flushRecords(
 export async function flushInTx(
   tx: Tx,
   records: readonly DeliveryRecord[],
-  { receivedAt, rejectionChannel }: FlushOptions,
+  { receivedAt, rejectionTarget }: FlushOptions,
 ): Promise<FlushResult> {
   const steps: Record<string, number> = {};
   let mark = performance.now();
@@ -157,8 +157,23 @@ export async function flushInTx(
 
   // 5. Rejected events, grouped by producer source and problem.
   if (rejected.length > 0) {
-    await upsertRejections(tx, rejected, receivedAt);
-    await noteRejections(tx, rejectionChannel, new Date(receivedAt));
+    const groups = await upsertRejections(tx, rejected, receivedAt);
+    // The producer's card of each problem, like rejected failure events (one card a group).
+    for (const group of groups) {
+      await noteRejection(tx, rejectionTarget, {
+        kind: "delivery",
+        // The source is the sourceSystem, or over HTTP the producer's name: either rule takes it.
+        who:
+          group.source === "(unknown)"
+            ? {}
+            : { producer: group.source, sourceSystem: group.source },
+        problem: group.problem,
+        details: group.problem,
+        sample: group.sample,
+        count: group.count,
+        at: new Date(receivedAt),
+      });
+    }
   }
   step("rejections");
   return { counted, minuteRows, rejected, steps };
@@ -228,7 +243,7 @@ async function upsertRejections(
   tx: Tx,
   rejected: RejectedRecord[],
   receivedAt: number,
-): Promise<void> {
+): Promise<{ source: string; problem: string; count: number; sample: string }[]> {
   const groups = new Map<
     string,
     { source: string; problem: string; count: number; sample: string }
@@ -255,6 +270,7 @@ async function upsertRejections(
       count = d.count + excluded.count,
       last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at),
       sample = excluded.sample`);
+  return rows;
 }
 
 function dedupeBy<T>(items: T[], key: (item: T) => string): T[] {

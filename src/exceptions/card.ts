@@ -89,8 +89,28 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
   const stock = stockLine(event.quantity);
   if (stock) fields.push(`*Stock*\n${stock}`);
 
+  // The state (open, claimed, retrying, resolved, and the SLA's word: breached…) right under
+  // the header, in full-size text: it is what a reader looks for first.
+  const state = [
+    ...statusLines(row),
+    ...truthWarning(row, extras.sourceOfTruth),
+    ...(extras.context ?? []),
+  ].slice(0, 10);
+  const stateLines: string[] = [];
+  let stateLength = 0;
+  for (const line of state) {
+    const shown = truncate(line, 1000);
+    if (stateLength + shown.length + 1 > 2900) break;
+    stateLines.push(shown);
+    stateLength += shown.length + 1;
+  }
   const blocks: object[] = [
     { type: "header", text: { type: "plain_text", text: truncate(`${title}`, 150), emoji: true } },
+    {
+      type: "section",
+      block_id: "exception_state",
+      text: { type: "mrkdwn", text: stateLines.join("\n") },
+    },
     // Section fields are text objects; Slack answers invalid_blocks to bare strings.
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text })) },
     { type: "section", text: { type: "mrkdwn", text: errorText(event) } },
@@ -106,15 +126,6 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
   if (event.links?.length) {
     blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: linksLine(event.links) }] });
   }
-  const context = [
-    ...statusLines(row),
-    ...truthWarning(row, extras.sourceOfTruth),
-    ...(extras.context ?? []),
-  ];
-  blocks.push({
-    type: "context",
-    elements: context.slice(0, 10).map((line) => ({ type: "mrkdwn", text: truncate(line, 3000) })),
-  });
   const buttons = actionButtons(row, event, extras.sourceOfTruth ?? null);
   if (buttons.length)
     blocks.push({ type: "actions", block_id: "exception_actions", elements: buttons });

@@ -34,6 +34,11 @@ export interface ExceptionEffects {
   stormChanged(db: Queryable, stormId: number): Promise<void>;
   /** In order, once per committed transaction, with every change it made. */
   afterCommit: readonly AfterCommitHook[];
+  /**
+   * An ephemeral list (`/inventory mine`) drawn again for the person who clicked in it, given
+   * the clicked block's id; null when the block is not in a list this can redraw.
+   */
+  redrawList?(userId: string, blockId: string): Promise<{ text: string; blocks: object[] } | null>;
 }
 
 /** No SLA, no storms, nothing after commit: for tools and tests that only read. */

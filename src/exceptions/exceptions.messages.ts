@@ -79,9 +79,9 @@ function resolvedHow(refusal: { by: string | null; how?: string | null }): strin
 }
 
 export type NoteAction =
-  | { kind: "claim" }
-  | { kind: "unclaim" }
-  | { kind: "reassign"; to: string }
+  | { kind: "claim"; reason?: string }
+  | { kind: "unclaim"; reason?: string }
+  | { kind: "reassign"; to: string; reason?: string }
   | { kind: "retry" }
   | { kind: "resolve"; rootCause: RootCause };
 
@@ -92,13 +92,15 @@ export function humanNote(
   row: Pick<ExceptionRow, "retryCount" | "retryJobId">,
 ): string {
   const who = `*${escapeMrkdwn(actorName)}*`;
+  const reason = "reason" in action ? (action.reason ?? "") : "";
+  const why = reason ? ` Why: ${escapeMrkdwn(reason.slice(0, 500))}` : "";
   switch (action.kind) {
     case "claim":
-      return `:raising_hand: ${who} claimed this.`;
+      return `:raising_hand: ${who} claimed this.${why}`;
     case "unclaim":
-      return `:leftwards_arrow_with_hook: ${who} released this; it is open again.`;
+      return `:leftwards_arrow_with_hook: ${who} released this; it is open again.${why}`;
     case "reassign":
-      return `:arrows_counterclockwise: ${who} handed this to ${mention(action.to)}.`;
+      return `:arrows_counterclockwise: ${who} handed this to ${mention(action.to)}.${why}`;
     case "retry":
       return `:repeat: ${who} queued retry #${row.retryCount} (job \`${row.retryJobId}\`).`;
     case "resolve":

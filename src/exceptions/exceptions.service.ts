@@ -21,9 +21,10 @@ import { type Action, type Holding, type Refusal, transition } from "./state-mac
 export type { ActRefusal };
 
 export type HumanAction =
-  | { kind: "claim" }
-  | { kind: "unclaim" }
-  | { kind: "reassign"; to: string }
+  /** `reason`: why, optional, kept in the audit and said in the thread (hand-offs). */
+  | { kind: "claim"; reason?: string }
+  | { kind: "unclaim"; reason?: string }
+  | { kind: "reassign"; to: string; reason?: string }
   | { kind: "retry" }
   | { kind: "resolve"; note: string; rootCause: RootCause };
 
@@ -144,7 +145,7 @@ export function humanChange(
   };
   if (change.claimedBy !== row.claimedBy) patch.claimedAt = change.claimedBy ? now : null;
   if (change.claimedBy && !row.firstClaimedAt) patch.firstClaimedAt = now;
-  let expectedOutcome: string | null = null;
+  let expectedOutcome: string = expectedOutcomeOf(action, row);
   if (action.kind === "retry") {
     const retry = row.latestEvent.retry;
     if (!retry) throw new Error("retry offered without a retry spec");
@@ -173,7 +174,12 @@ export function humanChange(
       actor: actor.userId,
       source: "slack",
       action: action.kind,
-      note: action.kind === "resolve" ? action.note : null,
+      note:
+        action.kind === "resolve"
+          ? action.note
+          : "reason" in action
+            ? (action.reason ?? null)
+            : null,
       expectedOutcome,
       details: auditDetails(action, row),
       at: now,
@@ -305,6 +311,28 @@ export function holding(row: ExceptionRow): Holding {
     resolvedBy: row.resolvedBy,
     resolution: row.resolution,
   };
+}
+
+/**
+ * What the person expects to happen next, for the audit (the article: "log the action, why,
+ * and expected outcome"). A retry's names its job, once the job id is known.
+ */
+export function expectedOutcomeOf(action: HumanAction, row: ExceptionRow): string {
+  const label = `EX-${row.id}`;
+  switch (action.kind) {
+    case "claim":
+      return `the claimer works ${label} and resolves it within ${row.role}'s SLA`;
+    case "unclaim":
+      return `someone in ${row.role} claims ${label}`;
+    case "reassign":
+      return `${action.to} takes over ${label} and resolves it`;
+    case "retry":
+      return `a retry of ${label} completes and the exception resolves`;
+    case "resolve":
+      return `${row.sku} syncs again; a repeat of this failure opens a new exception`;
+    default:
+      return assertNever(action);
+  }
 }
 
 export function auditDetails(

@@ -3,12 +3,14 @@
  * call one service function and answer the clicker; the service checks who may act.
  */
 
+import { randomUUID } from "node:crypto";
 import type { App, BlockAction, ButtonAction, RespondFn } from "@slack/bolt";
 import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
-import { stripMrkdwn } from "../platform/slack/mrkdwn.js";
+import { plainWithNames } from "../platform/slack/directory.js";
+import { queueDirectMessage } from "../platform/slack/outbox-message.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
@@ -65,17 +67,24 @@ export async function tell(respond: RespondFn, text: string): Promise<void> {
 
 /**
  * Clicks on the App Home tab come without a response_url, so Bolt gives no respond(): answer
- * the clicker in their DM with the app instead.
+ * the clicker in their DM with the app instead, through the outbox like every other Slack
+ * write (paced with that DM, never ahead of another channel's cards).
  */
 export function respondOrDm(
-  deps: Pick<Deps, "slack">,
+  deps: Pick<Deps, "db">,
   body: { user: { id: string } },
   respond: RespondFn | undefined,
 ): RespondFn {
   if (respond) return respond;
   const dm = async (message: string | { text?: string }) => {
     const text = typeof message === "string" ? message : (message.text ?? "");
-    await deps.slack.chat.postMessage({ channel: body.user.id, text, unfurl_links: false });
+    if (text.trim() !== "") {
+      await queueDirectMessage(deps.db, {
+        user: body.user.id,
+        dedupeKey: `reply-${body.user.id}-${randomUUID()}`,
+        text,
+      });
+    }
     return undefined as never;
   };
   return dm as RespondFn;
@@ -110,12 +119,29 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
         // The change and its audit row share a transaction, so a failure left nothing behind.
         if (!result) return tell(respond, COULD_NOT);
         if (!result.ok) await tell(respond, actRefusalMessage(result.refusal));
-        // Clicked in a list, not on the card: say it worked, since the list itself stays as it was.
-        else if (body.container?.is_ephemeral)
-          await tell(
-            respond,
-            `:white_check_mark: ${exceptionLabel(id.data)}: done. Its card is up to date.`,
-          );
+        // Clicked in a list, not on the card: the list is drawn again (no stale buttons), or
+        // where it cannot be, the clicker is told it worked.
+        else if (body.container?.is_ephemeral) {
+          const redrawn = await deps.exceptionEffects
+            .redrawList?.(body.user.id, button.block_id)
+            .catch((error: unknown) => {
+              deps.logger.warn({ err: error }, "could not redraw the list");
+              return null;
+            });
+          if (redrawn && slackRespond) {
+            await slackRespond({
+              response_type: "ephemeral",
+              replace_original: true,
+              text: redrawn.text,
+              blocks: redrawn.blocks as never,
+            });
+          } else {
+            await tell(
+              respond,
+              `:white_check_mark: ${exceptionLabel(id.data)}: done. Its card is up to date.`,
+            );
+          }
+        }
       },
     );
   }
@@ -189,7 +215,10 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
     );
     if (!result?.ok) {
       const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
-      await ack({ response_action: "errors", errors: { note: stripMrkdwn(text) } });
+      await ack({
+        response_action: "errors",
+        errors: { note: await plainWithNames(deps.directory, text) },
+      });
       return;
     }
     await ack();

@@ -10,7 +10,8 @@ import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
-import { escapeMrkdwn, mention, stripMrkdwn, truncate } from "../platform/slack/mrkdwn.js";
+import { plainWithNames } from "../platform/slack/directory.js";
+import { escapeMrkdwn, mention, truncate } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 import { standingIn } from "./authorization.js";
@@ -21,7 +22,6 @@ import { type ActInput, actOnException } from "./exceptions.service.js";
 import { actorOf, cardChannel, tell } from "./exceptions.slack.js";
 
 export const REASSIGN_CALLBACK = "exception.reassign.submit";
-const NAME_LOOKUP_MS = 1000;
 const MAX_OPTIONS = 100;
 
 const exceptionIdValue = rowIdValue;
@@ -72,7 +72,12 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       }
       await client.views.open({
         trigger_id: body.trigger_id,
-        view: reassignModal(row, options, channel),
+        view: reassignModal(
+          row,
+          options,
+          channel,
+          row.claimedBy ? await deps.directory.displayName(row.claimedBy) : null,
+        ),
       });
     },
   );
@@ -96,10 +101,18 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       await ack({ response_action: "errors", errors: { to: "They already hold it." } });
       return;
     }
+    const reason = reasonValue.safeParse(view.state.values.reason?.value?.value ?? "");
+    if (!reason.success) {
+      await ack({
+        response_action: "errors",
+        errors: { reason: "Keep the reason under 500 characters." },
+      });
+      return;
+    }
     const input: ActInput = {
       exceptionId: meta.exceptionId,
       actor: actorOf(body),
-      action: { kind: "reassign", to: to.data },
+      action: { kind: "reassign", to: to.data, ...(reason.data ? { reason: reason.data } : {}) },
       ...(meta.channel ? { expectedChannel: meta.channel } : {}),
     };
     const result = await clickWork(
@@ -110,12 +123,18 @@ export function registerReassignListeners(app: App, deps: Deps): void {
     );
     if (!result?.ok) {
       const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
-      await ack({ response_action: "errors", errors: { to: stripMrkdwn(text) } });
+      await ack({
+        response_action: "errors",
+        errors: { to: await plainWithNames(deps.directory, text) },
+      });
       return;
     }
     await ack();
   });
 }
+
+/** An optional reason, trimmed; empty means none. */
+const reasonValue = z.string().trim().max(500);
 
 interface MemberOption {
   userId: string;
@@ -134,27 +153,20 @@ async function memberOptions(
     .slice(0, MAX_OPTIONS);
   return Promise.all(
     people.map(async (userId) => {
-      const name = await displayName(deps, userId);
+      const name = await deps.directory.displayName(userId);
       const suffix = role.managers.includes(userId) ? " (manager)" : "";
       return { userId, label: truncate(`${name}${suffix}`, 75) };
     }),
   );
 }
 
-/** A name for a plain-text option; the ID when Slack is slow (the trigger expires in 3 s). */
-async function displayName(deps: Deps, userId: string): Promise<string> {
-  const lookup = deps.slack.users
-    .info({ user: userId })
-    .then((answer) => answer.user?.real_name || answer.user?.name || userId)
-    .catch(() => userId);
-  const timeout = new Promise<string>((resolve) =>
-    setTimeout(resolve, NAME_LOOKUP_MS, userId).unref(),
-  );
-  return Promise.race([lookup, timeout]);
-}
-
-function reassignModal(row: ExceptionRow, options: MemberOption[], channel: string | undefined) {
-  const holder = row.claimedBy ? `held by ${row.claimedBy}` : "not claimed";
+function reassignModal(
+  row: ExceptionRow,
+  options: MemberOption[],
+  channel: string | undefined,
+  holderName: string | null,
+) {
+  const holder = holderName ? `held by ${holderName}` : "not claimed";
   return {
     type: "modal" as const,
     callback_id: REASSIGN_CALLBACK,
@@ -184,6 +196,19 @@ function reassignModal(row: ExceptionRow, options: MemberOption[], channel: stri
             text: { type: "plain_text", text: option.label },
             value: option.userId,
           })),
+        },
+      },
+      {
+        type: "input",
+        block_id: "reason",
+        optional: true,
+        label: { type: "plain_text", text: "Why (optional)" },
+        hint: { type: "plain_text", text: "Kept in the audit and said in the card's thread." },
+        element: {
+          type: "plain_text_input",
+          action_id: "value",
+          multiline: true,
+          max_length: 500,
         },
       },
     ],

@@ -90,6 +90,6 @@ export function startFailureIntake(
 export function intakeJobHandlers(deps: Deps): JobHandlers<typeof intakeJobs> {
   return {
     "intake.sweep": (data) => sweepFailedIntake(deps, data),
-    "rejections.post": (data) => queueRejectedCardFor(deps.db, data.rejectedId),
+    "rejections.post": (data) => queueRejectedCardFor(deps, data.rejectedId),
   };
 }

@@ -14,7 +14,13 @@ import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
-import { queueRejectedCard } from "./rejected.js";
+import {
+  claimedSourceSystem,
+  noteRejection,
+  problemKey,
+  problemLines,
+  rejectionTargetOf,
+} from "./rejection-groups.js";
 import { check, claimedEventId, type Problem, rawText } from "./validation.js";
 
 export type IntakeResult =
@@ -38,13 +44,15 @@ export async function ingestFailure(
   options: {
     /** The role that owns it whatever the routes say (a latency gate's pipeline role). */
     role?: string;
+    /** The producer it came from, when the way in knows it (the HTTP intake's token owner). */
+    producer?: string;
   } = {},
 ): Promise<IntakeResult> {
   const checked = check(failureEventSchema, job.data);
-  if (!checked.ok) return recordRejection(deps, job, checked.problems);
+  if (!checked.ok) return recordRejection(deps, job, checked.problems, options.producer ?? null);
   const event = checked.value;
   const refused = retryTargetProblem(event.retry, deps.routing.current().config, deps.queues.own);
-  if (refused) return recordRejection(deps, job, [refused]);
+  if (refused) return recordRejection(deps, job, [refused], options.producer ?? null);
 
   const known = await findEvent(deps, event.eventId);
   if (known) return { kind: "duplicate", exceptionId: known.exceptionId };
@@ -227,7 +235,10 @@ export async function recordRejection(
   /** The HTTP producer that sent it (src/producers); none for a queue's job. */
   producer: string | null = null,
 ): Promise<Extract<IntakeResult, { kind: "rejected" }>> {
-  const channel = defaultChannel(deps);
+  const { config } = deps.routing.current();
+  const target = rejectionTargetOf(config);
+  const who = { ...(producer ? { producer } : {}), sourceSystem: claimedSourceSystem(job.data) };
+  const { channel } = target(who);
   const now = deps.clock.now();
   const raw = rawText(job.data);
   return deps.db.transaction(async (tx) => {
@@ -279,14 +290,18 @@ export async function recordRejection(
       },
       at: now,
     });
-    await queueRejectedCard(tx, inserted);
+    // One card per producer and problem, in the producer's role's channel: counted there.
+    const groupId = await noteRejection(tx, target, {
+      kind: "failure",
+      who,
+      problem: problemKey(problems),
+      details: problemLines(problems),
+      sample: raw,
+      count: 1,
+      rejectedId: inserted.id,
+      at: now,
+    });
+    await tx.update(rejectedEvents).set({ groupId }).where(eq(rejectedEvents.id, inserted.id));
     return { kind: "rejected" as const, rejectedId: inserted.id, problems };
   });
-}
-
-function defaultChannel(deps: Pick<Deps, "routing">): string {
-  const { config } = deps.routing.current();
-  const role = config.roles[config.defaultRole];
-  if (!role) throw new Error(`default role ${config.defaultRole} is not defined`);
-  return role.channel;
 }

@@ -1,122 +1,103 @@
 /**
- * Rejected events: a readable card in the default role's channel (what was wrong, field by
- * field) with a button to mark it reviewed, so bad producer data is seen and signed off.
+ * Rejected events in Slack: the grouped card (src/intake/rejection-groups.ts) and its
+ * "Mark reviewed" button, which signs off every event of the group. Cards of one event each,
+ * posted by earlier releases, still answer their button: they are redrawn with the same
+ * renderer, as a group of one.
  */
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { recordAudit } from "../audit/audit.js";
 import { standingIn } from "../exceptions/authorization.js";
 import { outsiderMessage } from "../exceptions/exceptions.messages.js";
 import { tell } from "../exceptions/exceptions.slack.js";
 import type { Db, Queryable } from "../platform/db/db.js";
-import { rejectedEvents } from "../platform/db/schema.js";
-import { escapeMrkdwn, safeText, slackDate } from "../platform/slack/mrkdwn.js";
+import { rejectedEvents, rejectionGroups } from "../platform/db/schema.js";
 import { queueMessage } from "../platform/slack/outbox-message.js";
 import type { SubjectBinding, SubjectOf } from "../platform/slack/outbox-subjects.js";
 import { rowIdValue } from "../platform/slack/values.js";
+import {
+  REVIEW_GROUP_ACTION,
+  type RejectionGroupView,
+  renderRejectionGroupCard,
+} from "./rejection-card.js";
+import {
+  claimedSourceSystem,
+  findRejectionGroup,
+  noteRejection,
+  problemKey,
+  problemLines,
+  queueRejectionCard,
+  rejectionTargetOf,
+} from "./rejection-groups.js";
 
 export type RejectedRow = typeof rejectedEvents.$inferSelect;
+/** The button of the one-event cards of earlier releases. */
 export const REVIEW_ACTION = "rejected.review";
-const MAX_LISTED = 15;
 /** Rejections of the outcome queue carry this before their job id (see outcome.service). */
 export const OUTCOME_SOURCE_PREFIX = "outcome-";
 
-export function renderRejectedCard(row: RejectedRow): { text: string; blocks: object[] } {
-  const name = row.eventId ? `\`${safeText(row.eventId, 200)}\`` : "without an eventId";
-  // Whole lines only, within the section's 3000 characters: a cut line could end mid-entity.
-  const problems: string[] = [];
-  let length = 0;
-  for (const p of row.errors.slice(0, MAX_LISTED)) {
-    const line = `• \`${safeText(p.path, 200)}\` ${safeText(p.message, 300)}`;
-    if (length + line.length + 1 > 2900) break;
-    problems.push(line);
-    length += line.length + 1;
+function claimedSourceSystemOf(rawText: string): string | undefined {
+  try {
+    return claimedSourceSystem(JSON.parse(rawText));
+  } catch {
+    return undefined;
   }
-  if (row.errors.length > problems.length)
-    problems.push(`…and ${row.errors.length - problems.length} more`);
-  // An outcome that breaks its contract is stored here too; say which contract it broke.
-  const headline = row.sourceJobId.startsWith(OUTCOME_SOURCE_PREFIX)
-    ? "*Rejected sync outcome*: it does not match the outcome contract (`kind: sync.succeeded`, `client`, `sku`, `targetSystem`, `occurredAt`), so nothing was resolved."
-    : `*Rejected event* ${name}: it does not match the failure-event contract, so no exception was opened.`;
-  const blocks: object[] = [
-    {
-      type: "section",
-      text: {
-        type: "mrkdwn",
-        text: `:no_entry: ${headline} It is stored as received (rejection #${row.id}).`,
-      },
-    },
-    {
-      type: "section",
-      text: { type: "mrkdwn", text: `*What was wrong*\n${problems.join("\n")}` },
-    },
-    {
-      type: "context",
-      elements: [
-        {
-          type: "mrkdwn",
-          text: `Received ${slackDate(row.receivedAt)}${row.producer ? ` from producer \`${safeText(row.producer, 100)}\` (HTTP)` : ""}`,
-        },
-        { type: "mrkdwn", text: `Payload: \`${safeText(row.rawText, 500)}\`` },
-      ],
-    },
-  ];
-  if (row.reviewedBy && row.reviewedAt) {
-    blocks.push({
-      type: "context",
-      elements: [
-        {
-          type: "mrkdwn",
-          text: `:white_check_mark: Reviewed by <@${row.reviewedBy}> · ${slackDate(row.reviewedAt)}`,
-        },
-      ],
-    });
-  } else {
-    blocks.push({
-      type: "actions",
-      block_id: "rejected_actions",
-      elements: [
-        {
-          type: "button",
-          text: { type: "plain_text", text: "Mark reviewed" },
-          action_id: REVIEW_ACTION,
-          value: String(row.id),
-        },
-      ],
-    });
-  }
+}
+
+/** A one-event card of an earlier release, drawn as a group of one. */
+export function singleRejectionView(row: RejectedRow): RejectionGroupView {
+  const sourceSystem = claimedSourceSystemOf(row.rawText);
   return {
-    text: `Rejected event ${row.eventId ? escapeMrkdwn(row.eventId) : "(no eventId)"}: ${row.errors.length} problem(s)`,
-    blocks,
+    id: row.id,
+    kind: row.sourceJobId.startsWith(OUTCOME_SOURCE_PREFIX) ? "outcome" : "failure",
+    producer: row.producer ?? sourceSystem ?? "unknown producer",
+    role: "",
+    count: 1,
+    firstSeenAt: row.receivedAt,
+    lastSeenAt: row.receivedAt,
+    sample: row.rawText,
+    details: problemLines(row.errors),
+    reviewedBy: row.reviewedBy,
+    reviewedAt: row.reviewedAt,
   };
 }
 
-const subjectOf = (id: number) => ({ type: "rejected_event", id }) as const;
-
 /**
- * Queues the rejection card through the Slack outbox, inside the transaction that records the
- * rejection: it waits out a Slack outage, goes out once, and its channel and ts land on the
- * row (the "Mark reviewed" edit, in the same lane, finds it there).
+ * The `rejections.post` job, still queued by earlier versions: counts the rejection on its
+ * group (once) instead of a card of its own.
  */
-export async function queueRejectedCard(db: Queryable, row: RejectedRow): Promise<void> {
-  if (!row.channel || row.cardTs) return;
-  await queueMessage(db, {
-    subject: subjectOf(row.id),
-    channel: row.channel,
-    dedupeKey: `rejected-${row.id}-card`,
-    ...renderRejectedCard(row),
+export async function queueRejectedCardFor(
+  deps: Pick<Deps, "db" | "routing">,
+  rejectedId: number,
+): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(rejectedEvents)
+      .where(eq(rejectedEvents.id, rejectedId))
+      .for("update");
+    if (!row || row.groupId !== null || row.cardTs) return;
+    const view = singleRejectionView(row);
+    const groupId = await noteRejection(tx, rejectionTargetOf(deps.routing.current().config), {
+      kind: view.kind,
+      who: {
+        ...(row.producer ? { producer: row.producer } : {}),
+        sourceSystem: claimedSourceSystemOf(row.rawText),
+      },
+      problem: problemKey(row.errors),
+      details: view.details,
+      sample: row.rawText,
+      count: 1,
+      rejectedId: row.id,
+      at: row.receivedAt,
+    });
+    await tx.update(rejectedEvents).set({ groupId }).where(eq(rejectedEvents.id, row.id));
   });
 }
 
-/** The `rejections.post` job, still queued by earlier versions: queues the card (once). */
-export async function queueRejectedCardFor(db: Queryable, rejectedId: number): Promise<void> {
-  const [row] = await db.select().from(rejectedEvents).where(eq(rejectedEvents.id, rejectedId));
-  if (row) await queueRejectedCard(db, row);
-}
-
-/** Where a rejection's card went, for the outbox relay. */
+/** Where a one-event card of an earlier release went, for the outbox relay. */
 export function rejectedCardBinding(db: Db): SubjectBinding<SubjectOf<"rejected_event">> {
   return {
     async record(subject, at) {
@@ -135,12 +116,60 @@ export function rejectedCardBinding(db: Db): SubjectBinding<SubjectOf<"rejected_
   };
 }
 
-const idValue = rowIdValue;
+/** Marks a group and every event in it reviewed; false when someone already did. */
+async function reviewGroup(
+  db: Queryable & Pick<Db, "transaction">,
+  groupId: number,
+  userId: string,
+  now: Date,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [group] = await tx
+      .update(rejectionGroups)
+      .set({ reviewedBy: userId, reviewedAt: now })
+      .where(and(eq(rejectionGroups.id, groupId), isNull(rejectionGroups.reviewedAt)))
+      .returning();
+    if (!group) return false;
+    await tx
+      .update(rejectedEvents)
+      .set({ reviewedBy: userId, reviewedAt: now })
+      .where(and(eq(rejectedEvents.groupId, groupId), isNull(rejectedEvents.reviewedBy)));
+    await recordAudit(tx, {
+      rejectedEventId: group.lastRejectedId,
+      actor: userId,
+      source: "slack",
+      action: "rejections_reviewed",
+      note: `${group.count} rejected from ${group.producer}: ${group.problem}`.slice(0, 1000),
+      expectedOutcome: `${group.producer} fixes what it sends; new rejections start a new card`,
+      details: { groupId, kind: group.kind, producer: group.producer, count: group.count },
+      at: now,
+    });
+    await queueRejectionCard(tx, group.id, group.channel);
+    return true;
+  });
+}
 
 export function registerRejectedListeners(app: App, deps: Deps): void {
+  app.action<BlockAction<ButtonAction>>(
+    REVIEW_GROUP_ACTION,
+    async ({ ack, body, action, respond }) => {
+      await ack();
+      const id = rowIdValue.safeParse(action.value);
+      if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
+      const group = await findRejectionGroup(deps.db, id.data);
+      if (!group) return tell(respond, "I can't find those rejected events. Nothing was changed.");
+      const { standing } = await standingIn(deps, group.role, body.user.id);
+      if (standing === "outsider") {
+        return tell(respond, outsiderMessage(group.role, "review rejected events", false));
+      }
+      if (!(await reviewGroup(deps.db, group.id, body.user.id, deps.clock.now())))
+        return tell(respond, "Those rejected events were already reviewed. Nothing was changed.");
+    },
+  );
+
   app.action<BlockAction<ButtonAction>>(REVIEW_ACTION, async ({ ack, body, action, respond }) => {
     await ack();
-    const id = idValue.safeParse(action.value);
+    const id = rowIdValue.safeParse(action.value);
     if (!id.success) return tell(respond, "That button is not one of mine. Nothing was changed.");
     const { config } = deps.routing.current();
     const { standing } = await standingIn(deps, config.defaultRole, body.user.id);
@@ -160,16 +189,17 @@ export function registerRejectedListeners(app: App, deps: Deps): void {
           actor: body.user.id,
           source: "slack",
           action: "rejection_reviewed",
+          expectedOutcome: "the producer fixes what it sends",
           at: now,
         });
         // The card says so: an edit in the card's lane, so it follows the post even if
         // that is still waiting for Slack.
         if (row.channel) {
           await queueMessage(tx, {
-            subject: subjectOf(row.id),
+            subject: { type: "rejected_event", id: row.id },
             mode: "edit",
             dedupeKey: `rejected-${row.id}-reviewed`,
-            ...renderRejectedCard(row),
+            ...renderRejectionGroupCard(singleRejectionView(row), deps.contractDocsUrl),
           });
         }
       }

@@ -20,6 +20,8 @@ export const MAX_WINDOW_MS = 30 * DAY_MS;
 export interface StatusArgs {
   client?: string;
   role?: string;
+  /** `vertical=` only: the event's optional vertical (apparel, beauty…). */
+  vertical?: string;
   windowMs: number;
   /** As typed (normalised), e.g. "24h", for the answer's title. */
   windowLabel: string;
@@ -35,7 +37,9 @@ export type InventoryCommand =
   /** `/inventory recon [client]` lists runs; `/inventory recon run <client>` starts one (src/recon). */
   | { kind: "recon"; run: boolean; client?: string }
   /** `/inventory routes …` belongs to the routing review (src/routing/routes.slack.ts). */
-  | { kind: "routes"; text: string };
+  | { kind: "routes"; text: string }
+  /** `/inventory claim|unclaim EX-12 [reason…]`: the card's button, with a reason. */
+  | { kind: "claim" | "unclaim"; exceptionId: number; reason?: string };
 
 export type ParseResult = { ok: true; command: InventoryCommand } | { ok: false; error: string };
 
@@ -46,6 +50,8 @@ const SUBCOMMANDS = [
   "pipelines",
   "recon",
   "routes",
+  "claim",
+  "unclaim",
   "help",
 ] as const;
 /** The window `/inventory pipelines` looks back by default. */
@@ -123,6 +129,21 @@ export function parseInventoryCommand(
         ok: true,
         command: { kind: "routes", text: text.trim().slice(first.length).trim() },
       };
+    case "claim":
+    case "unclaim": {
+      const id = /^(?:ex-)?(\d{1,15})$/i.exec(rest[0] ?? "");
+      if (!id?.[1]) {
+        return fail(
+          `\`/inventory ${sub}\` needs the exception, e.g. \`/inventory ${sub} EX-12 why…\`${rest[0] ? `; \`${code(rest[0])}\` is not one` : ""}.`,
+        );
+      }
+      const reason = text.trim().split(/\s+/).slice(2).join(" ").trim();
+      if (reason.length > 500) return fail("Keep the reason under 500 characters.");
+      return {
+        ok: true,
+        command: { kind: sub, exceptionId: Number(id[1]), ...(reason ? { reason } : {}) },
+      };
+    }
     default: {
       const guess = closest(sub);
       return fail(
@@ -149,8 +170,17 @@ function parseRecon(tokens: string[]): ParseResult {
 }
 
 function parseStatus(tokens: string[], roles: string[]): ParseResult {
-  const found: { client?: string; role?: string; window?: { ms: number; label: string } } = {};
-  const put = (key: "client" | "role", value: string, token: string): string | null => {
+  const found: {
+    client?: string;
+    role?: string;
+    vertical?: string;
+    window?: { ms: number; label: string };
+  } = {};
+  const put = (
+    key: "client" | "role" | "vertical",
+    value: string,
+    token: string,
+  ): string | null => {
     const before = found[key];
     if (before !== undefined) {
       return `I read both \`${code(before)}\` and \`${code(token)}\` as a ${key}; give one ${key}.`;
@@ -159,11 +189,16 @@ function parseStatus(tokens: string[], roles: string[]): ParseResult {
     return null;
   };
   for (const token of tokens) {
-    const keyed = /^(client|role|since)=(.*)$/i.exec(token);
+    const keyed = /^(client|role|since|vertical)=(.*)$/i.exec(token);
     const key = keyed?.[1]?.toLowerCase();
     const value = keyed ? (keyed[2] ?? "") : token;
     let problem: string | null = null;
-    if (key === "since" || (!keyed && WINDOW_LIKE.test(token.toLowerCase()))) {
+    if (key === "vertical") {
+      const parsed = clientName.safeParse(value);
+      problem = parsed.success
+        ? put("vertical", parsed.data, value)
+        : `\`${code(value)}\` ${firstMessage(parsed.error).replace("client name", "vertical")}.`;
+    } else if (key === "since" || (!keyed && WINDOW_LIKE.test(token.toLowerCase()))) {
       const parsed = windowText.safeParse(value.toLowerCase());
       if (!parsed.success) {
         problem = `\`${code(value)}\` ${firstMessage(parsed.error)}.`;
@@ -191,6 +226,7 @@ function parseStatus(tokens: string[], roles: string[]): ParseResult {
       args: {
         ...(found.client !== undefined ? { client: found.client } : {}),
         ...(found.role !== undefined ? { role: found.role } : {}),
+        ...(found.vertical !== undefined ? { vertical: found.vertical } : {}),
         windowMs: window.ms,
         windowLabel: window.label,
       },

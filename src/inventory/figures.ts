@@ -34,7 +34,7 @@ export interface WindowFigures {
   byHand: number;
   toClaim: DurationStats;
   toResolve: DurationStats;
-  /** Opened per UTC day, oldest first, only days with any. */
+  /** Opened per day of the report's time zone, oldest first, only days with any. */
   perDay: { day: string; opened: number }[];
   topTargets: Failing[];
   topSkus: Failing[];
@@ -98,26 +98,38 @@ export function resolutionShares(
   };
 }
 
-/** Every UTC day the window touches, oldest first, with 0 where nothing opened. */
+/**
+ * Every calendar day of `timeZone` the window touches, oldest first, with 0 where nothing
+ * opened. Days are stepped as dates, not as 24 hours, so a 23- or 25-hour day at a DST change
+ * is one day.
+ */
 export function dailySeries(
   perDay: readonly { day: string; opened: number }[],
   now: Date,
   windowMs: number,
+  timeZone = "UTC",
 ): { day: string; opened: number }[] {
   const counts = new Map(perDay.map((entry) => [entry.day, entry.opened]));
   const days: { day: string; opened: number }[] = [];
-  const first = utcDay(new Date(now.getTime() - windowMs + 1));
-  const last = utcDay(now);
+  const first = zonedDay(new Date(now.getTime() - windowMs + 1), timeZone);
+  const last = zonedDay(now, timeZone);
   for (let at = Date.parse(`${first}T00:00:00Z`); ; at += 86_400_000) {
-    const day = utcDay(new Date(at));
+    const day = new Date(at).toISOString().slice(0, 10);
     days.push({ day, opened: counts.get(day) ?? 0 });
     if (day >= last) break;
   }
   return days;
 }
 
-function utcDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
+/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function zonedDay(date: Date, timeZone: string): string {
+  // en-CA formats dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(date);
 }
 
 /** "45s", "12m", "1h 05m", "2d 3h": two units at most, rounded down. */

@@ -5,6 +5,7 @@
 import type { Deps } from "../app/deps.js";
 import { pipelineReports } from "../deliveries/pipelines.service.js";
 import { standingIn } from "../exceptions/authorization.js";
+import type { RoutingConfig } from "../routing/routing-file.schema.js";
 import { type ChecklistLine, evaluateChecklist } from "./checklist.js";
 import { checklistFacts } from "./checklist.repo.js";
 import { DAY_MS, type StatusArgs } from "./command-args.js";
@@ -21,10 +22,12 @@ export async function statusReport(deps: ReadDeps, args: StatusArgs): Promise<St
   const scope: Scope = {
     ...(args.client !== undefined ? { client: args.client } : {}),
     ...(args.role !== undefined ? { roles: [args.role] } : {}),
+    ...(args.vertical !== undefined ? { vertical: args.vertical } : {}),
   };
+  const timeZone = statusTimeZone(deps.routing.current().config, args.role);
   const [live, figures, rejected, freshness] = await Promise.all([
     liveByRole(deps.db, scope),
-    windowFigures(deps.db, scope, { now, ms: args.windowMs }),
+    windowFigures(deps.db, scope, { now, ms: args.windowMs, timeZone }),
     rejectedSince(deps.db, new Date(now.getTime() - args.windowMs)),
     // Freshness is about now: the last 24 hours, whatever window the rest covers.
     pipelineReports(deps, {
@@ -32,7 +35,21 @@ export async function statusReport(deps: ReadDeps, args: StatusArgs): Promise<St
       ...(args.client !== undefined ? { client: args.client } : {}),
     }),
   ]);
-  return { args, now, live, figures, rejected, freshness };
+  return { args, now, timeZone, live, figures, rejected, freshness };
+}
+
+/**
+ * The zone status counts days in: the role's when it asks about one; else the zone every role
+ * shares, or the default role's when they differ.
+ */
+export function statusTimeZone(
+  config: Pick<RoutingConfig, "roles" | "defaultRole">,
+  role: string | undefined,
+): string {
+  const zoneOf = (name: string) => config.roles[name]?.sla.timezone ?? "UTC";
+  if (role !== undefined) return zoneOf(role);
+  const zones = new Set(Object.keys(config.roles).map(zoneOf));
+  return zones.size === 1 ? ([...zones][0] as string) : zoneOf(config.defaultRole);
 }
 
 /** The roles a person is a member (listed or through the user group) or manager of. */

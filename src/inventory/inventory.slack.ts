@@ -6,6 +6,9 @@
 import type { App } from "@slack/bolt";
 import type { Deps } from "../app/deps.js";
 import { pipelinesAnswer } from "../deliveries/pipelines.slack.js";
+import { exceptionLabel } from "../exceptions/card.js";
+import { actRefusalMessage } from "../exceptions/exceptions.messages.js";
+import { actOnException } from "../exceptions/exceptions.service.js";
 import { reconAnswer } from "../recon/recon.slack.js";
 import { handleRoutesCommand } from "../routing/routes.slack.js";
 import { renderChecklist } from "./checklist.view.js";
@@ -17,9 +20,10 @@ import { renderMine } from "./queue.view.js";
 import { type Message, renderStatus } from "./status.view.js";
 
 const COMMAND_LINES = [
-  "• `/inventory status [client] [role] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 30d).",
-  "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status client=ads-ops`",
+  "• `/inventory status [client] [role] [vertical=…] [since]` — what is open per role, the oldest unclaimed, time to claim and resolve, breach rate, what fails most. `since` is a window like `24h`, `7d` or `2w` (default 7d, at most 30d).",
+  "    e.g. `/inventory status` · `/inventory status acme` · `/inventory status ads-ops 24h` · `/inventory status acme ads-ops 30d` · `/inventory status vertical=apparel` · `/inventory status client=ads-ops`",
   "• `/inventory mine` — what you hold and what is about to breach in your roles, with the card buttons",
+  "• `/inventory claim EX-12 [reason]` · `/inventory unclaim EX-12 [reason]` — the card's Claim or Unclaim, with why (kept in the audit and said in the thread)",
   "• `/inventory checklist` — the Monday checklist, checked against live data",
   "• `/inventory pipelines [client] [since]` — each pipeline's deliveries, failed-delivery rate, time-to-sync P50/P95/max and MTTR, stale or over budget first (default 24h); `/inventory pipelines <name>` shows one over 1h, 24h, 7d and 30d",
   "• `/inventory recon [client]` — the latest reconciliation runs (each consumer against its source of truth) and refused snapshots; `/inventory recon run <client>` starts one now (managers of the client's owner role and admins)",
@@ -67,7 +71,7 @@ export function registerInventoryCommand(app: App, deps: Deps): void {
     const logger = deps.logger.child({ command: parsed.command.kind, userId: command.user_id });
     const started = Date.now();
     try {
-      await reply(await answer(deps, parsed.command, command.user_id));
+      await reply(await answer(deps, parsed.command, command.user_id, command.user_name));
       logger.info({ ms: Date.now() - started }, "/inventory answered");
     } catch (error) {
       logger.error({ err: error }, "/inventory failed");
@@ -89,8 +93,21 @@ async function answer(
   deps: Deps,
   command: Exclude<InventoryCommand, { kind: "routes" }>,
   userId: string,
+  userName: string,
 ): Promise<Message | string> {
   switch (command.kind) {
+    case "claim":
+    case "unclaim": {
+      // The card's own door: the same rules, audit row, card refresh and thread note.
+      const result = await actOnException(deps, {
+        exceptionId: command.exceptionId,
+        actor: { userId, name: userName || userId },
+        action: { kind: command.kind, ...(command.reason ? { reason: command.reason } : {}) },
+      });
+      if (!result.ok) return actRefusalMessage(result.refusal);
+      const done = command.kind === "claim" ? "claimed; it is yours" : "released; it is open again";
+      return `:white_check_mark: ${exceptionLabel(command.exceptionId)} ${done}.${command.reason ? " The reason is in its audit and thread." : ""}`;
+    }
     case "help":
       return HELP_TEXT;
     case "status": {

@@ -19,11 +19,15 @@ import type {
 export interface Scope {
   client?: string;
   roles?: readonly string[];
+  /** The events' optional vertical; exceptions without one are left out. */
+  vertical?: string;
 }
 
 export interface Window {
   now: Date;
   ms: number;
+  /** Days are counted in this IANA zone (the role's); UTC when unset. */
+  timeZone?: string;
 }
 
 /** Sorting and hashing tens of thousands of rows wants more than the default 4 MB. */
@@ -33,6 +37,7 @@ const TOP_N = 5;
 function scopeSql(scope: Scope): SQL[] {
   const parts: SQL[] = [];
   if (scope.client !== undefined) parts.push(sql`client = ${scope.client}`);
+  if (scope.vertical !== undefined) parts.push(sql`vertical = ${scope.vertical}`);
   if (scope.roles !== undefined) {
     // An empty role list covers nothing (a user in no role), not everything.
     parts.push(scope.roles.length > 0 ? sql`role in ${[...scope.roles]}` : sql`false`);
@@ -108,7 +113,7 @@ export async function cohortTotals(
   };
 }
 
-/** Exceptions opened per UTC day of the window (days with none are left out). */
+/** Exceptions opened per day of the window's zone (days with none are left out). */
 export async function openedPerDay(
   db: Db,
   scope: Scope,
@@ -117,7 +122,7 @@ export async function openedPerDay(
   // Grouped by date, formatted after: to_char on every row would cost more than the scan.
   const rows = await db.execute<{ day: string; opened: number }>(sql`
     select to_char(day, 'YYYY-MM-DD') as day, opened from (
-      select (opened_at at time zone 'UTC')::date as day, count(*)::int as opened
+      select (opened_at at time zone ${window.timeZone ?? "UTC"})::date as day, count(*)::int as opened
       from exceptions where ${cohortWhere(scope, window)} group by 1
     ) days order by 1`);
   return [...rows];

@@ -4,7 +4,13 @@
  */
 import type { PipelineReport } from "../deliveries/pipeline-report.js";
 import { freshnessBlocks } from "../deliveries/pipelines.view.js";
-import { mrkdwnLink, safeText, slackDate, truncate } from "../platform/slack/mrkdwn.js";
+import {
+  escapeMrkdwn,
+  mrkdwnLink,
+  safeText,
+  slackDate,
+  truncate,
+} from "../platform/slack/mrkdwn.js";
 import type { StatusArgs } from "./command-args.js";
 import {
   breachRate,
@@ -25,6 +31,8 @@ import type { Linker } from "./links.js";
 export interface StatusReport {
   args: StatusArgs;
   now: Date;
+  /** The zone days are counted in (the role's). */
+  timeZone?: string;
   live: LiveRole[];
   figures: WindowFigures;
   rejected: RejectedFigures;
@@ -52,8 +60,10 @@ const header = (text: string): object => ({
   text: { type: "plain_text", text: truncate(text, 150), emoji: true },
 });
 
-export function scopeLabel(args: Pick<StatusArgs, "client" | "role">): string {
-  const parts = [args.client, args.role].filter((part): part is string => Boolean(part));
+export function scopeLabel(args: Pick<StatusArgs, "client" | "role" | "vertical">): string {
+  const parts = [args.client, args.role, args.vertical && `vertical ${args.vertical}`].filter(
+    (part): part is string => Boolean(part),
+  );
   return parts.length ? parts.join(" · ") : "all clients and roles";
 }
 
@@ -64,9 +74,16 @@ export function renderStatus(report: StatusReport, link: Linker): Message {
     ...liveBlocks(report.live, link),
     ...(report.freshness ? freshnessBlocks(report.freshness, report.now) : []),
     { type: "divider" },
-    ...figureBlocks(figures, args.windowLabel, report.now, args.windowMs, report.rejected),
+    ...figureBlocks(
+      figures,
+      args.windowLabel,
+      report.now,
+      args.windowMs,
+      report.rejected,
+      report.timeZone,
+    ),
     context(
-      `Figures cover exceptions opened since ${slackDate(new Date(report.now.getTime() - args.windowMs))}. Medians and P95 interpolate; days are UTC. Rejected events are counted for all clients.`,
+      `Figures cover exceptions opened since ${slackDate(new Date(report.now.getTime() - args.windowMs))}. Medians and P95 interpolate; days are ${escapeMrkdwn(report.timeZone ?? "UTC")} days. Rejected events are counted for all clients.`,
     ),
   ];
   const open = report.live.reduce((sum, role) => sum + role.open + role.claimed + role.retrying, 0);
@@ -110,6 +127,7 @@ export function figureBlocks(
   now: Date,
   windowMs: number,
   rejected: RejectedFigures | null,
+  timeZone = "UTC",
 ): object[] {
   const shares = resolutionShares(figures);
   const fields = [
@@ -126,7 +144,7 @@ export function figureBlocks(
       `*Rejected events*\n${rejected.total}${rejected.unreviewed ? ` (${rejected.unreviewed} not reviewed)` : ""}`,
     );
   }
-  const days = dailySeries(figures.perDay, now, windowMs);
+  const days = dailySeries(figures.perDay, now, windowMs, timeZone);
   const counts = days.map((day) => day.opened);
   const recent = days
     .slice(-7)

@@ -11,6 +11,7 @@ import type { Deps } from "../app/deps.js";
 import type { RejectedRecord } from "../deliveries/delivery.js";
 import { flushRecords } from "../deliveries/flush.repo.js";
 import { recordRejection } from "../intake/intake.service.js";
+import { rejectionTargetOf } from "../intake/rejection-groups.js";
 import { type Problem, rawText } from "../intake/validation.js";
 import { DELIVERY_JOB_OPTIONS } from "../outcomes/outcome-event.schema.js";
 import { FAILURE_JOB_OPTIONS } from "../platform/contracts/failure-event.schema.js";
@@ -137,10 +138,10 @@ export async function takeEvents(
     }
   }
   if (deliveryRejections.length) {
-    const { config: current } = deps.routing.current();
     await flushRecords(deps.db, deliveryRejections, {
       receivedAt: deps.clock.now().getTime(),
-      rejectionChannel: current.roles[current.defaultRole]?.channel ?? "",
+      // The producer's role's channel (routing `producers:`), grouped like every rejection.
+      rejectionTarget: rejectionTargetOf(deps.routing.current().config),
     });
   }
   return results;

@@ -67,6 +67,24 @@ export const rejectedPayloads = (keepMs: number): RetentionRule => ({
     ),
 });
 
+/**
+ * The latest raw payload a rejection card shows (`rejection_groups.sample`), once its group has
+ * seen nothing new since the cutoff: kept no longer than the rejected events' own payloads.
+ */
+export const rejectionSamples = (keepMs: number): RetentionRule => ({
+  table: "rejection_groups",
+  keepMs,
+  batch: async (db, cutoff, limit) =>
+    count(
+      await db.execute(sql`
+        update rejection_groups set sample = '' where id = any(array(
+          select id from rejection_groups
+          where last_seen_at < ${cutoff.toISOString()}::timestamptz and sample <> ''
+          order by id limit ${limit}))
+        returning 1`),
+    ),
+});
+
 /** Audit rows written before the cutoff (ids grow with time: the oldest come first). */
 export const auditRows = (keepMs: number): RetentionRule => ({
   table: "audit_log",
@@ -187,6 +205,7 @@ export function retentionRules(settings: RetentionSettings): RetentionRule[] {
   return [
     failurePayloads(settings.failurePayloadsMs),
     rejectedPayloads(settings.rejectedEventsMs),
+    rejectionSamples(settings.rejectedEventsMs),
     auditRows(settings.auditMs),
     ...deliveryRules(settings.deliveriesMs),
     ...reconRules(settings.reconMs),

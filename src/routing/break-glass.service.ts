@@ -77,6 +77,7 @@ export async function breakGlassRollback(
       source: "routing",
       action: "routing.break_glass",
       note: reason,
+      expectedOutcome: `v${version} (a copy of v${target.version}) is active at once; everyone is told`,
       details: {
         version,
         rollbackOf: target.version,

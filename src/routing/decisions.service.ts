@@ -9,7 +9,13 @@ import { recordAudit } from "../audit/audit.js";
 import { routingVersions } from "../platform/db/schema.js";
 import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
 import { queueDecision } from "./approval-card.service.js";
-import { mayApprove, mayReject, planReassignments, type ReviewSnapshot } from "./review-policy.js";
+import {
+  adminOnlyReason,
+  mayApprove,
+  mayReject,
+  planReassignments,
+  type ReviewSnapshot,
+} from "./review-policy.js";
 import {
   activeVersion,
   lockRouting,
@@ -30,15 +36,17 @@ export async function approveProposal(
   const precheck = pendingRefusal(row, active, input.version);
   if (precheck || !row || !active) return fail("stale", precheck ?? "");
   const review = row.review as ReviewSnapshot;
+  const proposed = configOf(row);
+  const adminOnly = adminOnlyReason(configOf(active), proposed);
   const verdict = mayApprove({
     actor: input.actor,
     author: row.author,
     version: row.version,
     active: configOf(active),
     affectedRoles: review.affectedRoles,
+    ...(adminOnly ? { adminOnly } : {}),
   });
   if (!verdict.ok) return deny(deps, input, row, "approve", verdict.reason);
-  const proposed = configOf(row);
   const now = deps.clock.now();
 
   const result = await deps.db.transaction(async (tx): Promise<DecisionResult> => {
@@ -72,6 +80,7 @@ export async function approveProposal(
       actor: input.actor,
       source: "routing",
       action: "routing.approved",
+      expectedOutcome: `v${row.version} becomes the active routing on every replica at once`,
       details: { version: row.version, as: verdict.as, via: input.via, author: row.author },
       at: now,
     });
@@ -115,6 +124,7 @@ export async function rejectProposal(
       source: "routing",
       action: verdict.as === "proposer" ? "routing.withdrawn" : "routing.rejected",
       note: reason,
+      expectedOutcome: `v${row.version} is never activated; the active routing stays as it is`,
       details: { version: row.version, as: verdict.as, via: input.via },
       at: now,
     });

@@ -2,6 +2,7 @@
 // roles added and removed, members, channels, SLA values, rules added, removed, changed and
 // reordered, admins and client owners. Pure.
 import { formatDuration } from "../platform/duration.js";
+import { describeProducerRule } from "./producers.js";
 import type {
   PipelineConfig,
   RoleConfig,
@@ -47,6 +48,9 @@ export interface RoutingDiff {
   clients: string[];
   /** Pipelines added, removed or changed, as reviewer lines ("+ pipeline a: …"). */
   pipelines: string[];
+  /** Producer rules (`producers:`) added and removed, as reviewer lines. */
+  producersAdded?: string[];
+  producersRemoved?: string[];
   /** Roles whose definition or rules change: their managers may approve. */
   affectedRoles: string[];
 }
@@ -98,6 +102,16 @@ export function diffRouting(before: RoutingConfig, after: RoutingConfig): Routin
 
   const pipelines = diffPipelines(before.pipelines, after.pipelines, affected);
 
+  // Rules compared as written, in order: a reordered rule is one removed and one added.
+  const beforeProducers = (before.producers ?? []).map(describeProducerRule);
+  const afterProducers = (after.producers ?? []).map(describeProducerRule);
+  const producersAdded = afterProducers.filter((line, i) => beforeProducers[i] !== line);
+  const producersRemoved = beforeProducers.filter((line, i) => afterProducers[i] !== line);
+  for (const rule of [...(before.producers ?? []), ...(after.producers ?? [])]) {
+    const line = describeProducerRule(rule);
+    if (producersAdded.includes(line) || producersRemoved.includes(line)) affected.add(rule.role);
+  }
+
   return {
     rolesAdded,
     rolesRemoved,
@@ -109,6 +123,8 @@ export function diffRouting(before: RoutingConfig, after: RoutingConfig): Routin
     retryQueuesAdded: after.retryQueues.filter((q) => !before.retryQueues.includes(q)),
     retryQueuesRemoved: before.retryQueues.filter((q) => !after.retryQueues.includes(q)),
     clients,
+    producersAdded,
+    producersRemoved,
     affectedRoles: [...affected].sort(),
   };
 }
@@ -127,7 +143,9 @@ export function isEmptyDiff(diff: RoutingDiff): boolean {
       diff.retryQueuesAdded.length +
       diff.retryQueuesRemoved.length +
       diff.clients.length +
-      diff.pipelines.length ===
+      diff.pipelines.length +
+      (diff.producersAdded?.length ?? 0) +
+      (diff.producersRemoved?.length ?? 0) ===
     0
   );
 }
@@ -294,6 +312,9 @@ export function diffLines(diff: RoutingDiff): string[] {
   if (diff.retryQueuesRemoved.length)
     lines.push(`− retry queues: ${diff.retryQueuesRemoved.join(", ")}`);
   for (const line of diff.clients) lines.push(`~ ${line}`);
+  // Snapshots stored before `producers:` existed have neither list.
+  for (const line of diff.producersAdded ?? []) lines.push(`+ producer ${line}`);
+  for (const line of diff.producersRemoved ?? []) lines.push(`− producer ${line}`);
   lines.push(...diff.pipelines);
   return lines;
 }

@@ -1,4 +1,6 @@
 // Which role owns a failure: the first route whose match fits the event. Pure.
+
+import { globMatches } from "./glob.js";
 import type {
   PipelineConfig,
   RoleConfig,
@@ -7,6 +9,8 @@ import type {
   Severity,
   SlaPolicy,
 } from "./routing-file.schema.js";
+
+export { globMatches };
 
 export interface RoutableEvent {
   client: string;
@@ -80,34 +84,6 @@ export function pipelineOwnerProbe(match: Record<string, string[]> | null): Rout
     operation: "stock_update",
     failureMode: "",
   };
-}
-
-/**
- * `*` matches any run of characters, including none; every other character is literal and
- * case-sensitive (so "ads.*" needs a real dot). Two-pointer match (O(pattern x value) worst case) with
- * backtracking to the last star, no regular expressions.
- */
-export function globMatches(pattern: string, value: string): boolean {
-  let p = 0;
-  let v = 0;
-  let starAt = -1; // index in pattern of the last `*` seen
-  let starValue = 0; // where in value that star's run currently ends
-  while (v < value.length) {
-    if (p < pattern.length && pattern[p] === "*") {
-      starAt = p++;
-      starValue = v;
-    } else if (p < pattern.length && pattern[p] === value[v]) {
-      p++;
-      v++;
-    } else if (starAt !== -1) {
-      p = starAt + 1;
-      v = ++starValue;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === "*") p++;
-  return p === pattern.length;
 }
 
 /** True when every string `inner` matches is matched by `outer` too (sound, not complete). */

@@ -302,6 +302,7 @@ function buildConfig(
     defaultRole: defaultRoute.role,
     reassign: file.reassign,
     retryQueues: [...new Set(file.retryQueues)],
+    producers: file.producers,
   };
 }
 

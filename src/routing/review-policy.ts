@@ -71,6 +71,23 @@ interface Judged {
   version: number;
   active: RoutingConfig;
   affectedRoles: string[];
+  /**
+   * Why only an admin may approve this version (e.g. it changes `retryQueues`, where Retry
+   * clicks add jobs); unset when a manager of an affected role may.
+   */
+  adminOnly?: string;
+}
+
+/** Why a proposal needs an admin's approval, or undefined when a manager's will do. */
+export function adminOnlyReason(
+  active: RoutingConfig,
+  proposed: RoutingConfig,
+): string | undefined {
+  const before = [...new Set(active.retryQueues)].sort().join("\n");
+  const after = [...new Set(proposed.retryQueues)].sort().join("\n");
+  if (before !== after)
+    return "it changes `retryQueues` (the queues a Retry click may add jobs to)";
+  return undefined;
 }
 
 function standing(actor: string, active: RoutingConfig, affectedRoles: string[]) {
@@ -94,6 +111,12 @@ export function mayApprove(input: Judged): Verdict {
     };
   }
   const as = standing(input.actor, input.active, input.affectedRoles);
+  if (input.adminOnly && as !== "admin") {
+    return {
+      ok: false,
+      reason: `Only an admin may approve v${input.version}: ${input.adminOnly}.`,
+    };
+  }
   if (!as) {
     return {
       ok: false,

@@ -3,6 +3,8 @@
 import { z } from "zod";
 import { parseDuration, parsePercentage } from "../platform/duration.js";
 import { isValidTimeZone } from "../platform/time-zone.js";
+import { type ProducerRule, producersSchema } from "./producers.js";
+import { checkReferences } from "./routing-references.js";
 import { type ClientConfig, sourceOfTruthSchema } from "./source-of-truth.schema.js";
 import { parseWeeklyHours, type WeeklyHours } from "./weekly-hours.js";
 
@@ -102,6 +104,8 @@ export interface RoutingConfig {
    * Empty: no event may carry a retry. syncdesk's own queues are refused whatever this says.
    */
   retryQueues: string[];
+  /** Which role hears about a producer's rejected events (src/routing/producers.ts). */
+  producers: ProducerRule[];
   defaultRole: string;
   /**
    * Where open exceptions of a role this version removes go when it is activated:
@@ -189,9 +193,6 @@ const slaSchema = strictObject({
     maxEscalations: sla.maxEscalations,
   }),
 );
-
-// Role names end up in Slack action values and commands: keep them plain.
-const ROLE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const roleSchema = strictObject({
   channel: channelId,
@@ -305,93 +306,7 @@ export const routingFileSchema = strictObject({
       { error: 'expected a list of queue names or globs like ["storefront-sync", "feed-*"]' },
     )
     .default([]),
+  producers: producersSchema,
 }).superRefine(checkReferences, { when: () => true });
 
 export type RoutingFile = z.output<typeof routingFileSchema>;
-
-/**
- * Cross-references: route roles and client owners exist; exactly one default route, last.
- * Runs on whatever zod could parse, so it guards every access.
- */
-function checkReferences(file: unknown, ctx: z.RefinementCtx): void {
-  if (!isRecord(file)) return;
-  const add = (path: (string | number)[], message: string) =>
-    ctx.addIssue({ code: "custom", path, message });
-  const roles = isRecord(file.roles) ? Object.keys(file.roles) : null;
-  if (roles?.length === 0) add(["roles"], "define at least one role");
-  for (const name of roles ?? []) {
-    if (!ROLE_NAME_RE.test(name)) {
-      add(["roles", name], "role names use letters, digits, '.', '_' and '-' (at most 64)");
-    }
-  }
-  const undefinedRole = (name: unknown) =>
-    roles !== null &&
-    roles.length > 0 &&
-    typeof name === "string" &&
-    !roles.includes(name) &&
-    `role ${JSON.stringify(name)} is not defined (roles: ${roles.join(", ")})`;
-
-  if (Array.isArray(file.routes)) {
-    const routes: unknown[] = file.routes;
-    const last = routes.length - 1;
-    const isDefault = (route: unknown) => isRecord(route) && route.match === undefined;
-    if (!routes.some(isDefault)) {
-      add(["routes"], "no default route: end the list with a rule that has a role and no match");
-    }
-    routes.forEach((route, index) => {
-      if (!isRecord(route)) return;
-      const problem = undefinedRole(route.role);
-      if (problem) add(["routes", index, "role"], problem);
-      if (isDefault(route) && index !== last) {
-        add(
-          ["routes", index],
-          isDefault(routes[last])
-            ? "more than one default route: only the last rule may leave out match"
-            : "the default route (a rule without match) must be the last rule",
-        );
-      }
-    });
-  }
-
-  if (Array.isArray(file.pipelines)) {
-    const firstAt = new Map<string, number>();
-    (file.pipelines as unknown[]).forEach((pipeline, index) => {
-      if (!isRecord(pipeline)) return;
-      const problem = undefinedRole(pipeline.role);
-      if (problem) add(["pipelines", index, "role"], problem);
-      if (typeof pipeline.name !== "string") return;
-      const earlier = firstAt.get(pipeline.name);
-      if (earlier === undefined) firstAt.set(pipeline.name, index);
-      else {
-        add(
-          ["pipelines", index, "name"],
-          `pipeline ${JSON.stringify(pipeline.name)} is already declared (pipelines[${earlier}]): names must be unique`,
-        );
-      }
-    });
-  }
-
-  if (isRecord(file.clients)) {
-    for (const [client, settings] of Object.entries(file.clients)) {
-      const problem = isRecord(settings) && undefinedRole(settings.owner);
-      if (problem) add(["clients", client, "owner"], problem);
-    }
-  }
-
-  if (isRecord(file.reassign)) {
-    for (const [removed, target] of Object.entries(file.reassign)) {
-      const problem = undefinedRole(target);
-      if (problem) add(["reassign", removed], problem);
-      else if (roles?.includes(removed)) {
-        add(
-          ["reassign", removed],
-          `role ${JSON.stringify(removed)} is still defined: only removed roles are reassigned`,
-        );
-      }
-    }
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}

@@ -147,6 +147,7 @@ export async function proposeChange(deps: Deps, input: ProposeInput): Promise<Pr
       source: "routing",
       action: input.rollbackOf === undefined ? "routing.proposed" : "routing.rollback_proposed",
       note: input.reason,
+      expectedOutcome: `v${version} is reviewed and approved by someone other than its proposer`,
       details: {
         ...details,
         rollbackOf: input.rollbackOf ?? null,

@@ -135,7 +135,14 @@ function stormButtons(storm: StormRow, stats: StormStats): object[] {
         confirm: `Retry ${stats.retryable}`,
       }),
     });
-  buttons.push(button(`Resolve all (${unresolved})…`, STORM_ACTIONS.resolveAll, value));
+  buttons.push({
+    ...button(`Resolve all (${unresolved})…`, STORM_ACTIONS.resolveAll, value),
+    confirm: confirmDialog({
+      title: `Resolve ${plural(unresolved, "member")}?`,
+      text: `Every unresolved member of ${label} (${plural(unresolved, "exception")}) will be resolved with one root cause and note, asked for next.`,
+      confirm: `Resolve ${unresolved}…`,
+    }),
+  });
   return buttons;
 }
 

@@ -49,7 +49,15 @@ export async function queueStormCard(db: Queryable, stormId: number): Promise<vo
     .limit(1)
     .for("update");
   if (pending) return;
-  await enqueueOutbox(db, [{ lane, kind: "storm_card", payload: { stormId } }]);
+  await enqueueOutbox(db, [
+    {
+      lane,
+      kind: "storm_card",
+      payload: { stormId },
+      // Paced with the storm's channel, like its members' cards.
+      paceKey: sql`(select channel from ${storms} where id = ${stormId})`,
+    },
+  ]);
 }
 
 /**

@@ -13,7 +13,7 @@ import { ACTIONS } from "../../src/exceptions/card.js";
 import { retryJobId } from "../../src/exceptions/exceptions.service.js";
 import { RESOLVE_CALLBACK } from "../../src/exceptions/exceptions.slack.js";
 import type { FailureEventInput } from "../../src/intake/failure-event.schema.js";
-import { REVIEW_ACTION } from "../../src/intake/rejected.js";
+import { REVIEW_GROUP_ACTION } from "../../src/intake/rejection-card.js";
 import { auditLog, rejectedEvents } from "../../src/platform/db/schema.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import { useHarness } from "../support/use-harness.js";
@@ -200,7 +200,7 @@ describe("rejected-event review", () => {
         .where(eq(rejectedEvents.sourceJobId, jobId));
       return row;
     });
-    const sent = await press(PEOPLE[person], REVIEW_ACTION, String(rejected.id), {
+    const sent = await press(PEOPLE[person], REVIEW_GROUP_ACTION, String(rejected.groupId), {
       channel: rejected.channel!,
       ts: rejected.cardTs ?? "1700000000.000300",
     });

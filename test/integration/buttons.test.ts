@@ -419,7 +419,9 @@ describe("Resolve", () => {
 
     await clickAndSettle(USERS.alice, row.id, "claim");
     const held = await submitResolve(h, USERS.bob, row.id);
-    expect(JSON.stringify(held.json)).toContain("held by @U0ALICE");
+    // A modal's field error is plain text: the holder by name (users.info; the stand-in's
+    // "User <id>"), not "<@U0ALICE>" or a bare ID.
+    expect(JSON.stringify(held.json)).toContain("held by User U0ALICE");
     expect((await h.exception(row.id)).state).toBe("claimed");
     expect(await auditOf(h, row.id, "resolve")).toEqual([]);
   });
@@ -439,7 +441,7 @@ describe("stale and foreign clicks", () => {
       await expectRefused(user, row.id, button, `already resolved by <@U0BOB>`);
     }
     const second = await submitResolve(h, USERS.alice, row.id, { note: "Me too" });
-    expect(JSON.stringify(second.json)).toContain("already resolved by @U0BOB");
+    expect(JSON.stringify(second.json)).toContain("already resolved by User U0BOB");
     expect((await h.exception(row.id)).resolvedBy).toBe(USERS.bob);
   });
 

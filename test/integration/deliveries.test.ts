@@ -98,11 +98,12 @@ describe("a batch of deliveries", () => {
     expect(group).toMatchObject({ count: "30", source: "erp.netsuite" });
     expect(group?.problem).toContain("occurredAt");
     const card = await eventually(async () =>
-      h.fake.messages("C0FULFILL").find((m) => textOf(m).includes("Rejected delivery events")),
+      h.fake.messages("C0FULFILL").find((m) => textOf(m).includes("*30 events rejected*")),
     );
-    expect(textOf(card)).toContain("*30* from `erp.netsuite`");
+    expect(textOf(card)).toContain("from `erp.netsuite`");
+    expect(textOf(card)).toContain("delivery contract");
     expect(
-      h.fake.messages("C0FULFILL").filter((m) => textOf(m).includes("Rejected delivery events")),
+      h.fake.messages("C0FULFILL").filter((m) => textOf(m).includes("events rejected")),
     ).toHaveLength(1);
 
     const answer = await inventory("pipelines 1h");

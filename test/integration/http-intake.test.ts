@@ -11,7 +11,12 @@ import { promisify } from "node:util";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { failureJobId } from "../../src/intake/failure-event.schema.js";
-import { auditLog, producers, rejectedEvents } from "../../src/platform/db/schema.js";
+import {
+  auditLog,
+  producers,
+  rejectedEvents,
+  rejectionGroups,
+} from "../../src/platform/db/schema.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import { failed, newProducer, postEvents, producersCli } from "../support/producers.js";
 import { DESK, exceptionOf } from "../support/slack-actions.js";
@@ -280,13 +285,19 @@ describe("a batch", () => {
     const row = await exceptionOf(h, good.eventId);
     expect(row).toMatchObject({ channel: "C0FULFILL", sku: "SKU-MIXED-GOOD" });
     expect((row.firstEvent as Record<string, unknown>).newField).toBe("kept");
-    // The bad failure events are rejections, each naming the producer, each with its card.
+    // The bad failure events are rejections, each naming the producer, each counted on its
+    // producer-and-problem group's card.
     const rejections = await eventually(async () => {
       const rows = await db()
         .select()
         .from(rejectedEvents)
         .where(eq(rejectedEvents.producer, "mixed-producer"));
-      return rows.length === 3 && rows.every((r) => r.cardTs) ? rows : null;
+      if (rows.length !== 3 || rows.some((r) => r.groupId === null)) return null;
+      const groups = await db()
+        .select()
+        .from(rejectionGroups)
+        .where(eq(rejectionGroups.producer, "mixed-producer"));
+      return groups.length >= 3 && groups.every((g) => g.cardTs) ? rows : null;
     });
     expect(rejections.map((r) => r.errors[0]?.path).sort()).toEqual([
       "client",

@@ -6,7 +6,12 @@
 import { asc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { failureJobId } from "../../src/intake/failure-event.schema.js";
-import { auditLog, failureEvents, rejectedEvents } from "../../src/platform/db/schema.js";
+import {
+  auditLog,
+  failureEvents,
+  rejectedEvents,
+  rejectionGroups,
+} from "../../src/platform/db/schema.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import {
   auditOf,
@@ -31,20 +36,30 @@ async function rejectionsFor(jobId: string) {
   return db().select().from(rejectedEvents).where(eq(rejectedEvents.sourceJobId, jobId));
 }
 
-/** Waits for a rejection to be recorded and its card posted. */
+/**
+ * Waits for a rejection to be recorded and its group's card posted; the row comes back with
+ * where that card is (`cardChannel`, `cardTs`) and the group's id.
+ */
 async function rejected(jobId: string) {
   return eventually(
     async () => {
       const [row] = await rejectionsFor(jobId);
-      return row?.cardTs ? row : null;
+      if (!row?.groupId) return null;
+      const [group] = await db()
+        .select()
+        .from(rejectionGroups)
+        .where(eq(rejectionGroups.id, row.groupId));
+      return group?.cardTs
+        ? { ...row, cardChannel: group.cardChannel, cardTs: group.cardTs }
+        : null;
     },
     10_000,
     `rejection of job ${jobId}`,
   );
 }
 
-function rejectedCard(row: { channel: string | null; cardTs: string | null }) {
-  const card = h.fake.messages(row.channel ?? "").find((m) => m.ts === row.cardTs);
+function rejectedCard(row: { cardChannel: string | null; cardTs: string | null }) {
+  const card = h.fake.messages(row.cardChannel ?? "").find((m) => m.ts === row.cardTs);
   if (!card) throw new Error("rejected card not found");
   return card;
 }
@@ -301,7 +316,8 @@ describe("events that break the contract", () => {
     const paths = [...new Set(row.errors.map((p) => p.path))].sort();
     expect(paths).toEqual(["attempts", "failureMode", "links.0.url", "occurredAt"]);
     const text = textOf(rejectedCard(row));
-    expect(text).toContain("*Rejected event* `evt-bad-1`");
+    expect(text).toContain("*1 event rejected* from `erp.netsuite`");
+    expect(text).toContain("evt-bad-1");
     for (const path of paths) expect(text).toContain(`\`${path}\``);
     expect(text).toContain("must be an http or https URL");
     expect(await h.exceptionsFor("SKU-BAD")).toEqual([]);
@@ -347,7 +363,7 @@ describe("events that break the contract", () => {
     const row = await rejected(jobId);
     expect(row.eventId).toBeNull();
     expect(row.errors[0]?.path).toBe("(event)");
-    expect(textOf(rejectedCard(row))).toContain("without an eventId");
+    expect(textOf(rejectedCard(row))).toContain("from `unknown producer`");
   });
 
   it("rejects an event carrying a NUL character, even in its eventId", async () => {
@@ -385,10 +401,10 @@ describe("events that break the contract", () => {
         .select()
         .from(rejectedEvents)
         .where(eq(rejectedEvents.eventId, "evt-reuse-2"));
-      return row?.cardTs ? row : null;
+      return row ?? null;
     });
     expect(second.id).not.toBe(first.id);
-    expect(textOf(rejectedCard(second))).toContain("`evt-reuse-2`");
+    expect(second.groupId).not.toBeNull();
 
     // The same job delivered again is still one rejection.
     await (await h.bot.deps.queues.failures.getJob("reused-id"))?.remove();
@@ -402,18 +418,18 @@ describe("events that break the contract", () => {
     expect(copies).toHaveLength(1);
   });
 
-  it("lets a member mark a rejected event reviewed, once, and refuses outsiders", async () => {
-    await h.reportRaw({ eventId: "evt-review" }, "bad-review");
+  it("lets a member mark a rejected event's group reviewed, once, and refuses outsiders", async () => {
+    await h.reportRaw({ eventId: "evt-review", sourceSystem: "review-src" }, "bad-review");
     const row = await rejected("bad-review");
     const press = (userId: string) => {
       const responseId = Math.random().toString(36).slice(2);
       return h.slack
         .blockAction({
           userId,
-          channelId: row.channel!,
+          channelId: row.cardChannel!,
           messageTs: row.cardTs!,
-          actionId: "rejected.review",
-          value: String(row.id),
+          actionId: "rejections.review",
+          value: String(row.groupId),
           responseUrl: h.fake.responseUrl(responseId),
         })
         .then((res) => ({ ...res, responseId }));
@@ -426,7 +442,13 @@ describe("events that break the contract", () => {
     await press(USERS.bob);
     await eventually(async () => (await rejectionsFor("bad-review"))[0]?.reviewedBy === USERS.bob);
     await eventually(async () => textOf(rejectedCard(row)).includes("Reviewed by <@U0BOB>"));
-    expect(JSON.stringify(rejectedCard(row).blocks)).not.toContain("rejected.review");
+    expect(JSON.stringify(rejectedCard(row).blocks)).not.toContain("rejections.review");
+    const [review] = await db()
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.action, "rejections_reviewed"));
+    expect(review).toMatchObject({ actor: USERS.bob, rejectedEventId: row.id });
+    expect(review?.expectedOutcome).toContain("review-src fixes what it sends");
 
     const again = await press(USERS.alice);
     expect(await replyTo(h, again)).toContain("already reviewed");

@@ -80,6 +80,36 @@ describe("/inventory", () => {
   });
 });
 
+describe("/inventory claim and unclaim, with a reason", () => {
+  it("claims and releases like the card's buttons, keeping why and what is expected in the audit", async () => {
+    const event = failureEvent({ sku: "SKU-REASON-1" });
+    await h.report(event);
+    const row = await exceptionOf(h, event.eventId);
+
+    const claimed = await inventory(`claim EX-${row.id} WMS is mine this week`, USERS.bob);
+    expect(claimed).toContain(`EX-${row.id} claimed`);
+    await eventually(async () => (await h.exception(row.id)).claimedBy === USERS.bob);
+    const released = await inventory(`unclaim ${row.id} handing to the night shift`, USERS.bob);
+    expect(released).toContain(`EX-${row.id} released`);
+    await eventually(async () => (await h.exception(row.id)).state === "open");
+
+    const audit = await h.audit(row.id);
+    expect(audit.find((a) => a.action === "claim")).toMatchObject({
+      actor: USERS.bob,
+      note: "WMS is mine this week",
+      expectedOutcome: expect.stringContaining(`works EX-${row.id}`),
+    });
+    expect(audit.find((a) => a.action === "unclaim")).toMatchObject({
+      note: "handing to the night shift",
+      expectedOutcome: `someone in fulfillment-ops claims EX-${row.id}`,
+    });
+    // The same rules as the button: an outsider is refused, and nothing changes.
+    expect(await inventory(`claim EX-${row.id}`, USERS.eve)).toContain("Only members of");
+    expect((await h.exception(row.id)).state).toBe("open");
+    expect(await inventory("claim nothing")).toContain("needs the exception");
+  });
+});
+
 describe("GET /healthz", () => {
   it("answers 200 while Postgres and Redis answer", async () => {
     const res = await fetch(`http://127.0.0.1:${h.bot.port}/healthz`);

@@ -31,6 +31,7 @@ async function openException(sku: string, overrides = {}): Promise<number> {
 type View = {
   blocks: {
     type: string;
+    block_id?: string;
     text?: { text: string };
     elements?: { action_id: string; value: string }[];
   }[];
@@ -181,12 +182,24 @@ describe("/inventory mine", () => {
       messageTs: "1700000999.000100",
       ephemeral: true,
       actionId: ACTIONS.unclaim,
+      blockId: actions?.block_id,
       value: String(id),
       responseUrl: h.fake.responseUrl("mine-unclaim"),
     });
     await eventually(async () => (await h.exception(id)).claimedBy === null);
-    const confirmation = (await h.fake.waitForResponse("mine-unclaim")) as { text: string };
-    expect(confirmation.text).toContain(`EX-${id}: done`);
+    // The list is drawn again in place: no stale Unclaim on what Bob no longer holds.
+    const redrawn = (await h.fake.waitForResponse("mine-unclaim")) as {
+      text: string;
+      replace_original?: boolean;
+    } & View;
+    expect(redrawn.replace_original).toBe(true);
+    expect(redrawn.text).toMatch(/^You hold \d+ exceptions?/);
+    const stale = redrawn.blocks.filter(
+      (b) =>
+        b.type === "actions" &&
+        b.elements?.some((e) => e.value === String(id) && e.action_id === ACTIONS.unclaim),
+    );
+    expect(stale).toEqual([]);
   });
 
   it("shows what is about to breach in my roles", async () => {

@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../src/inventory/command-args.js";
-import { statusReport } from "../../src/inventory/inventory.service.js";
+import { statusReport, statusTimeZone } from "../../src/inventory/inventory.service.js";
+import { openedPerDay } from "../../src/inventory/status.repo.js";
 import { eventually } from "../support/harness.js";
 import {
   daysAgo,
@@ -13,10 +14,22 @@ import {
   insertException,
   insertRejected,
   minutesAgo,
+  NOW,
 } from "../support/inventory-history.js";
 import { useHarness } from "../support/use-harness.js";
 
 const MIN = 60_000;
+
+/** The active routing with ads-ops in `zone`. */
+const withZone = (zone: string) => {
+  const config = h.bot.deps.routing.current().config;
+  const ads = config.roles["ads-ops"];
+  if (!ads) throw new Error("no ads-ops role");
+  return {
+    ...config,
+    roles: { ...config.roles, "ads-ops": { ...ads, sla: { ...ads.sla, timezone: zone } } },
+  };
+};
 const ids: Record<string, number> = {};
 
 // Web only: no SLA sweeper may touch the history while it is measured.
@@ -60,6 +73,7 @@ beforeAll(async () => {
     role: "ads-ops",
     client: "globex",
     targetSystem: "ads.meta-catalog",
+    vertical: "beauty",
     openedAt: minutesAgo(300),
     claimAfter: 8,
     breached: true,
@@ -106,7 +120,7 @@ beforeAll(async () => {
   await insertRejected(db, { receivedAt: daysAgo(10) });
 });
 
-const report = (args: { client?: string; role?: string; windowMs: number }) =>
+const report = (args: { client?: string; role?: string; vertical?: string; windowMs: number }) =>
   statusReport(h.bot.deps, { windowLabel: "test", ...args });
 
 describe("window figures", () => {
@@ -180,6 +194,30 @@ describe("window figures", () => {
     // A3 and B3
     expect(both.figures).toMatchObject({ opened: 2, breached: 2, byHand: 2 });
     expect(both.live).toEqual([]);
+  });
+
+  it("filters by vertical: only exceptions whose events name it", async () => {
+    const beauty = await report({ vertical: "beauty", windowMs: 24 * HOUR_MS });
+    // A4 only: breached, claimed after 8, unresolved
+    expect(beauty.figures).toMatchObject({ opened: 1, breached: 1 });
+    expect(beauty.live.map((row) => row.role)).toEqual(["ads-ops"]);
+    const none = await report({ vertical: "toys", windowMs: 24 * HOUR_MS });
+    expect(none.figures).toMatchObject({ opened: 0 });
+    expect(none.live).toEqual([]);
+  });
+
+  it("counts days in the role's time zone", async () => {
+    // A1-A5 opened 04:00-08:30 UTC on the 23rd: 20:00-00:30 in Los Angeles, across midnight.
+    const la = await openedPerDay(
+      h.bot.deps.db,
+      {},
+      { now: NOW, ms: 24 * HOUR_MS, timeZone: "America/Los_Angeles" },
+    );
+    expect(la).toEqual([
+      { day: "2026-11-22", opened: 3 },
+      { day: "2026-11-23", opened: 2 },
+    ]);
+    expect(statusTimeZone(withZone("America/Los_Angeles"), "ads-ops")).toBe("America/Los_Angeles");
   });
 
   it("an empty window has counts of zero and no medians", async () => {

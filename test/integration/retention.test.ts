@@ -31,7 +31,8 @@ describe("the retention job", () => {
       for (let i = 0; i < 3; i++) await h.report(failureEvent({ sku, client: "acme" }));
     }
     await h.reportRaw({ not: "an event" }, "bad-old");
-    await h.reportRaw({ still: "not an event" }, "bad-new");
+    // From another producer: a group (and card sample) of its own.
+    await h.reportRaw({ still: "not an event", sourceSystem: "other-src" }, "bad-new");
     await eventually(async () => {
       const events = await count(sql`select count(*)::int as n from failure_events`);
       const rejected = await count(sql`select count(*)::int as n from rejected_events`);
@@ -50,6 +51,16 @@ describe("the retention job", () => {
     await db.execute(sql`
       update rejected_events set received_at = now() - interval '10 days'
       where source_job_id = 'bad-old'`);
+    // Its group's card last showed it 10 days ago: the sample it keeps goes too.
+    await eventually(async () => {
+      const grouped = await count(sql`
+        select count(*)::int as n from rejected_events where group_id is not null`);
+      return grouped === 2;
+    });
+    await db.execute(sql`
+      update rejection_groups set first_seen_at = now() - interval '10 days',
+        last_seen_at = now() - interval '10 days'
+      where id = (select group_id from rejected_events where source_job_id = 'bad-old')`);
     const audit = await count(sql`select count(*)::int as n from audit_log`);
     await db.execute(sql`
       update audit_log set at = now() - interval '40 days'
@@ -69,8 +80,13 @@ describe("the retention job", () => {
       const resolvedEvents = await count(sql`
         select count(*)::int as n from failure_events fe join exceptions e on e.id = fe.exception_id
         where e.sku = 'OLD-RESOLVED'`);
-      return oldRows === 0 && oldPayloads === 0 && resolvedEvents === 0;
+      const oldSamples = await count(sql`
+        select count(*)::int as n from rejection_groups where last_seen_at < now() - interval '9 days' and sample <> ''`);
+      return oldRows === 0 && oldPayloads === 0 && resolvedEvents === 0 && oldSamples === 0;
     }, 15_000);
+    expect(
+      await count(sql`select count(*)::int as n from rejection_groups where sample <> ''`),
+    ).toBe(1);
     // Newer audit rows (those of the other exceptions) all stay.
     expect(await count(sql`select count(*)::int as n from audit_log`)).toBeGreaterThanOrEqual(
       audit - oldAudit,

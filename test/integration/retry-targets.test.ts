@@ -7,7 +7,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { failureJobId } from "../../src/intake/failure-event.schema.js";
-import { exceptions, rejectedEvents } from "../../src/platform/db/schema.js";
+import { exceptions, rejectedEvents, rejectionGroups } from "../../src/platform/db/schema.js";
 import { eventually, failureEvent } from "../support/harness.js";
 import { buttonsOf, cardOf, DESK, textOf } from "../support/slack-actions.js";
 import { useHarness } from "../support/use-harness.js";
@@ -21,7 +21,13 @@ async function rejectionOf(eventId: string) {
         .select()
         .from(rejectedEvents)
         .where(eq(rejectedEvents.sourceJobId, failureJobId(eventId)));
-      return row?.cardTs ? row : null;
+      if (!row?.groupId) return null;
+      const [group] = await h.bot.deps.db
+        .select()
+        .from(rejectionGroups)
+        .where(eq(rejectionGroups.id, row.groupId));
+      // Its group's card: where this event's problem is shown.
+      return group?.cardTs ? { ...row, channel: group.cardChannel, cardTs: group.cardTs } : null;
     },
     10_000,
     `rejection of ${eventId}`,

@@ -295,3 +295,50 @@ describe("concurrent approvals", () => {
     expect(activeNow()).toBe(winner.version);
   });
 });
+
+describe("a change of retryQueues", () => {
+  it("needs an admin: a manager whose role the same proposal touches may not approve it", async () => {
+    const base = (await versions(h)).find((v) => v.status === "active")?.text as string;
+    // Touching the role's SLA makes its manager an approver; the retry queue rides along.
+    const touched = base.replace(
+      /(ads-ops:[\s\S]*?claim: )(\d+)m/,
+      (_all, head: string, minutes: string) => `${head}${Number(minutes) + 1}m`,
+    );
+    expect(touched).not.toBe(base);
+    const text = edit(
+      touched,
+      "retryQueues: [storefront-sync,",
+      "retryQueues: [payouts-*, storefront-sync,",
+    );
+    const row = await propose(text, "U0ALICE");
+    const before = activeNow();
+    const byManager = await approveProposal(h.bot.deps, {
+      version: row.version,
+      actor: "U0MGR2",
+      via: "slack",
+    });
+    expect(byManager).toMatchObject({ ok: false });
+    expect(JSON.stringify(byManager)).toContain("Only an admin may approve");
+    expect(activeNow()).toBe(before);
+    expect(h.bot.deps.routing.current().config.retryQueues).not.toContain("payouts-*");
+
+    const byAdmin = await approveProposal(h.bot.deps, {
+      version: row.version,
+      actor: "U0ADMIN",
+      via: "slack",
+    });
+    expect(byAdmin.ok).toBe(true);
+    await eventually(async () => activeNow() === row.version);
+    expect(h.bot.deps.routing.current().config.retryQueues).toContain("payouts-*");
+    // Each human step of the gate records what it is expected to bring about.
+    const audit = await routingAudit(h);
+    const about = (action: string) =>
+      audit.find(
+        (a) => a.action === action && (a.details as { version: number }).version === row.version,
+      );
+    expect(about("routing.proposed")?.expectedOutcome).toContain("approved by someone other");
+    expect(about("routing.approved")?.expectedOutcome).toContain(
+      `v${row.version} becomes the active routing`,
+    );
+  });
+});

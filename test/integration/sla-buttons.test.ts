@@ -60,12 +60,23 @@ function buttonsOf(message: Json): Json[] {
     .flatMap((block) => block.elements as Json[]);
 }
 
-function submitReassign(userId: string, exceptionId: number, to: string, channel?: string) {
+function submitReassign(
+  userId: string,
+  exceptionId: number,
+  to: string,
+  channel?: string,
+  reason?: string,
+) {
   return h.slack.viewSubmission({
     userId,
     callbackId: REASSIGN_CALLBACK,
     privateMetadata: JSON.stringify({ exceptionId, ...(channel ? { channel } : {}) }),
-    values: { to: { value: { type: "static_select", selected_option: { value: to } } } },
+    values: {
+      to: { value: { type: "static_select", selected_option: { value: to } } },
+      ...(reason !== undefined
+        ? { reason: { value: { type: "plain_text_input", value: reason } } }
+        : {}),
+    },
   });
 }
 
@@ -157,7 +168,7 @@ describe("breach DM buttons", () => {
     const refusedTarget = await submitReassign("U0MGR", row.id, "U0EVE");
     expect(refusedTarget.json).toMatchObject({
       response_action: "errors",
-      errors: { to: expect.stringMatching(/@U0EVE is not a member of fulfillment-ops/) },
+      errors: { to: expect.stringMatching(/User U0EVE is not a member of fulfillment-ops/) },
     });
     const refusedActor = await submitReassign("U0EVE", row.id, "U0BOB");
     expect(refusedActor.json).toMatchObject({ response_action: "errors" });
@@ -228,8 +239,29 @@ describe("card Reassign", () => {
         JSON.stringify({ exceptionId: row.id, channel: row.channel }),
     );
     expect(optionValues(opened.body.view as Json).map((o) => o.value)).not.toContain("U0ALICE");
-    await submitReassign("U0ALICE", row.id, "U0BOB", row.channel);
+    // Plain text draws no <@U…>: names from users.info (the stand-in's "User <id>"), not IDs.
+    const modal = JSON.stringify(opened.body.view);
+    expect(modal).toContain("held by User U0ALICE");
+    expect(modal).toContain('"text":"User U0BOB"');
+    await submitReassign(
+      "U0ALICE",
+      row.id,
+      "U0BOB",
+      row.channel,
+      "  Off from tomorrow; Bob knows the WMS ",
+    );
     await eventually(async () => (await h.exception(row.id)).claimedBy === "U0BOB");
+    // Why, and what is expected next, in the audit of every hand-off (and of the claim).
+    const audit = await h.audit(row.id);
+    const handOff = audit.find((a) => a.action === "reassign");
+    expect(handOff).toMatchObject({
+      actor: "U0ALICE",
+      note: "Off from tomorrow; Bob knows the WMS",
+      expectedOutcome: `U0BOB takes over EX-${row.id} and resolves it`,
+    });
+    expect(audit.find((a) => a.action === "claim")?.expectedOutcome).toContain(
+      `the claimer works EX-${row.id}`,
+    );
 
     // remindme: resolve within 10s, the holder is reminded at 50%.
     const [reminder] = await eventually(

@@ -1,6 +1,6 @@
 /**
  * The last direct Slack writes, now through the outbox: storm thread notes, rejected-event
- * cards (and their "Mark reviewed" edit), routing approval cards (and the decision's redraw
+ * group cards (and their "Mark reviewed" redraw), routing approval cards (and the decision's redraw
  * and note) and the weekly digest. Each waits out a Slack outage and then goes out once, in
  * order; a crash between Slack's answer and recording it (a Postgres fault injected on the
  * write that records it) never posts a second message; an edit of a message deleted in Slack
@@ -9,12 +9,13 @@
 import { randomBytes } from "node:crypto";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { REVIEW_ACTION } from "../../src/intake/rejected.js";
+import { REVIEW_GROUP_ACTION } from "../../src/intake/rejection-card.js";
 import { sendDigest } from "../../src/inventory/digest.job.js";
 import {
   auditLog,
   digestDeliveries,
   rejectedEvents,
+  rejectionGroups,
   slackOutbox,
 } from "../../src/platform/db/schema.js";
 import { queueMessage } from "../../src/platform/slack/outbox-message.js";
@@ -144,82 +145,97 @@ describe("storm thread notes", () => {
 });
 
 describe("rejected-event cards", () => {
-  const rejection = (sourceJobId: string) =>
+  /** The group of a producer's rejections, once its card is posted when `posted`. */
+  const groupOf = (producer: string, posted = true) =>
     eventually(async () => {
       const [row] = await db()
         .select()
-        .from(rejectedEvents)
-        .where(eq(rejectedEvents.sourceJobId, sourceJobId));
-      return row;
+        .from(rejectionGroups)
+        .where(eq(rejectionGroups.producer, producer));
+      return row && (!posted || row.cardTs) ? row : null;
     });
-  const cardsFor = (channel: string, eventId: string) =>
-    h.fake.messages(channel).filter((m) => String(m.text).includes(eventId));
-  const markReviewed = (userId: string, row: { id: number; channel: string | null }) =>
+  const cardsFor = (channel: string, producer: string) =>
+    h.fake
+      .messages(channel)
+      .filter(
+        (m) =>
+          (m.metadata as { event_type?: string })?.event_type === "syncdesk_rejections" &&
+          String(m.text).includes(producer),
+      );
+  const markReviewed = (userId: string, group: { id: number; channel: string }) =>
     h.slack.blockAction({
       userId,
-      channelId: row.channel ?? "",
+      channelId: group.channel,
       messageTs: "1700000000.000100",
-      actionId: REVIEW_ACTION,
-      value: String(row.id),
+      actionId: REVIEW_GROUP_ACTION,
+      value: String(group.id),
       responseUrl: h.fake.responseUrl(randomBytes(6).toString("hex")),
     });
 
   it("posts the card once Slack is back, after a Mark reviewed that came while it was down", async () => {
     h.fake.setDown(true);
-    let row: typeof rejectedEvents.$inferSelect;
+    let group: typeof rejectionGroups.$inferSelect;
     try {
-      await h.reportRaw({ eventId: "evt-outbox-down" }, "outbox-rejected-down");
-      row = await rejection("outbox-rejected-down");
-      await waitingOn(`rejected-${row.id}`);
+      await h.reportRaw(
+        { eventId: "evt-outbox-down", sourceSystem: "src-down" },
+        "outbox-rejected-down",
+      );
+      group = await groupOf("src-down", false);
+      await waitingOn(`rejections-${group.id}`);
       // The card is not there yet; the reviewer works from the rejection itself.
-      expect((await markReviewed(USERS.alice, row)).status).toBe(200);
-      await eventually(async () => (await rejection(row.sourceJobId)).reviewedBy === USERS.alice);
+      expect((await markReviewed(USERS.alice, group)).status).toBe(200);
+      await eventually(async () => (await groupOf("src-down", false)).reviewedBy === USERS.alice);
     } finally {
       h.fake.setDown(false);
     }
-    await drained([`rejected-${row.id}`]);
-    const cards = cardsFor(row.channel ?? "", "evt-outbox-down");
+    await drained([`rejections-${group.id}`]);
+    const cards = cardsFor(group.channel, "src-down");
     expect(cards).toHaveLength(1);
-    // Posted first, then edited: the card shows the review, without the button.
+    // Posted from the row as it is when sent: the card shows the review, without the button.
     expect(textOf(cards[0]!)).toContain("Reviewed by <@U0ALICE>");
-    expect(JSON.stringify(cards[0]!.blocks)).not.toContain(REVIEW_ACTION);
-    expect((await rejection(row.sourceJobId)).cardTs).toBe(cards[0]!.ts);
+    expect(JSON.stringify(cards[0]!.blocks)).not.toContain(REVIEW_GROUP_ACTION);
+    expect((await groupOf("src-down")).cardTs).toBe(cards[0]!.ts);
+    const [event] = await db()
+      .select()
+      .from(rejectedEvents)
+      .where(eq(rejectedEvents.sourceJobId, "outbox-rejected-down"));
+    expect(event?.reviewedBy).toBe(USERS.alice);
   });
 
   it("adopts the card already posted after a crash instead of posting a second", async () => {
     await crashOnce(
       "crash_rejected",
-      "rejected_events",
-      "new.event_id = 'evt-outbox-crash' and new.card_ts is not null and old.card_ts is null",
+      "rejection_groups",
+      "new.producer = 'src-crash' and new.card_ts is not null and old.card_ts is null",
     );
     const looked = h.fake.callsTo("conversations.history").length;
-    await h.reportRaw({ eventId: "evt-outbox-crash" }, "outbox-rejected-crash");
-    const row = await eventually(async () => {
-      const found = await rejection("outbox-rejected-crash");
-      return found.cardTs ? found : null;
-    });
-    const cards = cardsFor(row.channel ?? "", "evt-outbox-crash");
+    await h.reportRaw(
+      { eventId: "evt-outbox-crash", sourceSystem: "src-crash" },
+      "outbox-rejected-crash",
+    );
+    const group = await groupOf("src-crash");
+    const cards = cardsFor(group.channel, "src-crash");
     expect(cards).toHaveLength(1);
-    expect(row.cardTs).toBe(cards[0]!.ts);
+    expect(group.cardTs).toBe(cards[0]!.ts);
     expect(h.fake.callsTo("conversations.history").length).toBeGreaterThan(looked);
   });
 
-  it("gives up an edit of a card deleted in Slack, and its lane goes on", async () => {
-    await h.reportRaw({ eventId: "evt-outbox-gone" }, "outbox-rejected-gone");
-    const row = await eventually(async () => {
-      const found = await rejection("outbox-rejected-gone");
-      return found.cardTs ? found : null;
-    });
-    await h.bot.deps.slack.chat.delete({ channel: row.channel!, ts: row.cardTs! });
-    expect((await markReviewed(USERS.bob, row)).status).toBe(200);
-    const lane = `rejected-${row.id}`;
+  it("gives up a redraw of a card deleted in Slack, and its lane goes on", async () => {
+    await h.reportRaw(
+      { eventId: "evt-outbox-gone", sourceSystem: "src-gone" },
+      "outbox-rejected-gone",
+    );
+    const group = await groupOf("src-gone");
+    await h.bot.deps.slack.chat.delete({ channel: group.cardChannel!, ts: group.cardTs! });
+    expect((await markReviewed(USERS.bob, group)).status).toBe(200);
+    const lane = `rejections-${group.id}`;
     await eventually(async () => (await laneRows(lane)).some((r) => r.state === "failed"));
     // Something queued behind it in the lane still goes out.
     await queueMessage(db(), {
       lane,
-      channel: row.channel!,
-      dedupeKey: `after-${row.id}`,
-      text: "after the failed edit",
+      channel: group.channel,
+      dedupeKey: `after-${group.id}`,
+      text: "after the failed redraw",
     });
     await drained([lane]);
     expect((await laneRows(lane)).map((r) => [r.state, r.lastError])).toEqual([
@@ -227,9 +243,9 @@ describe("rejected-event cards", () => {
       ["failed", "message_not_found"],
       ["sent", null],
     ]);
-    expect(h.fake.messages(row.channel!).some(withDedupeKey(`after-${row.id}`))).toBe(true);
+    expect(h.fake.messages(group.channel).some(withDedupeKey(`after-${group.id}`))).toBe(true);
     // The review itself stands.
-    expect((await rejection(row.sourceJobId)).reviewedBy).toBe(USERS.bob);
+    expect((await groupOf("src-gone")).reviewedBy).toBe(USERS.bob);
   });
 });
 

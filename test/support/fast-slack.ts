@@ -20,8 +20,10 @@ export const FAST_SLACK_LIMITS: Partial<SlackLimits> = {
   maxBackoffMs: 200,
 };
 
-export const FAST_OUTBOX: Partial<OutboxRelaySettings> = {
+export const FAST_OUTBOX: Partial<OutboxRelaySettings> & { rejectionWindowMs?: number } = {
   pollMs: 200,
   backoffMs: 100,
   maxBackoffMs: 1000,
+  // A rejection card's count is redrawn within a fraction of a second, not 10 s.
+  rejectionWindowMs: 300,
 };

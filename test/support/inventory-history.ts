@@ -31,6 +31,8 @@ export interface HistoryRow {
   client?: string;
   sku?: string;
   targetSystem?: string;
+  /** The event's vertical (none when omitted). */
+  vertical?: string;
   openedAt: Date;
   /** Minutes from opening to the first claim; omitted = never claimed. */
   claimAfter?: number;
@@ -82,6 +84,7 @@ export async function insertException(db: Db, spec: HistoryRow): Promise<number>
       fingerprint: `hist-${seq}`,
       client,
       sku,
+      vertical: spec.vertical ?? null,
       sourceSystem: "erp.netsuite",
       targetSystem,
       operation: "stock_update",

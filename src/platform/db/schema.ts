@@ -161,10 +161,15 @@ export const rejectedEvents = pgTable(
     cardTs: text("card_ts"),
     reviewedBy: text("reviewed_by"),
     reviewedAt: ts("reviewed_at"),
+    /** Its producer-and-problem group (rejections.schema.ts); its card stands for this row. */
+    groupId: bigint("group_id", { mode: "number" }),
     /** The HTTP producer (producers.name) that sent it; null for events from a queue. */
     producer: text("producer"),
   },
-  (t) => [index("rejected_events_received").on(t.receivedAt)],
+  (t) => [
+    index("rejected_events_received").on(t.receivedAt),
+    index("rejected_events_group").on(t.groupId),
+  ],
 );
 
 /** The hand-off record. Append-only: nothing changes in place without a row here. */
@@ -263,7 +268,7 @@ export const storms = pgTable(
   ],
 );
 
-export const SLACK_OUTBOX_KINDS = ["card", "message", "storm_card"] as const;
+export const SLACK_OUTBOX_KINDS = ["card", "message", "storm_card", "rejection_card"] as const;
 export type SlackOutboxKind = (typeof SLACK_OUTBOX_KINDS)[number];
 /**
  * pending -> sending (the call may be in flight: intent recorded before it) -> sent | failed;
@@ -289,6 +294,12 @@ export const slackOutbox = pgTable(
     exceptionId: bigint("exception_id", { mode: "number" }).references(() => exceptions.id),
     /** Message target (channel or user id); null means the exception's card channel. */
     channel: text("channel"),
+    /**
+     * The channel (or DM user) whose Slack rate limit the row's call waits on, when known at
+     * enqueue: the relay works one lane per pace key at a time, so a channel held back by its
+     * limit never takes the slots other channels' rows need.
+     */
+    paceKey: text("pace_key"),
     /** The message is a reply in the exception card's thread. */
     inCardThread: boolean("in_card_thread").notNull().default(false),
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
@@ -342,8 +353,8 @@ export const homeViewers = pgTable("home_viewers", {
 
 // ---- deliveries (src/deliveries): deliveries.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./deliveries.schema.js";
-
 // ---- producers (src/producers): producers.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./producers.schema.js";
 // ---- reconciliation (src/recon): recon.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./recon.schema.js";
+export * from "./rejections.schema.js";

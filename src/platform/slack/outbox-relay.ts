@@ -92,6 +92,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   const logger = options.logger.child({ component: "slack-outbox" });
   const leaseKey = (lane: string) => `${options.prefix}:slack:lane:${lane}`;
   const running = new Map<string, Promise<void>>();
+  /** Pace keys (channels) of the lanes running here: one lane per channel at a time. */
+  const pacing = new Map<string, string>();
   /** Lanes another replica holds: not asked for again until the time given. */
   const elsewhere = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
@@ -123,8 +125,13 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         if (free <= 0) break;
         const now = Date.now();
         for (const [lane, until] of elsewhere) if (until <= now) elsewhere.delete(lane);
-        const lanes = await readyLanes(db, free, [...running.keys(), ...elsewhere.keys()]);
-        for (const lane of lanes) start(lane);
+        const lanes = await readyLanes(
+          db,
+          free,
+          [...running.keys(), ...elsewhere.keys()],
+          [...new Set(pacing.values())],
+        );
+        for (const { lane, paceKey } of lanes) start(lane, paceKey);
         // A full page may mean more lanes are due: look again when a slot frees up.
         if (lanes.length === free) again = true;
       } while (again && !closed && running.size < settings.concurrency);
@@ -136,12 +143,14 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   };
   const wake = () => void scan();
 
-  const start = (lane: string) => {
+  const start = (lane: string, paceKey: string | null = null) => {
     if (running.has(lane) || closed) return;
+    if (paceKey) pacing.set(lane, paceKey);
     const work = runLane(lane)
       .catch((error: unknown) => logger.error({ lane, err: error }, "outbox lane failed"))
       .finally(() => {
         running.delete(lane);
+        pacing.delete(lane);
         wake();
       });
     running.set(lane, work);

@@ -3,7 +3,7 @@
  * (`enqueueOutbox(tx, …)`), which also wakes every relay at commit (`pg_notify`), and are
  * moved through pending -> sending -> sent | failed by the relay, one lane at a time.
  */
-import { and, asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import type { Queryable } from "../db/db.js";
 import { type SlackOutboxKind, slackOutbox } from "../db/schema.js";
 import { pgErrorCode } from "../errors.js";
@@ -31,6 +31,20 @@ export interface OutboxEntry {
    * each event's own, since one transaction carries many.
    */
   traceContext?: string | null;
+  /**
+   * The channel (or DM user) whose rate limit the row's call waits on. Defaults to `channel`,
+   * else the exception's card channel; unknown (null) rows are not held to one lane a channel.
+   */
+  paceKey?: string | SQL;
+}
+
+/** The pace key of an entry (see OutboxEntry.paceKey). */
+function paceKeyOf(entry: OutboxEntry): string | SQL | null {
+  if (entry.paceKey !== undefined) return entry.paceKey;
+  if (entry.channel) return entry.channel;
+  if (entry.exceptionId !== undefined)
+    return sql`(select channel from exceptions where id = ${entry.exceptionId})`;
+  return null;
 }
 
 /**
@@ -58,6 +72,7 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         channel: entry.channel ?? null,
         inCardThread: entry.inCardThread ?? false,
         payload: entry.payload ?? {},
+        paceKey: paceKeyOf(entry),
         traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
       }));
   // One card row per exception: a multi-row upsert may not touch one row twice.
@@ -83,6 +98,7 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
         others.map((entry) => ({
           ...entry,
           payload: entry.payload ?? {},
+          paceKey: paceKeyOf(entry),
           traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
         })),
       )
@@ -97,20 +113,41 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
   );
 }
 
-/** Lanes whose oldest open row is due, oldest first, skipping the ones named. */
-export async function readyLanes(db: Queryable, limit: number, skip: string[]): Promise<string[]> {
-  const rows = await db.execute<{ lane: string }>(sql`
-    select lane from (
-      select distinct on (lane) lane, id, not_before
-      from ${slackOutbox}
-      where state in ('pending', 'sending')
-      order by lane, id
-    ) head
-    where not_before <= now()
-      and not (lane = any(${sql.param(skip)}::text[]))
+export interface ReadyLane {
+  lane: string;
+  /** The channel its head row waits on (null: not known before sending). */
+  paceKey: string | null;
+}
+
+/**
+ * Lanes whose oldest open row is due, oldest first, skipping the lanes named and the pace
+ * keys named (channels this relay is already writing to), and at most one lane per pace key:
+ * a channel's rows wait on that channel's rate limit in one lane at a time, so a flood into one
+ * channel never fills the relay's slots while another channel's card is due.
+ */
+export async function readyLanes(
+  db: Queryable,
+  limit: number,
+  skip: string[],
+  busyPaceKeys: string[] = [],
+): Promise<ReadyLane[]> {
+  const rows = await db.execute<{ lane: string; pace_key: string | null }>(sql`
+    select lane, pace_key from (
+      select distinct on (coalesce(pace_key, lane)) lane, id, pace_key
+      from (
+        select distinct on (lane) lane, id, not_before, pace_key
+        from ${slackOutbox}
+        where state in ('pending', 'sending')
+        order by lane, id
+      ) head
+      where not_before <= now()
+        and not (lane = any(${sql.param(skip)}::text[]))
+        and (pace_key is null or not (pace_key = any(${sql.param(busyPaceKeys)}::text[])))
+      order by coalesce(pace_key, lane), id
+    ) fair
     order by id
     limit ${limit}`);
-  return rows.map((row) => row.lane);
+  return rows.map((row) => ({ lane: row.lane, paceKey: row.pace_key }));
 }
 
 /** The oldest open row of a lane and how many milliseconds until it is due (0 = due). */

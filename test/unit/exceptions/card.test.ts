@@ -325,13 +325,19 @@ describe("renderCard: status line and buttons per state", () => {
     );
   });
 
-  it("adds other features' lines, at most ten context elements", () => {
+  it("shows the state in a section right under the header, with other features' lines (at most ten)", () => {
     const extra = Array.from({ length: 15 }, (_, i) => `:alarm_clock: line ${i}`);
-    const card = renderCard(row(), { context: extra });
-    const contexts = blocksOf(card).filter((b) => b.type === "context");
-    const status = contexts[contexts.length - 1];
-    expect(status?.elements?.[1]).toMatchObject({ type: "mrkdwn", text: ":alarm_clock: line 0" });
-    expect(status?.elements).toHaveLength(10);
+    const card = renderCard(row({ state: "claimed", claimedBy: "U0ALICE" }), { context: extra });
+    const [header, state] = blocksOf(card) as { type: string; text?: { text: string } }[];
+    expect(header?.type).toBe("header");
+    expect(state?.type).toBe("section");
+    const lines = state?.text?.text.split("\n") ?? [];
+    expect(lines[0]).toContain(":raising_hand: *Claimed* by <@U0ALICE>");
+    expect(lines[1]).toBe(":alarm_clock: line 0");
+    expect(lines).toHaveLength(10);
+    // Not in a small grey context block any more.
+    const contexts = JSON.stringify(blocksOf(card).filter((b) => b.type === "context"));
+    expect(contexts).not.toContain("*Claimed*");
     expect(blockKitViolations(card, "message")).toEqual([]);
   });
 });

@@ -1,26 +1,32 @@
 import { describe, expect, it } from "vitest";
 import { blockKitViolations } from "../../../dev/slack/block-kit-limits.js";
-import { type RejectedRow, renderRejectedCard } from "../../../src/intake/rejected.js";
+import {
+  type RejectionGroupView,
+  renderRejectionGroupCard,
+} from "../../../src/intake/rejection-card.js";
+import { problemKey, problemLines } from "../../../src/intake/rejection-groups.js";
 
 const AT = new Date("2026-11-26T09:00:00Z");
+const PROBLEMS = [
+  { path: "sku", message: "is required" },
+  { path: "(event)", message: 'has an unknown field "surprise"' },
+];
 
-function rejected(overrides: Partial<RejectedRow> = {}): RejectedRow {
+function group(overrides: Partial<RejectionGroupView> = {}): RejectionGroupView {
   return {
     id: 3,
-    sourceJobId: "12",
-    eventId: "evt-9",
-    rawText: '{"eventId":"evt-9"}',
-    errors: [
-      { path: "sku", message: "is required" },
-      { path: "(event)", message: 'has an unknown field "surprise"' },
-    ],
-    receivedAt: AT,
-    channel: "C0FULFILL",
-    cardTs: null,
+    kind: "failure",
+    producer: "shopify-connector",
+    role: "fulfillment",
+    count: 1000,
+    firstSeenAt: AT,
+    lastSeenAt: AT,
+    sample: '{"eventId":"evt-9"}',
+    details: problemLines(PROBLEMS),
     reviewedBy: null,
     reviewedAt: null,
     ...overrides,
-  } as RejectedRow;
+  };
 }
 
 const texts = (card: { blocks: object[] }) => JSON.stringify(card.blocks);
@@ -29,54 +35,77 @@ const sectionTexts = (card: { blocks: object[] }) =>
     .filter((b) => b.type === "section")
     .map((b) => b.text?.text ?? "");
 
-describe("renderRejectedCard", () => {
-  it("names the event and lists what was wrong, field by field, with a Mark reviewed button", () => {
-    const card = renderRejectedCard(rejected());
+describe("renderRejectionGroupCard", () => {
+  it("counts the group's events, names the producer and lists what was wrong, with a Mark reviewed button", () => {
+    const card = renderRejectionGroupCard(group());
     const [headline, problems] = sectionTexts(card);
-    expect(headline).toContain("*Rejected event* `evt-9`");
+    expect(headline).toContain("*1000 events rejected* from `shopify-connector`");
     expect(headline).toContain("failure-event contract");
     expect(problems).toBe(
       '*What was wrong*\n• `sku` is required\n• `(event)` has an unknown field "surprise"',
     );
-    expect(texts(card)).toContain('"action_id":"rejected.review"');
-    expect(card.text).toBe("Rejected event evt-9: 2 problem(s)");
+    expect(texts(card)).toContain('"action_id":"rejections.review"');
+    expect(card.text).toBe("1000 events rejected from shopify-connector: `sku` is required");
   });
 
-  it("says which contract an outcome broke", () => {
-    const card = renderRejectedCard(rejected({ sourceJobId: "outcome-7", eventId: null }));
-    expect(sectionTexts(card)[0]).toContain("*Rejected sync outcome*");
-    expect(sectionTexts(card)[0]).toContain("nothing was resolved");
+  it("links the contract docs and the JSON Schema when CONTRACT_DOCS_URL is set, else names the files", () => {
+    const linked = texts(
+      renderRejectionGroupCard(group(), "https://git.example/syncdesk/blob/main"),
+    );
+    expect(linked).toContain(
+      "<https://git.example/syncdesk/blob/main/README.md#the-event-contract-for-producers|the event contract>",
+    );
+    expect(linked).toContain(
+      "<https://git.example/syncdesk/blob/main/contract/failure-event.v1.schema.json|JSON Schema>",
+    );
+    const named = texts(renderRejectionGroupCard(group()));
+    expect(named).toContain("`contract/failure-event.v1.schema.json`");
+  });
+
+  it("says which contract an outcome or a delivery broke", () => {
+    const outcome = sectionTexts(renderRejectionGroupCard(group({ kind: "outcome", count: 1 })));
+    expect(outcome[0]).toContain("*1 event rejected*");
+    expect(outcome[0]).toContain("nothing was resolved");
+    const delivery = sectionTexts(renderRejectionGroupCard(group({ kind: "delivery" })));
+    expect(delivery[0]).toContain("delivery contract");
   });
 
   it("escapes what the producer sent", () => {
-    const card = renderRejectedCard(
-      rejected({
-        eventId: "<!channel>",
-        errors: [{ path: "<@U123>", message: "<https://evil|x>" }],
-        rawText: '{"eventId":"<!channel>"}',
+    const card = renderRejectionGroupCard(
+      group({
+        producer: "<!channel>",
+        details: problemLines([{ path: "<@U123>", message: "<https://evil|x>" }]),
+        sample: '{"eventId":"<!channel>"}',
       }),
     );
-    for (const text of [...sectionTexts(card), texts(card)]) {
+    for (const text of [...sectionTexts(card), texts(card), card.text]) {
       expect(text).not.toMatch(/<!channel>|<@U123>|<https:\/\/evil/);
     }
   });
 
   it("keeps whole lines within the section limit and says how many more there were", () => {
-    const errors = Array.from({ length: 40 }, (_, i) => ({
+    const problems = Array.from({ length: 40 }, (_, i) => ({
       path: `field_${i}_${"&".repeat(150)}`,
       message: "&".repeat(300),
     }));
-    const card = renderRejectedCard(rejected({ errors }));
-    const problems = sectionTexts(card)[1] ?? "";
-    expect(problems.length).toBeLessThanOrEqual(3000);
-    expect(problems).toMatch(/…and \d+ more$/);
-    expect(problems).not.toMatch(/&[a-z]{0,3}\n|&[a-z]{0,3}$/);
+    const card = renderRejectionGroupCard(group({ details: problemLines(problems) }));
+    const lines = sectionTexts(card)[1] ?? "";
+    expect(lines.length).toBeLessThanOrEqual(3000);
+    expect(lines).toMatch(/…and \d+ more$/);
+    expect(lines).not.toMatch(/&[a-z]{0,3}\n|&[a-z]{0,3}$/);
     expect(blockKitViolations(card, "message")).toEqual([]);
   });
 
   it("shows who reviewed it, instead of the button", () => {
-    const card = renderRejectedCard(rejected({ reviewedBy: "U0BOB", reviewedAt: AT }));
+    const card = renderRejectionGroupCard(group({ reviewedBy: "U0BOB", reviewedAt: AT }));
     expect(texts(card)).toContain("Reviewed by <@U0BOB>");
-    expect(texts(card)).not.toContain("rejected.review");
+    expect(texts(card)).not.toContain("rejections.review");
+  });
+});
+
+describe("problemKey", () => {
+  it("is the same for the same problems in any order, and leaves values out", () => {
+    expect(problemKey(PROBLEMS)).toBe(problemKey([...PROBLEMS].reverse()));
+    expect(problemKey(PROBLEMS)).toBe('(event): has an unknown field "surprise"; sku: is required');
   });
 });

@@ -74,6 +74,35 @@ describe("parseInventoryCommand: good input", () => {
     });
   });
 
+  it("filters by vertical, given as vertical=, with the other filters", () => {
+    expect(status("status vertical=apparel")).toEqual({
+      vertical: "apparel",
+      windowMs: 7 * DAY_MS,
+      windowLabel: "7d",
+    });
+    expect(status("status acme ads-ops vertical=beauty 24h")).toMatchObject({
+      client: "acme",
+      role: "ads-ops",
+      vertical: "beauty",
+      windowLabel: "24h",
+    });
+    expect(error("status vertical=a vertical=b")).toBe(
+      "I read both `a` and `b` as a vertical; give one vertical.",
+    );
+    expect(error("status vertical=<!here>")).toContain("is not a vertical");
+  });
+
+  it("reads claim and unclaim with an exception and an optional reason", () => {
+    expect(parse("claim EX-12 the WMS is mine")).toEqual({
+      ok: true,
+      command: { kind: "claim", exceptionId: 12, reason: "the WMS is mine" },
+    });
+    expect(parse("unclaim 7")).toEqual({ ok: true, command: { kind: "unclaim", exceptionId: 7 } });
+    expect(error("claim")).toContain("needs the exception");
+    expect(error("unclaim ST-3")).toContain("`ST-3` is not one");
+    expect(error(`claim EX-1 ${"x".repeat(501)}`)).toBe("Keep the reason under 500 characters.");
+  });
+
   it("keeps client names with dots, dashes and digits", () => {
     expect(status("status nordic-outdoor.eu")).toMatchObject({ client: "nordic-outdoor.eu" });
     expect(status("status 7eleven")).toMatchObject({ client: "7eleven" });

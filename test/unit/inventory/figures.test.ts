@@ -7,6 +7,7 @@ import {
   percentile,
   resolutionShares,
   sparkline,
+  zonedDay,
 } from "../../../src/inventory/figures.js";
 
 describe("percentile (linear interpolation, as Postgres percentile_cont)", () => {
@@ -58,6 +59,25 @@ describe("dailySeries", () => {
       { day: "2026-11-24", opened: 3 },
       { day: "2026-11-25", opened: 0 },
       { day: "2026-11-26", opened: 1 },
+    ]);
+  });
+
+  it("counts calendar days of a time zone, one day across a DST change", () => {
+    // 09:00 UTC on 26 Nov is 22:00 on the 26th in Auckland (UTC+13) and 01:00 in Los Angeles.
+    const now = new Date("2026-11-26T09:00:00Z");
+    expect(dailySeries([], now, 86_400_000, "Pacific/Auckland").map((d) => d.day)).toEqual([
+      "2026-11-25",
+      "2026-11-26",
+    ]);
+    expect(zonedDay(now, "America/Los_Angeles")).toBe("2026-11-26");
+    expect(zonedDay(new Date("2026-11-26T07:59:00Z"), "America/Los_Angeles")).toBe("2026-11-25");
+    // Berlin's 25-hour day (25 Oct 2026) is one day of the series, not two.
+    const afterDst = new Date("2026-10-26T12:00:00Z");
+    expect(dailySeries([], afterDst, 3 * 86_400_000, "Europe/Berlin").map((d) => d.day)).toEqual([
+      "2026-10-23",
+      "2026-10-24",
+      "2026-10-25",
+      "2026-10-26",
     ]);
   });
 

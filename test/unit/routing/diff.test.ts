@@ -125,6 +125,19 @@ describe("diffRouting", () => {
     );
   });
 
+  it("shows producer rules added and removed, and counts their roles as affected", () => {
+    const before = config(`producers: [{ sourceSystem: "erp.*", role: ops }]\n${BASE}`);
+    const after = config(
+      `producers: [{ sourceSystem: "erp.*", role: ops }, { producer: acme-http, role: ads }]\n${BASE}`,
+    );
+    const diff = diffRouting(before, after);
+    expect(diffLines(diff)).toContain("+ producer producer acme-http → ads");
+    expect(diff.affectedRoles).toEqual(["ads"]);
+    const dropped = diffRouting(after, before);
+    expect(diffLines(dropped)).toContain("− producer producer acme-http → ads");
+    expect(isEmptyDiff(diffRouting(before, before))).toBe(true);
+  });
+
   it("lists client owner changes and counts both owners as affected", () => {
     const next = BASE.replace("owner: ops", "owner: ads");
     const diff = diffRouting(config(BASE), config(next));

@@ -76,6 +76,10 @@ describe("parseRoutingText accepts", () => {
       tolerance: 0,
     });
     expect(config.defaultRole).toBe("fulfillment-ops");
+    expect(config.producers).toEqual([
+      { sourceSystem: "google-merchant*", role: "ads-ops" },
+      { sourceSystem: "erp.*", role: "fulfillment-ops" },
+    ]);
   });
 
   it("the test fixture, with the values tests rely on", async () => {

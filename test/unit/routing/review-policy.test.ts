@@ -7,6 +7,7 @@ import {
   tallyReroutes,
 } from "../../../src/routing/preview.js";
 import {
+  adminOnlyReason,
   mayApprove,
   mayBreakGlass,
   mayReject,
@@ -163,5 +164,34 @@ routes:
       ],
     });
     expect(previewRoles(preview)).toEqual(["ads", "ops", "shop"]);
+  });
+});
+
+describe("a change of retryQueues needs an admin", () => {
+  const withQueues = (queues: string) =>
+    parseRoutingText(`admins: [U0ADMIN]
+retryQueues: [${queues}]
+roles:
+  ops: { channel: C0OPS, members: [U0ALICE], managers: [U0MGR] }
+routes:
+  - role: ops
+`);
+
+  it("names the reason when the allowed queues change, in either direction", () => {
+    expect(adminOnlyReason(withQueues("a"), withQueues("a, b"))).toContain("retryQueues");
+    expect(adminOnlyReason(withQueues("a, b"), withQueues("a"))).toContain("retryQueues");
+    expect(adminOnlyReason(withQueues("a, b"), withQueues("b, a"))).toBeUndefined();
+  });
+
+  it("refuses a manager of the affected role, and lets an admin approve", () => {
+    const adminOnly = adminOnlyReason(withQueues("a"), withQueues("a, syncdesk-like"));
+    expect(mayApprove({ ...judged("U0MGR", ["ops"]), adminOnly })).toEqual({
+      ok: false,
+      reason: expect.stringContaining("Only an admin may approve v7: it changes `retryQueues`"),
+    });
+    expect(mayApprove({ ...judged("U0ADMIN", ["ops"]), adminOnly })).toEqual({
+      ok: true,
+      as: "admin",
+    });
   });
 });

@@ -126,7 +126,7 @@ describe("renderStormCard", () => {
     expect(buttons(done)).toEqual([]);
   });
 
-  it("Claim storm and Retry all ask first, saying how many members and which queue", () => {
+  it("Claim storm, Retry all and Resolve all ask first, saying how many members and which queue", () => {
     const card = renderStormCard(storm(), stats(), 1000);
     const confirmOf = (actionId: string) =>
       (buttons(card).find((b) => b.action_id === actionId) as { confirm?: unknown } | undefined)
@@ -135,6 +135,8 @@ describe("renderStormCard", () => {
     expect(confirmOf(STORM_ACTIONS.claim)?.text?.text).toContain("40 unclaimed members");
     expect(confirmOf(STORM_ACTIONS.retryAll)?.title?.text).toBe("Retry 41 members?");
     expect(confirmOf(STORM_ACTIONS.retryAll)?.text?.text).toContain("on queue feed-publisher");
+    expect(confirmOf(STORM_ACTIONS.resolveAll)?.title?.text).toBe("Resolve 41 members?");
+    expect(confirmOf(STORM_ACTIONS.resolveAll)?.text?.text).toContain("ST-3 (41 exceptions)");
     const many = renderStormCard(
       storm(),
       stats({ retryQueues: ["a", "b", "c", "d", "e"], retryable: 1 }),
