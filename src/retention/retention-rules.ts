@@ -13,7 +13,7 @@
  * ragged edge of windows up to a day and redeliveries only); hour and day rows and the grouped
  * rejections after RETENTION_DELIVERIES.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Queryable } from "../platform/db/db.js";
 
 export interface RetentionRule {
@@ -34,86 +34,82 @@ export interface RetentionSettings {
   reconMs: number;
 }
 
-const count = (rows: unknown) => (rows as unknown[]).length;
+/**
+ * A rule whose batch is one statement that returns a row per row it removed or emptied, at most
+ * `limit` of them, all before `cutoff` (an ISO instant).
+ */
+const rule = (
+  table: string,
+  keepMs: number,
+  statement: (cutoff: string, limit: number) => SQL,
+): RetentionRule => ({
+  table,
+  keepMs,
+  batch: async (db, cutoff, limit) =>
+    ((await db.execute(statement(cutoff.toISOString(), limit))) as unknown[]).length,
+});
+
+/** Deletes rows of `table` that `where` picks, `limit` at a time, by ctid (no index needed). */
+const deleteWhere = (table: string, keepMs: number, where: (cutoff: string) => SQL) =>
+  rule(
+    table,
+    keepMs,
+    (cutoff, limit) => sql`
+      delete from ${sql.raw(table)} where ctid = any(array(
+        select ctid from ${sql.raw(table)} where ${where(cutoff)} limit ${limit}))
+      returning 1`,
+  );
+
+/** Empties a payload column of rows received before the cutoff; the rows stay. */
+const emptyColumn = (table: string, column: string, at: string, keepMs: number) =>
+  rule(
+    table,
+    keepMs,
+    (cutoff, limit) => sql`
+      update ${sql.raw(table)} set ${sql.raw(column)} = '' where id = any(array(
+        select id from ${sql.raw(table)}
+        where ${sql.raw(at)} < ${cutoff}::timestamptz and ${sql.raw(column)} <> ''
+        order by id limit ${limit}))
+      returning 1`,
+  );
 
 /** The payloads of failure events whose exception was resolved before the cutoff. */
-export const failurePayloads = (keepMs: number): RetentionRule => ({
-  table: "failure_events",
-  keepMs,
-  batch: async (db, cutoff, limit) =>
-    count(
-      await db.execute(sql`
-        delete from failure_events where ctid = any(array(
-          select fe.ctid from failure_events fe
-          join exceptions e on e.id = fe.exception_id
-          where e.state = 'resolved' and e.resolved_at < ${cutoff.toISOString()}::timestamptz
-          limit ${limit}))
-        returning 1`),
-    ),
-});
+export const failurePayloads = (keepMs: number): RetentionRule =>
+  deleteWhere(
+    "failure_events",
+    keepMs,
+    (cutoff) => sql`exception_id in (
+      select id from exceptions where state = 'resolved' and resolved_at < ${cutoff}::timestamptz)`,
+  );
 
 /** The raw payload of rejected events received before the cutoff; the row and its errors stay. */
-export const rejectedPayloads = (keepMs: number): RetentionRule => ({
-  table: "rejected_events",
-  keepMs,
-  batch: async (db, cutoff, limit) =>
-    count(
-      await db.execute(sql`
-        update rejected_events set raw_text = '' where id = any(array(
-          select id from rejected_events
-          where received_at < ${cutoff.toISOString()}::timestamptz and raw_text <> ''
-          order by id limit ${limit}))
-        returning 1`),
-    ),
-});
+export const rejectedPayloads = (keepMs: number): RetentionRule =>
+  emptyColumn("rejected_events", "raw_text", "received_at", keepMs);
 
 /**
  * The latest raw payload a rejection card shows (`rejection_groups.sample`), once its group has
  * seen nothing new since the cutoff: kept no longer than the rejected events' own payloads.
  */
-export const rejectionSamples = (keepMs: number): RetentionRule => ({
-  table: "rejection_groups",
-  keepMs,
-  batch: async (db, cutoff, limit) =>
-    count(
-      await db.execute(sql`
-        update rejection_groups set sample = '' where id = any(array(
-          select id from rejection_groups
-          where last_seen_at < ${cutoff.toISOString()}::timestamptz and sample <> ''
-          order by id limit ${limit}))
-        returning 1`),
-    ),
-});
+export const rejectionSamples = (keepMs: number): RetentionRule =>
+  emptyColumn("rejection_groups", "sample", "last_seen_at", keepMs);
 
 /** Audit rows written before the cutoff (ids grow with time: the oldest come first). */
-export const auditRows = (keepMs: number): RetentionRule => ({
-  table: "audit_log",
-  keepMs,
-  batch: async (db, cutoff, limit) =>
-    count(
-      await db.execute(sql`
-        delete from audit_log where id = any(array(
-          select id from audit_log where at < ${cutoff.toISOString()}::timestamptz order by id limit ${limit}))
-        returning 1`),
-    ),
-});
+export const auditRows = (keepMs: number): RetentionRule =>
+  rule(
+    "audit_log",
+    keepMs,
+    (cutoff, limit) => sql`
+      delete from audit_log where id = any(array(
+        select id from audit_log where at < ${cutoff}::timestamptz order by id limit ${limit}))
+      returning 1`,
+  );
 
 /** How long minute rows, dedupe eventIds and unended starts are kept (windows of 24 h + 1 h). */
 export const DELIVERY_DETAIL_KEEP_MS = 2 * 86_400_000;
 
 /** Rows of `table` whose `column` (indexed, leading) is before the cutoff. */
-const olderThan = (table: string, column: string, keepMs: number): RetentionRule => ({
-  table,
-  keepMs,
-  batch: async (db, cutoff, limit) =>
-    count(
-      await db.execute(sql`
-        delete from ${sql.raw(table)} where ctid = any(array(
-          select ctid from ${sql.raw(table)}
-          where ${sql.raw(column)} < ${cutoff.toISOString()}::timestamptz limit ${limit}))
-        returning 1`),
-    ),
-});
+const olderThan = (table: string, column: string, keepMs: number) =>
+  deleteWhere(table, keepMs, (cutoff) => sql`${sql.raw(column)} < ${cutoff}::timestamptz`);
 
 export const deliveryRules = (keepMs: number): RetentionRule[] => {
   const detailMs = Math.min(keepMs, DELIVERY_DETAIL_KEEP_MS);
@@ -134,70 +130,36 @@ export const deliveryRules = (keepMs: number): RetentionRule[] => {
  * its snapshots exist as long as it does.
  */
 export const reconRules = (keepMs: number): RetentionRule[] => {
-  const runsBefore = (cutoff: Date) =>
-    sql`select id from recon_runs where started_at < ${cutoff.toISOString()}::timestamptz`;
-  const unreferenced = (cutoff: Date) => sql`
+  const runsBefore = (cutoff: string) =>
+    sql`select id from recon_runs where started_at < ${cutoff}::timestamptz`;
+  const unreferenced = (cutoff: string) => sql`
     select s.key from snapshots s
-    where s.first_part_at < ${cutoff.toISOString()}::timestamptz
+    where s.first_part_at < ${cutoff}::timestamptz
       and not exists (select 1 from recon_runs r
                       where r.source_snapshot_key = s.key or r.consumer_snapshot_key = s.key)`;
   return [
-    {
-      table: "recon_deltas",
+    deleteWhere("recon_deltas", keepMs, (cutoff) => sql`run_id in (${runsBefore(cutoff)})`),
+    rule(
+      "recon_runs",
       keepMs,
-      batch: async (db, cutoff, limit) =>
-        count(
-          await db.execute(sql`
-            delete from recon_deltas where ctid = any(array(
-              select ctid from recon_deltas where run_id in (${runsBefore(cutoff)}) limit ${limit}))
-            returning 1`),
-        ),
-    },
-    {
-      table: "recon_runs",
+      (cutoff, limit) => sql`
+        delete from recon_runs where id in (${runsBefore(cutoff)} order by id limit ${limit})
+        returning 1`,
+    ),
+    deleteWhere(
+      "snapshot_items",
       keepMs,
-      batch: async (db, cutoff, limit) =>
-        count(
-          await db.execute(sql`
-            delete from recon_runs where id in (${runsBefore(cutoff)} order by id limit ${limit})
-            returning 1`),
-        ),
-    },
-    {
-      table: "snapshot_items",
+      (cutoff) => sql`snapshot_key in (${unreferenced(cutoff)})`,
+    ),
+    rule(
+      "snapshots",
       keepMs,
-      batch: async (db, cutoff, limit) =>
-        count(
-          await db.execute(sql`
-            delete from snapshot_items where ctid = any(array(
-              select ctid from snapshot_items where snapshot_key in (${unreferenced(cutoff)})
-              limit ${limit}))
-            returning 1`),
-        ),
-    },
-    {
-      table: "snapshots",
-      keepMs,
-      batch: async (db, cutoff, limit) =>
-        count(
-          await db.execute(sql`
-            delete from snapshots where key in (${unreferenced(cutoff)} limit ${limit})
-              and not exists (select 1 from snapshot_items i where i.snapshot_key = snapshots.key)
-            returning 1`),
-        ),
-    },
-    {
-      table: "snapshot_rejections",
-      keepMs,
-      batch: async (db, cutoff, limit) =>
-        count(
-          await db.execute(sql`
-            delete from snapshot_rejections where id in (
-              select id from snapshot_rejections
-              where received_at < ${cutoff.toISOString()}::timestamptz order by id limit ${limit})
-            returning 1`),
-        ),
-    },
+      (cutoff, limit) => sql`
+        delete from snapshots where key in (${unreferenced(cutoff)} limit ${limit})
+          and not exists (select 1 from snapshot_items i where i.snapshot_key = snapshots.key)
+        returning 1`,
+    ),
+    olderThan("snapshot_rejections", "received_at", keepMs),
   ];
 };
 
