@@ -9,6 +9,12 @@ import type { ChangeUnit, RecordEntry, RowChange } from "../exceptions/change.js
 import { type ExceptionState, exceptions, failureEvents } from "../platform/db/schema.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorms } from "../storms/storm-intake.js";
+import {
+  LIVE_FINGERPRINT,
+  openedDetails,
+  openingColumns,
+  repeatColumns,
+} from "./exception-columns.js";
 import type { FailureEvent } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
 import type { IntakeResult } from "./intake.service.js";
@@ -98,20 +104,7 @@ export async function writeBatch(
           const event = group.events[0] as FailureEvent;
           const decision = decisions.get(group.key) as ReturnType<typeof evaluate>;
           return {
-            fingerprint: group.key,
-            client: event.client,
-            vertical: event.vertical ?? null,
-            sku: event.sku,
-            sourceSystem: event.sourceSystem,
-            targetSystem: event.targetSystem,
-            operation: event.operation,
-            failureMode: event.failureMode,
-            severity: decision.severity,
-            role: decision.role.name,
-            ruleIndex: decision.rule.index,
-            routingVersion: routing.version,
-            channel: decision.role.channel,
-            firstEvent: event,
+            ...openingColumns(group.key, event, decision, routing.version, now),
             latestEvent: group.latest,
             occurrences: group.events.length,
             traceContext: group.latestTrace,
@@ -120,23 +113,12 @@ export async function writeBatch(
             // The last resolved episode of the fingerprint, which this one reopens.
             reopenOf: sql`(select p.id from ${exceptions} p where p.fingerprint = ${group.key}
               and p.state = 'resolved' order by p.opened_at desc limit 1)`,
-            openedAt: now,
-            createdAt: now,
-            updatedAt: now,
           };
         }),
       )
       .onConflictDoUpdate({
-        target: exceptions.fingerprint,
-        targetWhere: sql`state <> 'resolved'`,
-        set: {
-          occurrences: sql`${exceptions.occurrences} + excluded.occurrences`,
-          latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
-          traceContext: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then coalesce(excluded.trace_context, ${exceptions.traceContext}) else ${exceptions.traceContext} end`,
-          lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
-          firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
-          updatedAt: now,
-        },
+        ...LIVE_FINGERPRINT,
+        set: repeatColumns(sql`${exceptions.occurrences} + excluded.occurrences`, now),
       })
       .returning({
         id: exceptions.id,
@@ -239,14 +221,7 @@ export async function writeBatch(
           action: reopenOf ? "reopened" : "opened",
           stateBefore: reopenOf ? "resolved" : null,
           stateAfter: "open",
-          details: {
-            eventId: first.eventId,
-            role: decision.role.name,
-            rule: decision.rule.index,
-            severity: decision.severity,
-            routingVersion: routing.version,
-            ...(reopenOf ? { reopenOf } : {}),
-          },
+          details: openedDetails(first.eventId, decision, routing.version, reopenOf),
         },
       },
       moreAudits: rest.map(occurrence),

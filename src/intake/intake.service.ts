@@ -12,6 +12,12 @@ import { activeTraceparent } from "../platform/tracing.js";
 import { retryTargetProblem } from "../retries/retry-target.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorm } from "../storms/storm-intake.js";
+import {
+  LIVE_FINGERPRINT,
+  openedDetails,
+  openingColumns,
+  repeatColumns,
+} from "./exception-columns.js";
 import { type FailureEvent, failureEventSchema } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
 import {
@@ -117,39 +123,15 @@ async function openOrAddOccurrence(
     : await db
         .insert(exceptions)
         .values({
-          fingerprint: key,
-          client: event.client,
-          vertical: event.vertical ?? null,
-          sku: event.sku,
-          sourceSystem: event.sourceSystem,
-          targetSystem: event.targetSystem,
-          operation: event.operation,
-          failureMode: event.failureMode,
-          severity: decision.severity,
-          role: decision.role.name,
-          ruleIndex: decision.rule.index,
-          routingVersion: routing.version,
-          channel: decision.role.channel,
-          firstEvent: event,
+          ...openingColumns(key, event, decision, routing.version, now),
           latestEvent: event,
           traceContext: trace,
           firstSeenAt: seenAt,
           lastSeenAt: seenAt,
-          openedAt: now,
-          createdAt: now,
-          updatedAt: now,
         })
         .onConflictDoUpdate({
-          target: exceptions.fingerprint,
-          targetWhere: sql`state <> 'resolved'`,
-          set: {
-            occurrences: sql`${exceptions.occurrences} + 1`,
-            latestEvent: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then excluded.latest_event else ${exceptions.latestEvent} end`,
-            traceContext: sql`case when excluded.last_seen_at >= ${exceptions.lastSeenAt} then coalesce(excluded.trace_context, ${exceptions.traceContext}) else ${exceptions.traceContext} end`,
-            lastSeenAt: sql`greatest(${exceptions.lastSeenAt}, excluded.last_seen_at)`,
-            firstSeenAt: sql`least(${exceptions.firstSeenAt}, excluded.first_seen_at)`,
-            updatedAt: now,
-          },
+          ...LIVE_FINGERPRINT,
+          set: repeatColumns(sql`${exceptions.occurrences} + 1`, now),
         })
         .returning({
           id: exceptions.id,
@@ -201,14 +183,7 @@ async function openOrAddOccurrence(
     stateBefore: previous ? "resolved" : null,
     // The episode opens; joining a claimed storm (its own audit rows) may claim it at once.
     stateAfter: "open",
-    details: {
-      eventId: event.eventId,
-      role: decision.role.name,
-      rule: decision.rule.index,
-      severity: decision.severity,
-      routingVersion: routing.version,
-      ...(previous ? { reopenOf: previous.id } : {}),
-    },
+    details: openedDetails(event.eventId, decision, routing.version, previous?.id),
   };
   const storm = await groupIntoStorm(unit, deps, {
     exceptionId: row.id,
