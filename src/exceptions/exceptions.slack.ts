@@ -4,14 +4,20 @@
  */
 
 import { randomUUID } from "node:crypto";
-import type { App, BlockAction, ButtonAction, RespondFn } from "@slack/bolt";
+import type {
+  App,
+  BlockAction,
+  ButtonAction,
+  RespondFn,
+  SlackViewMiddlewareArgs,
+} from "@slack/bolt";
 import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { plainWithNames } from "../platform/slack/directory.js";
 import { queueDirectMessage } from "../platform/slack/outbox-message.js";
-import { rowIdValue } from "../platform/slack/values.js";
+import { modalMetadata, parseJson, rowIdValue } from "../platform/slack/values.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, exceptionLabel, ROOT_CAUSE_LABELS } from "./card.js";
 import {
@@ -34,13 +40,7 @@ export const RESOLVE_CALLBACK = "exception.resolve.submit";
 
 const exceptionIdValue = rowIdValue;
 
-const resolveMetadata = z.strictObject({
-  exceptionId: z.number().int().positive(),
-  channel: z
-    .string()
-    .regex(/^[CGD][A-Z0-9]+$/)
-    .optional(),
-});
+const resolveMetadata = modalMetadata("exceptionId");
 
 export const resolveSubmission = z.object({
   note: z.string().trim().min(3, "Say in a few words what was done.").max(2000),
@@ -207,22 +207,35 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       action: { kind: "resolve", note: submitted.data.note, rootCause: submitted.data.rootCause },
       expectedChannel: meta.channel,
     };
-    const result = await clickWork(
-      deps.logger,
-      { exceptionId: meta.exceptionId, action: "resolve" },
-      () => actOnException(deps, input),
-      BEFORE_ACK_DELAYS_MS,
-    );
-    if (!result?.ok) {
-      const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
-      await ack({
-        response_action: "errors",
-        errors: { note: await plainWithNames(deps.directory, text) },
-      });
-      return;
-    }
-    await ack();
+    await actFromModal(deps, ack, input, "note");
   });
+}
+
+/**
+ * A modal's submission through the door: the ack closes the modal, or shows why nothing
+ * changed under the field named (plain text, with people's names).
+ */
+export async function actFromModal(
+  deps: Deps,
+  ack: SlackViewMiddlewareArgs["ack"],
+  input: ActInput,
+  field: string,
+): Promise<void> {
+  const result = await clickWork(
+    deps.logger,
+    { exceptionId: input.exceptionId, action: input.action.kind },
+    () => actOnException(deps, input),
+    BEFORE_ACK_DELAYS_MS,
+  );
+  if (!result?.ok) {
+    const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
+    await ack({
+      response_action: "errors",
+      errors: { [field]: await plainWithNames(deps.directory, text) },
+    });
+    return;
+  }
+  await ack();
 }
 
 function resolveModal(exceptionId: number, subject: string, channel: string | undefined) {
@@ -268,13 +281,4 @@ function resolveModal(exceptionId: number, subject: string, channel: string | un
       },
     ],
   };
-}
-
-function parseJson<S extends z.ZodType>(schema: S, text: string | undefined): z.infer<S> | null {
-  try {
-    const parsed = schema.safeParse(JSON.parse(text ?? ""));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
 }

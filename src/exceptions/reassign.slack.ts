@@ -9,17 +9,15 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { z } from "zod";
 import type { Deps } from "../app/deps.js";
-import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
-import { plainWithNames } from "../platform/slack/directory.js";
 import { escapeMrkdwn, mention, truncate } from "../platform/slack/mrkdwn.js";
 import { rowIdValue } from "../platform/slack/values.js";
 import type { RoleConfig } from "../routing/routing-file.schema.js";
 import { standingIn } from "./authorization.js";
 import { ACTIONS, type ExceptionRow, exceptionLabel } from "./card.js";
-import { actRefusalMessage, notFoundMessage, outsiderMessage } from "./exceptions.messages.js";
+import { notFoundMessage, outsiderMessage } from "./exceptions.messages.js";
 import { findException } from "./exceptions.repo.js";
-import { type ActInput, actOnException } from "./exceptions.service.js";
-import { actorOf, cardChannel, tell } from "./exceptions.slack.js";
+import type { ActInput } from "./exceptions.service.js";
+import { actFromModal, actorOf, cardChannel, tell } from "./exceptions.slack.js";
 
 export const REASSIGN_CALLBACK = "exception.reassign.submit";
 const MAX_OPTIONS = 100;
@@ -115,21 +113,7 @@ export function registerReassignListeners(app: App, deps: Deps): void {
       action: { kind: "reassign", to: to.data, ...(reason.data ? { reason: reason.data } : {}) },
       ...(meta.channel ? { expectedChannel: meta.channel } : {}),
     };
-    const result = await clickWork(
-      deps.logger,
-      { exceptionId: input.exceptionId, action: "reassign" },
-      () => actOnException(deps, input),
-      BEFORE_ACK_DELAYS_MS,
-    );
-    if (!result?.ok) {
-      const text = result ? actRefusalMessage(result.refusal) : COULD_NOT;
-      await ack({
-        response_action: "errors",
-        errors: { to: await plainWithNames(deps.directory, text) },
-      });
-      return;
-    }
-    await ack();
+    await actFromModal(deps, ack, input, "to");
   });
 }
 

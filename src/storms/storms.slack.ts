@@ -5,13 +5,12 @@
  */
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
-import { z } from "zod";
 import type { Deps } from "../app/deps.js";
 import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
 import { actorOf, cardChannel, resolveSubmission, tell } from "../exceptions/exceptions.slack.js";
 import { ROOT_CAUSES } from "../platform/db/schema.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
-import { rowIdValue } from "../platform/slack/values.js";
+import { modalMetadata, parseJson, rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
 import { stormLabel } from "./storm-key.js";
 import { plainStormRefusal, stormRefusalMessage } from "./storms.messages.js";
@@ -22,13 +21,7 @@ export const STORM_RESOLVE_CALLBACK = "storm.resolve.submit";
 
 const stormIdValue = rowIdValue;
 
-const resolveMetadata = z.strictObject({
-  stormId: z.number().int().positive(),
-  channel: z
-    .string()
-    .regex(/^[CG][A-Z0-9]+$/)
-    .optional(),
-});
+const resolveMetadata = modalMetadata("stormId");
 
 export function registerStormListeners(app: App, deps: Deps): void {
   const simple = [
@@ -82,7 +75,7 @@ export function registerStormListeners(app: App, deps: Deps): void {
   );
 
   app.view(STORM_RESOLVE_CALLBACK, async ({ ack, body, view }) => {
-    const meta = parseMetadata(view.private_metadata);
+    const meta = parseJson(resolveMetadata, view.private_metadata);
     if (!meta) {
       await ack({
         response_action: "errors",
@@ -123,15 +116,6 @@ export function registerStormListeners(app: App, deps: Deps): void {
     }
     await ack();
   });
-}
-
-function parseMetadata(text: string | undefined): z.infer<typeof resolveMetadata> | null {
-  try {
-    const parsed = resolveMetadata.safeParse(JSON.parse(text ?? ""));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
 }
 
 function resolveAllModal(
