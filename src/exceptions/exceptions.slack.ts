@@ -182,10 +182,7 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
   app.view(RESOLVE_CALLBACK, async ({ ack, body, view }) => {
     const meta = parseJson(resolveMetadata, view.private_metadata);
     const values = view.state.values;
-    const submitted = resolveSubmission.safeParse({
-      note: values.note?.value?.value ?? "",
-      rootCause: values.root_cause?.value?.selected_option?.value,
-    });
+    const submitted = readResolveForm(values);
     if (!meta) {
       await ack({
         response_action: "errors",
@@ -193,18 +190,14 @@ export function registerExceptionListeners(app: App, deps: Deps): void {
       });
       return;
     }
-    if (!submitted.success) {
-      const errors: Record<string, string> = {};
-      for (const issue of submitted.error.issues) {
-        errors[issue.path[0] === "rootCause" ? "root_cause" : "note"] = issue.message;
-      }
-      await ack({ response_action: "errors", errors });
+    if (!submitted.ok) {
+      await ack({ response_action: "errors", errors: submitted.errors });
       return;
     }
     const input: ActInput = {
       exceptionId: meta.exceptionId,
       actor: actorOf(body),
-      action: { kind: "resolve", note: submitted.data.note, rootCause: submitted.data.rootCause },
+      action: { kind: "resolve", note: submitted.value.note, rootCause: submitted.value.rootCause },
       expectedChannel: meta.channel,
     };
     await actFromModal(deps, ack, input, "note");
@@ -239,18 +232,52 @@ export async function actFromModal(
 }
 
 function resolveModal(exceptionId: number, subject: string, channel: string | undefined) {
+  return resolveFormView({
+    callbackId: RESOLVE_CALLBACK,
+    metadata: { exceptionId, ...(channel ? { channel } : {}) },
+    title: `Resolve ${exceptionLabel(exceptionId)}`,
+    submit: "Resolve",
+    context: subject,
+    example: "e.g. Re-mapped the size attribute and re-sent the feed",
+  });
+}
+
+/** The resolve form's answers, or the errors to show under its fields. */
+export function readResolveForm(
+  values: SlackViewMiddlewareArgs["view"]["state"]["values"],
+):
+  | { ok: true; value: z.infer<typeof resolveSubmission> }
+  | { ok: false; errors: Record<string, string> } {
+  const submitted = resolveSubmission.safeParse({
+    note: values.note?.value?.value ?? "",
+    rootCause: values.root_cause?.value?.selected_option?.value,
+  });
+  if (submitted.success) return { ok: true, value: submitted.data };
+  const errors: Record<string, string> = {};
+  for (const issue of submitted.error.issues) {
+    errors[issue.path[0] === "rootCause" ? "root_cause" : "note"] = issue.message;
+  }
+  return { ok: false, errors };
+}
+
+/** The resolve form (what was done, root cause) of a card or of a whole storm. */
+export function resolveFormView(form: {
+  callbackId: string;
+  metadata: Record<string, unknown>;
+  title: string;
+  submit: string;
+  context: string;
+  example: string;
+}) {
   return {
     type: "modal" as const,
-    callback_id: RESOLVE_CALLBACK,
-    private_metadata: JSON.stringify({ exceptionId, ...(channel ? { channel } : {}) }),
-    title: {
-      type: "plain_text" as const,
-      text: `Resolve ${exceptionLabel(exceptionId)}`.slice(0, 24),
-    },
-    submit: { type: "plain_text" as const, text: "Resolve" },
+    callback_id: form.callbackId,
+    private_metadata: JSON.stringify(form.metadata),
+    title: { type: "plain_text" as const, text: form.title.slice(0, 24) },
+    submit: { type: "plain_text" as const, text: form.submit },
     close: { type: "plain_text" as const, text: "Cancel" },
     blocks: [
-      { type: "context", elements: [{ type: "plain_text", text: subject.slice(0, 2000) }] },
+      { type: "context", elements: [{ type: "plain_text", text: form.context.slice(0, 2000) }] },
       {
         type: "input",
         block_id: "note",
@@ -260,10 +287,7 @@ function resolveModal(exceptionId: number, subject: string, channel: string | un
           action_id: "value",
           multiline: true,
           max_length: 2000,
-          placeholder: {
-            type: "plain_text",
-            text: "e.g. Re-mapped the size attribute and re-sent the feed",
-          },
+          placeholder: { type: "plain_text", text: form.example },
         },
       },
       {

@@ -9,7 +9,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import type { Queryable } from "../platform/db/db.js";
 import { type RejectionKind, rejectionGroups, slackOutbox } from "../platform/db/schema.js";
-import { enqueueOutbox } from "../platform/slack/outbox.repo.js";
+import { queueRedraw } from "../platform/slack/outbox.repo.js";
 import { findEarlierPost, postFindable } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
@@ -128,23 +128,12 @@ export async function queueRejectionCard(
   groupId: number,
   channel: string,
 ): Promise<void> {
-  const lane = rejectionLane(groupId);
-  const [pending] = await db
-    .select({ id: slackOutbox.id })
-    .from(slackOutbox)
-    .where(
-      and(
-        eq(slackOutbox.lane, lane),
-        eq(slackOutbox.kind, "rejection_card"),
-        eq(slackOutbox.state, "pending"),
-      ),
-    )
-    .limit(1)
-    .for("update");
-  if (pending) return;
-  await enqueueOutbox(db, [
-    { lane, kind: "rejection_card", paceKey: channel, payload: { groupId } },
-  ]);
+  await queueRedraw(db, {
+    lane: rejectionLane(groupId),
+    kind: "rejection_card",
+    paceKey: channel,
+    payload: { groupId },
+  });
 }
 
 export async function findRejectionGroup(

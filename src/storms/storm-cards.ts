@@ -15,7 +15,7 @@ import type { Deps } from "../app/deps.js";
 import { queueCardSync } from "../exceptions/cards.js";
 import type { Queryable } from "../platform/db/db.js";
 import { exceptions, slackOutbox, storms } from "../platform/db/schema.js";
-import { enqueueOutbox } from "../platform/slack/outbox.repo.js";
+import { queueRedraw } from "../platform/slack/outbox.repo.js";
 import { findEarlierPost, postFindable, queueMessage } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
@@ -35,29 +35,13 @@ const windowOf = (deps: Pick<Deps, "storms">) => deps.storms?.settings.windowMs 
  * (and then miss it); one that is being sent already gets a new row behind it.
  */
 export async function queueStormCard(db: Queryable, stormId: number): Promise<void> {
-  const lane = stormLane(stormId);
-  const [pending] = await db
-    .select({ id: slackOutbox.id })
-    .from(slackOutbox)
-    .where(
-      and(
-        eq(slackOutbox.lane, lane),
-        eq(slackOutbox.kind, "storm_card"),
-        eq(slackOutbox.state, "pending"),
-      ),
-    )
-    .limit(1)
-    .for("update");
-  if (pending) return;
-  await enqueueOutbox(db, [
-    {
-      lane,
-      kind: "storm_card",
-      payload: { stormId },
-      // Paced with the storm's channel, like its members' cards.
-      paceKey: sql`(select channel from ${storms} where id = ${stormId})`,
-    },
-  ]);
+  await queueRedraw(db, {
+    lane: stormLane(stormId),
+    kind: "storm_card",
+    payload: { stormId },
+    // Paced with the storm's channel, like its members' cards.
+    paceKey: sql`(select channel from ${storms} where id = ${stormId})`,
+  });
 }
 
 /**

@@ -6,9 +6,13 @@
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import type { Deps } from "../app/deps.js";
-import { ROOT_CAUSE_LABELS } from "../exceptions/card.js";
-import { actorOf, cardChannel, resolveSubmission, tell } from "../exceptions/exceptions.slack.js";
-import { ROOT_CAUSES } from "../platform/db/schema.js";
+import {
+  actorOf,
+  cardChannel,
+  readResolveForm,
+  resolveFormView,
+  tell,
+} from "../exceptions/exceptions.slack.js";
 import { BEFORE_ACK_DELAYS_MS, COULD_NOT, clickWork } from "../platform/slack/click-work.js";
 import { modalMetadata, parseJson, rowIdValue } from "../platform/slack/values.js";
 import { STORM_ACTIONS } from "./storm-card.js";
@@ -84,16 +88,9 @@ export function registerStormListeners(app: App, deps: Deps): void {
       return;
     }
     const values = view.state.values;
-    const submitted = resolveSubmission.safeParse({
-      note: values.note?.value?.value ?? "",
-      rootCause: values.root_cause?.value?.selected_option?.value,
-    });
-    if (!submitted.success) {
-      const errors: Record<string, string> = {};
-      for (const issue of submitted.error.issues) {
-        errors[issue.path[0] === "rootCause" ? "root_cause" : "note"] = issue.message;
-      }
-      await ack({ response_action: "errors", errors });
+    const submitted = readResolveForm(values);
+    if (!submitted.ok) {
+      await ack({ response_action: "errors", errors: submitted.errors });
       return;
     }
     const result = await clickWork(
@@ -104,8 +101,8 @@ export function registerStormListeners(app: App, deps: Deps): void {
           stormId: meta.stormId,
           actor: actorOf(body),
           expectedChannel: meta.channel,
-          note: submitted.data.note,
-          rootCause: submitted.data.rootCause,
+          note: submitted.value.note,
+          rootCause: submitted.value.rootCause,
         }),
       BEFORE_ACK_DELAYS_MS,
     );
@@ -124,54 +121,12 @@ function resolveAllModal(
   members: number,
   channel: string | undefined,
 ) {
-  return {
-    type: "modal" as const,
-    callback_id: STORM_RESOLVE_CALLBACK,
-    private_metadata: JSON.stringify({ stormId, ...(channel ? { channel } : {}) }),
-    title: { type: "plain_text" as const, text: `Resolve ${stormLabel(stormId)}`.slice(0, 24) },
-    submit: { type: "plain_text" as const, text: "Resolve all" },
-    close: { type: "plain_text" as const, text: "Cancel" },
-    blocks: [
-      {
-        type: "context",
-        elements: [
-          {
-            type: "plain_text",
-            text: `${subject} · ${members} unresolved member${members === 1 ? "" : "s"}: each gets this note.`.slice(
-              0,
-              2000,
-            ),
-          },
-        ],
-      },
-      {
-        type: "input",
-        block_id: "note",
-        label: { type: "plain_text", text: "What was done" },
-        element: {
-          type: "plain_text_input",
-          action_id: "value",
-          multiline: true,
-          max_length: 2000,
-          placeholder: {
-            type: "plain_text",
-            text: "e.g. The ERP rate limit was raised; the feed was re-sent",
-          },
-        },
-      },
-      {
-        type: "input",
-        block_id: "root_cause",
-        label: { type: "plain_text", text: "Root cause" },
-        element: {
-          type: "static_select",
-          action_id: "value",
-          options: ROOT_CAUSES.map((cause) => ({
-            text: { type: "plain_text", text: ROOT_CAUSE_LABELS[cause] },
-            value: cause,
-          })),
-        },
-      },
-    ],
-  };
+  return resolveFormView({
+    callbackId: STORM_RESOLVE_CALLBACK,
+    metadata: { stormId, ...(channel ? { channel } : {}) },
+    title: `Resolve ${stormLabel(stormId)}`,
+    submit: "Resolve all",
+    context: `${subject} · ${members} unresolved member${members === 1 ? "" : "s"}: each gets this note.`,
+    example: "e.g. The ERP rate limit was raised; the feed was re-sent",
+  });
 }

@@ -48,6 +48,28 @@ function paceKeyOf(entry: OutboxEntry): string | SQL | null {
 }
 
 /**
+ * A redraw of one lane's message (a storm card, a rejection card): queued unless a pending row
+ * of that lane and kind is there already, which is locked until this transaction ends, so the
+ * relay cannot render it before the change is committed (and then miss it); one that is being
+ * sent already gets a new row behind it. Use inside the change's transaction, last.
+ */
+export async function queueRedraw(db: Queryable, entry: OutboxEntry): Promise<void> {
+  const [pending] = await db
+    .select({ id: slackOutbox.id })
+    .from(slackOutbox)
+    .where(
+      and(
+        eq(slackOutbox.lane, entry.lane),
+        eq(slackOutbox.kind, entry.kind),
+        eq(slackOutbox.state, "pending"),
+      ),
+    )
+    .limit(1)
+    .for("update");
+  if (!pending) await enqueueOutbox(db, [entry]);
+}
+
+/**
  * Adds outbox rows; a duplicate dedupe key is skipped, and so is a second pending card row
  * for an exception (the pending one renders the latest state when it is sent). Relays wake
  * at commit.
