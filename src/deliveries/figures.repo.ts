@@ -9,7 +9,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../platform/db/db.js";
-import { DAY_MS, type DeliveryCounts, HOUR_MS, MINUTE_MS } from "./aggregate.js";
+import { DAY_MS, type DeliveryCounts, HOUR_MS, MINUTE_MS, noDeliveries } from "./aggregate.js";
 import { mergeInto } from "./sketch.js";
 
 export interface FigureTotals extends DeliveryCounts {
@@ -96,15 +96,8 @@ export async function deliveryTotals(
         pipeline: row.pipeline,
         client: row.client,
         targetSystem: row.target_system,
-        deliveries: 0,
-        failures: 0,
-        clamped: 0,
-        duplicates: 0,
-        timed: 0,
-        sumMs: 0,
-        maxMs: null,
+        ...noDeliveries(),
         lastDeliveredAt: null,
-        sketch: {},
       };
       totals.set(key, total);
     }

@@ -24,6 +24,7 @@ import {
   messageHandler,
   messagePayloadSchema,
   postFindable,
+  redraw,
 } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import type { SubjectBindings } from "../platform/slack/outbox-subjects.js";
@@ -141,13 +142,7 @@ export function cardOutboxHandlers(
           };
         }
         const card = renderCard(exception, extras(exception));
-        await deps.slack.chat.update({
-          channel: exception.channel,
-          ts: exception.cardTs,
-          text: card.text,
-          blocks: card.blocks as never,
-        });
-        return { ok: true, delivered: "update", channel: exception.channel, ts: exception.cardTs };
+        return redraw(deps.slack, { channel: exception.channel, ts: exception.cardTs }, card);
       },
     },
     message: messageHandler(

@@ -10,7 +10,7 @@ import type { Deps } from "../app/deps.js";
 import type { Queryable } from "../platform/db/db.js";
 import { type RejectionKind, rejectionGroups, slackOutbox } from "../platform/db/schema.js";
 import { queueRedraw } from "../platform/slack/outbox.repo.js";
-import { findEarlierPost, postFindable } from "../platform/slack/outbox-message.js";
+import { findEarlierPost, postFindable, redraw } from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
 import { type ProducerIdentity, producerName, producerRole } from "../routing/producers.js";
@@ -169,13 +169,7 @@ export function rejectionCardHandler(
       if (!group) return { ok: false, reason: "rejection group not found" };
       const card = renderRejectionGroupCard(groupView(group), deps.contractDocsUrl);
       if (group.cardTs && group.cardChannel) {
-        await deps.slack.chat.update({
-          channel: group.cardChannel,
-          ts: group.cardTs,
-          text: card.text,
-          blocks: card.blocks as never,
-        });
-        return { ok: true, delivered: "update", channel: group.cardChannel, ts: group.cardTs };
+        return redraw(deps.slack, { channel: group.cardChannel, ts: group.cardTs }, card);
       }
       const target = { channel: group.channel };
       const mine = (payload: Record<string, unknown>, type: string) =>

@@ -7,13 +7,12 @@
  *   list                       producers, live and revoked
  *   revoke <name>              the token stops working on the next request
  */
-import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { type Closer, createDeps } from "../app/create-deps.js";
 import type { Deps } from "../app/deps.js";
 import type { Env } from "../env.js";
+import { type CliOutput, cliActor, fail, parsedOrUsage, usage } from "../platform/cli.js";
 import { createLogger } from "../platform/logger.js";
-import type { CliOutput } from "../routing/routes-cli.js";
 import { newProducerToken, PRODUCER_NAME, tokenHint, tokenSha256 } from "./producer-token.js";
 import { createProducer, listProducers, revokeProducer } from "./producers.repo.js";
 
@@ -28,20 +27,15 @@ export async function runProducersCli(
   io: CliOutput,
   options: { quiet?: boolean } = {},
 ): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    io.err((error as Error).message);
-    return usage(io);
-  }
+  const parsed = parsedOrUsage(() => parse(argv), io, USAGE);
+  if (!parsed) return 2;
   const [command, ...args] = parsed.positionals;
   const valid =
     (command === "list" && args.length === 0) ||
     ((command === "create" || command === "revoke") && args.length === 1);
-  if (!valid) return usage(io);
-  if (command !== "create" && parsed.values.role !== undefined) return usage(io);
-  const actor = `cli:${userInfo().username}`;
+  if (!valid) return usage(io, USAGE);
+  if (command !== "create" && parsed.values.role !== undefined) return usage(io, USAGE);
+  const actor = cliActor();
   const logger = createLogger(options.quiet === false ? env.LOG_LEVEL : "warn", process.stderr);
   // Deps only: no migration, no worker, no HTTP, and the routing file left alone.
   const closers: Closer[] = [];
@@ -126,14 +120,4 @@ async function run(
       return 0;
     }
   }
-}
-
-function usage(io: CliOutput): number {
-  io.err(USAGE);
-  return 2;
-}
-
-function fail(io: CliOutput, message: string): number {
-  io.err(message);
-  return 1;
 }

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { z } from "zod";
 import { envSchema } from "../env.js";
+import { parsedOrUsage } from "../platform/cli.js";
 import {
   snapshotHeaderSchema,
   snapshotPublisher,
@@ -27,21 +28,16 @@ export interface ImportIo {
   err(line: string): void;
 }
 
+const USAGE =
+  "usage: npm run snapshot:import -- --client C --system S --taken-at ISO-TIME [--snapshot-id ID] [--format csv|ndjson] FILE";
+
 export async function runSnapshotImport(
   argv: string[],
   environment: Record<string, string | undefined>,
   io: ImportIo,
 ): Promise<number> {
-  let args: ReturnType<typeof parseCliArgs>;
-  try {
-    args = parseCliArgs(argv);
-  } catch (error) {
-    io.err((error as Error).message);
-    io.err(
-      "usage: npm run snapshot:import -- --client C --system S --taken-at ISO-TIME [--snapshot-id ID] [--format csv|ndjson] FILE",
-    );
-    return 2;
-  }
+  const args = parsedOrUsage(() => parseCliArgs(argv), io, USAGE);
+  if (!args) return 2;
   const header = snapshotHeaderSchema.safeParse({
     snapshotId: args.values["snapshot-id"] ?? randomUUID(),
     client: args.values.client,

@@ -10,11 +10,11 @@
  *   rollback <version> --reason "…" [--break-glass]
  */
 import { readFile } from "node:fs/promises";
-import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { type Closer, createDeps } from "../app/create-deps.js";
 import type { Deps } from "../app/deps.js";
 import type { Env } from "../env.js";
+import { type CliOutput, cliActor, fail, parsedOrUsage, usage } from "../platform/cli.js";
 import { createLogger } from "../platform/logger.js";
 import { breakGlassRollback } from "./break-glass.service.js";
 import { checkBreakGlassToken, TOKEN_REFUSALS, type TokenCheck } from "./break-glass-token.js";
@@ -43,10 +43,7 @@ Acts as cli:<os user>; approve proposals in Slack. --break-glass reads the admin
 SYNCDESK_BREAK_GLASS_TOKEN.`;
 const COMMANDS = ["list", "show", "test", "propose", "rollback"];
 
-export interface CliOutput {
-  out(line?: string): void;
-  err(line: string): void;
-}
+export type { CliOutput };
 
 /** Runs one command; resolves with the exit code (0 done, 1 refused, 2 usage). */
 export async function runRoutesCli(
@@ -55,19 +52,12 @@ export async function runRoutesCli(
   io: CliOutput,
   options: { quiet?: boolean; breakGlassToken?: string } = {},
 ): Promise<number> {
-  let parsed: ReturnType<typeof parseCliArgs>;
-  try {
-    parsed = parseCliArgs(argv);
-  } catch (error) {
-    io.err((error as Error).message);
-    return usage(io);
-  }
+  const parsed = parsedOrUsage(() => parseCliArgs(argv), io, USAGE);
+  if (!parsed) return 2;
   const [command, ...args] = parsed.positionals;
-  if (!command || !COMMANDS.includes(command)) return usage(io);
+  if (!command || !COMMANDS.includes(command)) return usage(io, USAGE);
   const { values } = parsed;
-  // A shell cannot prove a Slack identity: it acts as its OS user, so its proposals always need
-  // someone in Slack to approve them, and four eyes cannot be walked around from here.
-  const actor = `cli:${userInfo().username}`;
+  const actor = cliActor();
   const token = checkBreakGlassToken(options.breakGlassToken, env.BREAK_GLASS_TOKEN_SHA256);
   const logger = createLogger(options.quiet === false ? env.LOG_LEVEL : "warn", process.stderr);
   // Deps only: no migration, no worker, no HTTP, and the routing file left alone.
@@ -132,7 +122,7 @@ async function run(
     }
     case "propose": {
       const [file] = args;
-      if (!file || !options.reason?.trim()) return usage(io);
+      if (!file || !options.reason?.trim()) return usage(io, USAGE);
       const text = await readFile(file, "utf8");
       return report(
         io,
@@ -147,7 +137,8 @@ async function run(
     }
     case "rollback": {
       const version = Number(args[0]);
-      if (!Number.isInteger(version) || version <= 0 || !options.reason?.trim()) return usage(io);
+      if (!Number.isInteger(version) || version <= 0 || !options.reason?.trim())
+        return usage(io, USAGE);
       if (options["break-glass"]) {
         const result = await breakGlassRollback(deps, {
           toVersion: version,
@@ -177,7 +168,7 @@ async function run(
       );
     }
     default:
-      return usage(io);
+      return usage(io, USAGE);
   }
 }
 
@@ -225,14 +216,4 @@ function line(row: VersionRow): string {
     ? ` decided by ${row.decidedBy} ${row.decidedAt?.toISOString() ?? ""}`
     : "";
   return `v${row.version} ${row.status.padEnd(10)} by ${row.author} via ${row.source} ${row.createdAt.toISOString()}${decided}${flags.length ? ` [${flags.join(", ")}]` : ""}: ${row.reason}`;
-}
-
-function usage(io: CliOutput): number {
-  io.err(USAGE);
-  return 2;
-}
-
-function fail(io: CliOutput, message: string): number {
-  io.err(message);
-  return 1;
 }

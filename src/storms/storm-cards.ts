@@ -16,7 +16,12 @@ import { queueCardSync } from "../exceptions/cards.js";
 import type { Queryable } from "../platform/db/db.js";
 import { exceptions, slackOutbox, storms } from "../platform/db/schema.js";
 import { queueRedraw } from "../platform/slack/outbox.repo.js";
-import { findEarlierPost, postFindable, queueMessage } from "../platform/slack/outbox-message.js";
+import {
+  findEarlierPost,
+  postFindable,
+  queueMessage,
+  redraw,
+} from "../platform/slack/outbox-message.js";
 import type { OutboxHandler } from "../platform/slack/outbox-relay.js";
 import { coalesceDelay } from "../platform/slack/rate-limits.js";
 import { renderStormCard, type StormRow } from "./storm-card.js";
@@ -73,13 +78,7 @@ export function stormCardHandler(deps: Deps, windowMs = STORM_CARD_EVERY_MS): Ou
         return { ok: true, delivered: "post", ...(await postStormCard(deps, storm)) };
       const stats = await stormStats(deps.db, storm.id);
       const card = renderStormCard(storm, stats, windowOf(deps));
-      await deps.slack.chat.update({
-        channel: storm.channel,
-        ts: storm.cardTs,
-        text: card.text,
-        blocks: card.blocks as never,
-      });
-      return { ok: true, delivered: "update", channel: storm.channel, ts: storm.cardTs };
+      return redraw(deps.slack, { channel: storm.channel, ts: storm.cardTs }, card);
     },
   };
 }

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { Queryable } from "../db/db.js";
 import type { Logger } from "../logger.js";
 import { enqueueOutbox, type OutboxRow } from "./outbox.repo.js";
-import type { OutboxHandler } from "./outbox-relay.js";
+import type { Delivery, OutboxHandler } from "./outbox-relay.js";
 import {
   bindingOf,
   type OutboxSubject,
@@ -109,12 +109,7 @@ export function messageHandler(
       if (payload.editTs) {
         if (!row.channel) return { ok: false, reason: "edit without a channel" };
         const at = { channel: row.channel, ts: payload.editTs };
-        await slack.chat.update({
-          ...at,
-          text: payload.text,
-          ...(payload.blocks ? { blocks: payload.blocks as never } : {}),
-        });
-        return { ok: true, delivered: "update", ...at };
+        return redraw(slack, at, payload);
       }
       let target: Target;
       if (mode !== "post") {
@@ -123,13 +118,7 @@ export function messageHandler(
         const at = await bindingOf(subjects, subject).locate?.(subject);
         if (!at) return { ok: false, reason: `no ${subject.type} message to ${mode}` };
         if (mode === "edit") {
-          await slack.chat.update({
-            channel: at.channel,
-            ts: at.ts,
-            text: payload.text,
-            ...(payload.blocks ? { blocks: payload.blocks as never } : {}),
-          });
-          return { ok: true, delivered: "update", ...at };
+          return redraw(slack, at, payload);
         }
         target = { channel: at.channel, threadTs: at.ts };
       } else if (row.inCardThread) {
@@ -163,6 +152,20 @@ export function messageHandler(
 }
 
 type Metadata = Record<string, unknown>;
+
+/** Redraws a message where it stands (a card, a storm or rejection card): the outbox's delivery. */
+export async function redraw(
+  slack: WebClient,
+  at: { channel: string; ts: string },
+  message: { text: string; blocks?: unknown[] },
+): Promise<Delivery> {
+  await slack.chat.update({
+    ...at,
+    text: message.text,
+    ...(message.blocks ? { blocks: message.blocks as never } : {}),
+  });
+  return { ok: true, delivered: "update", ...at };
+}
 
 /**
  * Posts a message (links not unfurled) that carries `metadata`, by which `findEarlierPost`
