@@ -2,17 +2,15 @@
 
 import type { Deps } from "../app/deps.js";
 import { recordAudit } from "../audit/audit.js";
-import { routingVersions } from "../platform/db/schema.js";
 import { activate, afterDecision, type DecisionResult, fail } from "./activation.service.js";
 import { queueDecision } from "./approval-card.service.js";
 import { contentHash } from "./proposal-check.js";
 import { mayBreakGlass, planReassignments } from "./review-policy.js";
 import {
   activeVersion,
+  insertNextVersion,
   lockRouting,
-  nextVersionNumber,
   openByRole,
-  type VersionRow,
   versionByNumber,
 } from "./versions.repo.js";
 import { configOf, rollbackRefusal, type Via } from "./versions.service.js";
@@ -54,23 +52,19 @@ export async function breakGlassRollback(
     await lockRouting(tx);
     const current = await activeVersion(tx);
     if (!current) return fail("stale", "There is no active routing version.");
-    const version = await nextVersionNumber(tx);
-    const [row] = await tx
-      .insert(routingVersions)
-      .values({
-        version,
-        text: target.text,
-        contentHash: contentHash(target.text),
-        status: "proposed",
-        source: input.via,
-        author: input.actor,
-        reason,
-        rollbackOf: target.version,
-        baseVersion: current.version,
-        breakGlass: true,
-        createdAt: now,
-      })
-      .returning();
+    const row = await insertNextVersion(tx, {
+      text: target.text,
+      contentHash: contentHash(target.text),
+      status: "proposed",
+      source: input.via,
+      author: input.actor,
+      reason,
+      rollbackOf: target.version,
+      baseVersion: current.version,
+      breakGlass: true,
+      createdAt: now,
+    });
+    const { version } = row;
     const plan = planReassignments(await openByRole(tx), restored, { fallbackToDefault: true });
     await recordAudit(tx, {
       actor: input.actor,
@@ -89,7 +83,7 @@ export async function breakGlassRollback(
       at: now,
     });
     const activated = await activate(deps, tx, {
-      row: row as VersionRow,
+      row: row,
       actor: input.actor,
       now,
       plan: plan.moves,

@@ -50,6 +50,20 @@ export async function nextVersionNumber(tx: Tx): Promise<number> {
   return (row?.max ?? 0) + 1;
 }
 
+/** Files a routing version under the next number; the caller holds the routing lock. */
+export async function insertNextVersion(
+  tx: Tx,
+  values: Omit<typeof routingVersions.$inferInsert, "version">,
+): Promise<VersionRow> {
+  const version = await nextVersionNumber(tx);
+  const [row] = await tx
+    .insert(routingVersions)
+    .values({ ...values, version })
+    .returning();
+  if (!row) throw new Error(`routing version ${version} was not stored`);
+  return row;
+}
+
 export async function recentVersions(db: Queryable, limit: number): Promise<VersionRow[]> {
   return db.select().from(routingVersions).orderBy(desc(routingVersions.version)).limit(limit);
 }

@@ -7,7 +7,6 @@
 import type { Deps } from "../app/deps.js";
 import { recordAudit, SYSTEM_ACTOR } from "../audit/audit.js";
 import type { Db } from "../platform/db/db.js";
-import { routingVersions } from "../platform/db/schema.js";
 import { queueApprovalCard } from "./approval-card.service.js";
 import { configOf } from "./load.js";
 import { checkProposalText, contentHash } from "./proposal-check.js";
@@ -16,9 +15,9 @@ import type { ProposalIssue, ReviewSnapshot } from "./review-policy.js";
 import { checkAgainstSlack } from "./slack-check.service.js";
 import {
   activeVersion,
+  insertNextVersion,
   latestWithHash,
   lockRouting,
-  nextVersionNumber,
   notifyActivated,
   type VersionRow,
   versionByNumber,
@@ -43,23 +42,19 @@ export async function syncFileOnStart(
     await lockRouting(tx);
     const active = await activeVersion(tx);
     if (active) return { kind: active.contentHash === hash ? "unchanged" : "differs", active };
-    const version = await nextVersionNumber(tx);
-    const [row] = await tx
-      .insert(routingVersions)
-      .values({
-        version,
-        text: input.text,
-        contentHash: hash,
-        status: "active",
-        source: "file",
-        author: `file:${input.fileName}`,
-        reason: `bootstrapped from ${input.fileName} on first start`,
-        decidedBy: SYSTEM_ACTOR,
-        decidedAt: input.now,
-        activatedAt: input.now,
-        createdAt: input.now,
-      })
-      .returning();
+    const row = await insertNextVersion(tx, {
+      text: input.text,
+      contentHash: hash,
+      status: "active",
+      source: "file",
+      author: `file:${input.fileName}`,
+      reason: `bootstrapped from ${input.fileName} on first start`,
+      decidedBy: SYSTEM_ACTOR,
+      decidedAt: input.now,
+      activatedAt: input.now,
+      createdAt: input.now,
+    });
+    const { version } = row;
     await recordAudit(tx, {
       actor: SYSTEM_ACTOR,
       source: "routing",
@@ -69,7 +64,7 @@ export async function syncFileOnStart(
       at: input.now,
     });
     await notifyActivated(tx, version);
-    return { kind: "bootstrapped" as const, active: row as VersionRow };
+    return { kind: "bootstrapped" as const, active: row };
   });
 }
 
@@ -117,23 +112,19 @@ export async function proposeChange(deps: Deps, input: ProposeInput): Promise<Pr
     const current = await activeVersion(tx);
     if (current?.version !== active.version) return null;
     if (await sameText(tx, current, hash, input.via)) return undefined;
-    const version = await nextVersionNumber(tx);
-    const [row] = await tx
-      .insert(routingVersions)
-      .values({
-        version,
-        text: input.text,
-        contentHash: hash,
-        status: "proposed",
-        source: input.via,
-        author: input.author,
-        reason: input.reason,
-        rollbackOf: input.rollbackOf ?? null,
-        baseVersion: active.version,
-        review,
-        createdAt: now,
-      })
-      .returning();
+    const row = await insertNextVersion(tx, {
+      text: input.text,
+      contentHash: hash,
+      status: "proposed",
+      source: input.via,
+      author: input.author,
+      reason: input.reason,
+      rollbackOf: input.rollbackOf ?? null,
+      baseVersion: active.version,
+      review,
+      createdAt: now,
+    });
+    const { version } = row;
     const details = { version, baseVersion: active.version, via: input.via, contentHash: hash };
     await recordAudit(tx, {
       actor: input.author,
@@ -156,8 +147,8 @@ export async function proposeChange(deps: Deps, input: ProposeInput): Promise<Pr
       },
       at: now,
     });
-    await queueApprovalCard(tx, deps.approvalsChannel, row as VersionRow);
-    return row as VersionRow;
+    await queueApprovalCard(tx, deps.approvalsChannel, row);
+    return row;
   });
   if (stored === null)
     return {
