@@ -297,7 +297,7 @@ export function confirmDialog(input: { title: string; text: string; confirm: str
   };
 }
 
-function button(
+export function button(
   text: string,
   actionId: string,
   value: string,

@@ -167,12 +167,22 @@ export interface DeltaRow {
   delta: number;
 }
 
-/** The largest deltas of a run (by absolute delta, then SKU). */
-export async function largestDeltas(
+/** Deltas of a run, read in the order given (and only the classes given, from a SKU on). */
+export async function deltaRows(
   db: Queryable,
   runId: number,
-  limit: number,
+  read: {
+    order: "largest" | "sku";
+    classes?: DeltaRow["class"][];
+    afterSku?: string;
+    limit?: number;
+  },
 ): Promise<DeltaRow[]> {
+  const classes = read.classes ? sql`and class in ${read.classes}` : sql``;
+  const after = read.afterSku === undefined ? sql`` : sql`and sku collate "C" > ${read.afterSku}`;
+  const order =
+    read.order === "largest" ? sql`abs(delta) desc, sku collate "C"` : sql`sku collate "C"`;
+  const limit = read.limit === undefined ? sql`` : sql`limit ${read.limit}`;
   const rows = await db.execute<{
     sku: string;
     class: DeltaRow["class"];
@@ -181,7 +191,7 @@ export async function largestDeltas(
     delta: string | number;
   }>(sql`
     select sku, class, source_quantity, consumer_quantity, delta from recon_deltas
-    where run_id = ${runId} order by abs(delta) desc, sku collate "C" limit ${limit}`);
+    where run_id = ${runId} ${classes} ${after} order by ${order} ${limit}`);
   return rows.map((row) => ({
     sku: row.sku,
     class: row.class,
@@ -189,4 +199,9 @@ export async function largestDeltas(
     consumerQuantity: row.consumer_quantity === null ? null : Number(row.consumer_quantity),
     delta: Number(row.delta),
   }));
+}
+
+/** The largest deltas of a run (by absolute delta, then SKU). */
+export function largestDeltas(db: Queryable, runId: number, limit: number): Promise<DeltaRow[]> {
+  return deltaRows(db, runId, { order: "largest", limit });
 }

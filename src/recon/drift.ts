@@ -6,12 +6,14 @@
  * recovered, saying so in the card's thread. Job `recon.drift`, at-least-once: each delta's
  * event id is the run's and the SKU's, so a job run twice adds nothing.
  */
+
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { applySignal } from "../exceptions/exceptions.service.js";
 import { ingestFailure } from "../intake/intake.service.js";
 import type { FailureEventInput } from "../platform/contracts/failure-event.schema.js";
+import { deltaRows } from "./compare.repo.js";
 
 const PAGE = 1000;
 
@@ -74,23 +76,19 @@ export async function driftFromRun(
   let events = 0;
   let after = "";
   for (;;) {
-    const page = await deps.db.execute<{
-      sku: string;
-      class: string;
-      source_quantity: string | null;
-      consumer_quantity: string | null;
-      delta: string;
-    }>(sql`
-      select sku, class, source_quantity, consumer_quantity, delta from recon_deltas
-      where run_id = ${runId} and class in ('mismatch', 'missing') and sku collate "C" > ${after}
-      order by sku collate "C" limit ${PAGE}`);
+    const page = await deltaRows(deps.db, runId, {
+      order: "sku",
+      classes: ["mismatch", "missing"],
+      afterSku: after,
+      limit: PAGE,
+    });
     for (const d of page) {
       const event = driftEvent(run, {
         sku: d.sku,
         class: d.class,
-        source: d.source_quantity === null ? null : Number(d.source_quantity),
-        consumer: d.consumer_quantity === null ? null : Number(d.consumer_quantity),
-        delta: Number(d.delta),
+        source: d.sourceQuantity,
+        consumer: d.consumerQuantity,
+        delta: d.delta,
       });
       await ingestFailure(deps, { id: event.eventId, data: event });
       events += 1;

@@ -4,8 +4,10 @@
  * `recon.report-file` after the run committed; the file id is kept on the run, so a job run
  * twice uploads once.
  */
+
 import { sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
+import { deltaRows } from "./compare.repo.js";
 import { ownerChannel } from "./owner-channel.js";
 
 /** One CSV field: quoted when it holds a comma, quote or line break; formula starts defused. */
@@ -18,7 +20,6 @@ export function csvField(value: string | number | null): string {
 }
 
 /** bigint columns arrive as text: numbers again, so the formula guard leaves "-3" alone. */
-const num = (value: string | null) => (value === null ? null : Number(value));
 
 export const CSV_HEADER = "sku,class,source_quantity,consumer_quantity,delta";
 
@@ -37,20 +38,10 @@ export async function uploadDeltaFile(deps: Deps, runId: number): Promise<string
   const channel = ownerChannel(deps.routing.current().config, run.client);
   if (!channel) return null;
   const lines = [CSV_HEADER];
-  const deltas = await deps.db.execute<{
-    sku: string;
-    class: string;
-    source_quantity: string | null;
-    consumer_quantity: string | null;
-    delta: string;
-  }>(sql`
-    select sku, class, source_quantity, consumer_quantity, delta from recon_deltas
-    where run_id = ${runId} order by sku collate "C"`);
+  const deltas = await deltaRows(deps.db, runId, { order: "sku" });
   for (const d of deltas) {
     lines.push(
-      [d.sku, d.class, num(d.source_quantity), num(d.consumer_quantity), num(d.delta)]
-        .map(csvField)
-        .join(","),
+      [d.sku, d.class, d.sourceQuantity, d.consumerQuantity, d.delta].map(csvField).join(","),
     );
   }
   const filename = `recon-${runId}-${run.client}-${run.system}.csv`.replace(

@@ -5,7 +5,7 @@
  */
 
 import type { CardDecorator } from "../exceptions/card.js";
-import { ACTIONS, type ExceptionRow, exceptionLabel } from "../exceptions/card.js";
+import { ACTIONS, button, type ExceptionRow, exceptionLabel } from "../exceptions/card.js";
 import type { Clock } from "../platform/clock.js";
 import { formatDuration } from "../platform/duration.js";
 import { mention, mrkdwnLink, safeText, slackDate } from "../platform/slack/mrkdwn.js";
@@ -175,16 +175,6 @@ function summary(row: ExceptionRow): string {
     `*What:* ${safeText(row.failureMode, 100)} · ${safeText(row.sourceSystem, 200)} → ${safeText(row.targetSystem, 200)} (${safeText(row.severity, 20)})`,
     `*Client:* ${safeText(row.client, 200)} · *SKU:* ${safeText(row.sku, 200)}`,
   ].join("\n");
-}
-
-function button(text: string, actionId: string, value: string, style?: "primary"): object {
-  return {
-    type: "button",
-    text: { type: "plain_text", text },
-    action_id: actionId,
-    value,
-    ...(style ? { style } : {}),
-  };
 }
 
 function linkButton(url: string): object {
