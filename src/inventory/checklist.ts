@@ -4,8 +4,15 @@
  */
 import { formatLatency } from "../deliveries/pipelines.view.js";
 import { formatDuration } from "../platform/duration.js";
-import { escapeMrkdwn } from "../platform/slack/mrkdwn.js";
 import type { RoutingConfig } from "../routing/routing-file.schema.js";
+import {
+  type ChecklistLink,
+  cardLinks,
+  MAX_NAMED,
+  named,
+  perRole,
+  plural,
+} from "./checklist-words.js";
 import type { CardRef } from "./figures.js";
 import { type LiveException, pastSla, unclaimedPastWindow } from "./sla-state.js";
 
@@ -55,11 +62,7 @@ const PIPELINE_SKU = "pipeline:";
 
 export type LineStatus = "pass" | "attention";
 
-export interface ChecklistLink {
-  label: string;
-  channel: string;
-  ts: string;
-}
+export type { ChecklistLink };
 
 export interface ChecklistLine {
   key:
@@ -78,9 +81,6 @@ export interface ChecklistLine {
   detail: string;
   links: ChecklistLink[];
 }
-
-const MAX_NAMED = 5;
-const MAX_LINKS = 3;
 
 export function evaluateChecklist(
   facts: ChecklistFacts,
@@ -371,38 +371,4 @@ function rootCauseLine(facts: ChecklistFacts): ChecklistLine {
     detail: `${plural(count, "exception")} resolved by hand without a root cause.`,
     links: cardLinks(examples),
   };
-}
-
-function cardLinks(
-  rows: readonly Pick<CardRef, "id" | "channel" | "cardTs" | "openedAt">[],
-): ChecklistLink[] {
-  return [...rows]
-    .sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime() || a.id - b.id)
-    .flatMap((row) =>
-      row.cardTs ? [{ label: `EX-${row.id}`, channel: row.channel, ts: row.cardTs }] : [],
-    )
-    .slice(0, MAX_LINKS);
-}
-
-function perRole(rows: readonly { role: string }[]): string {
-  const counts = new Map<string, number>();
-  for (const row of rows) counts.set(row.role, (counts.get(row.role) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([role, n]) => `${role} ${n}`)
-    .join(", ");
-}
-
-function named(names: string[]): string {
-  // Client names come from producers' events: escaped, and no backtick can end the code span.
-  const shown = names
-    .slice(0, MAX_NAMED)
-    .map((name) => `\`${escapeMrkdwn(name.replaceAll("`", "'"))}\``);
-  return names.length > MAX_NAMED
-    ? `${shown.join(", ")} and ${names.length - MAX_NAMED} more`
-    : shown.join(", ");
-}
-
-function plural(n: number, noun: string, nouns = `${noun}s`): string {
-  return `${n} ${n === 1 ? noun : nouns}`;
 }
