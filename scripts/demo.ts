@@ -211,7 +211,7 @@ async function main() {
     attempts: -1,
   });
   const rejected = await until("the rejected-event card", async () =>
-    fake.messages("C0FULFILL").find((m) => String(m.text).startsWith("Rejected")),
+    fake.messages("C0FULFILL").find((m) => / rejected from /.test(String(m.text))),
   );
   say("  #fulfillment-ops");
   say(renderMessage(rejected, NAMES));
