@@ -17,34 +17,55 @@ import {
   type FailureEvent,
   failureEventSchema,
 } from "../platform/contracts/failure-event.schema.js";
+import {
+  type SnapshotPart,
+  snapshotPartJobId,
+  snapshotPartSchema,
+} from "../platform/contracts/snapshot-part.schema.js";
 import { retryTargetProblem } from "../retries/retry-target.js";
 import type { RoutingConfig } from "../routing/routing-file.schema.js";
 
 /** Items per request: a producer with more sends more requests. */
 export const MAX_HTTP_EVENTS = 500;
-// Snapshot contract (merge point): its job name joins this list at merge time, judged with its
-// schema in judgeItem and added to its queue (`inventory-snapshots`) in http-intake.service.ts.
-export const HTTP_EVENT_NAMES = ["sync.failed", "sync.succeeded", "sync.started"] as const;
+export const HTTP_EVENT_NAMES = [
+  "sync.failed",
+  "sync.succeeded",
+  "sync.started",
+  "snapshot.part",
+] as const;
 export type HttpEventName = (typeof HTTP_EVENT_NAMES)[number];
 
 export type JudgedItem =
   | { kind: "failure"; event: FailureEvent; jobId: string }
   | { kind: "delivery"; event: DeliveryEvent }
+  | { kind: "snapshot"; part: SnapshotPart; jobId: string }
   | {
       kind: "rejected";
-      /** Which contract it broke: failures are kept one by one, deliveries counted in groups. */
-      contract: "failure" | "delivery";
+      /**
+       * Which contract it broke: failures are kept one by one, deliveries counted in groups,
+       * snapshot parts refused with their snapshot (src/recon).
+       */
+      contract: Contract;
       data: unknown;
       eventId: string | null;
       problems: Problem[];
     };
+
+type Contract = "failure" | "delivery" | "snapshot";
+
+const contractOf = (name: unknown): Contract =>
+  name === "sync.succeeded" || name === "sync.started"
+    ? "delivery"
+    : name === "snapshot.part"
+      ? "snapshot"
+      : "failure";
 
 export function judgeItem(
   item: unknown,
   config: Pick<RoutingConfig, "retryQueues">,
   ownQueues: readonly string[],
 ): JudgedItem {
-  const reject = (contract: "failure" | "delivery", data: unknown, problems: Problem[]) =>
+  const reject = (contract: Contract, data: unknown, problems: Problem[]) =>
     ({ kind: "rejected", contract, data, eventId: claimedEventId(data), problems }) as const;
   if (typeof item !== "object" || item === null || Array.isArray(item)) {
     return reject("failure", item, [
@@ -53,18 +74,14 @@ export function judgeItem(
   }
   const { name, data } = item as { name?: unknown; data?: unknown };
   if (typeof name !== "string" || !(HTTP_EVENT_NAMES as readonly string[]).includes(name)) {
-    return reject(
-      name === "sync.succeeded" || name === "sync.started" ? "delivery" : "failure",
-      data ?? item,
-      [
-        {
-          path: "name",
-          message: `must be one of ${HTTP_EVENT_NAMES.join(", ")}${typeof name === "string" ? ` (was "${name.slice(0, 50)}")` : ""}`,
-        },
-      ],
-    );
+    return reject(contractOf(name), data ?? item, [
+      {
+        path: "name",
+        message: `must be one of ${HTTP_EVENT_NAMES.join(", ")}${typeof name === "string" ? ` (was "${name.slice(0, 50)}")` : ""}`,
+      },
+    ]);
   }
-  const contract = name === "sync.failed" ? "failure" : "delivery";
+  const contract = contractOf(name);
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     return reject(contract, data, [{ path: "data", message: "must be the event, a JSON object" }]);
   }
@@ -74,6 +91,12 @@ export function judgeItem(
     const refused = retryTargetProblem(checked.value.retry, config, ownQueues);
     if (refused) return reject(contract, data, [refused]);
     return { kind: "failure", event: checked.value, jobId: failureJobId(checked.value.eventId) };
+  }
+  if (contract === "snapshot") {
+    const checked = check(snapshotPartSchema, data);
+    if (!checked.ok) return reject(contract, data, checked.problems);
+    const part = checked.value;
+    return { kind: "snapshot", part, jobId: snapshotPartJobId(part.snapshotId, part.part) };
   }
   const checked = check(deliveryEventSchema, data);
   if (!checked.ok) return reject(contract, data, checked.problems);
@@ -112,6 +135,7 @@ export const httpBatchDocSchema = z.object({
         z.object({ name: z.literal("sync.failed"), data: failureEventSchema }),
         z.object({ name: z.literal("sync.succeeded"), data: outcomeEventSchema }),
         z.object({ name: z.literal("sync.started"), data: startedEventSchema }),
+        z.object({ name: z.literal("snapshot.part"), data: snapshotPartSchema }),
       ]),
     )
     .min(1)

@@ -2,7 +2,8 @@
  * Takes one HTTP batch in: each item judged as the queue path judges it, good events added to
  * the same queues with the same job ids and options a BullMQ producer uses (so a repeat sent
  * either way makes no second job), and bad ones stored as the queue path stores them (failure
- * events as rejected events, deliveries counted in their groups), marked with the producer
+ * events as rejected events, deliveries counted in their groups, snapshot parts refused with
+ * their snapshot), marked with the producer
  * that sent them. Idempotent by eventId: an event the desk already has is reported as a
  * duplicate and not added again.
  */
@@ -15,6 +16,8 @@ import { rejectionTargetOf } from "../intake/rejection-groups.js";
 import { type Problem, rawText } from "../intake/validation.js";
 import { DELIVERY_JOB_OPTIONS } from "../outcomes/outcome-event.schema.js";
 import { FAILURE_JOB_OPTIONS } from "../platform/contracts/failure-event.schema.js";
+import { SNAPSHOT_JOB, SNAPSHOT_JOB_OPTIONS } from "../platform/contracts/snapshot-part.schema.js";
+import { handleSnapshotJob } from "../recon/snapshots.job.js";
 import { judgeItem } from "./http-batch.js";
 import { knownEvents } from "./known-events.repo.js";
 
@@ -35,7 +38,7 @@ export interface Sender {
 }
 
 export async function takeEvents(
-  deps: Pick<Deps, "db" | "queues" | "routing" | "clock">,
+  deps: Deps,
   sender: Sender,
   items: readonly unknown[],
 ): Promise<ItemResult[]> {
@@ -48,6 +51,7 @@ export async function takeEvents(
   const keyOf = (index: number): string | null => {
     const item = judged[index];
     if (item?.kind === "failure") return `f:${item.event.eventId}`;
+    if (item?.kind === "snapshot") return `p:${item.jobId}`;
     if (item?.kind !== "delivery" || item.event.eventId === undefined) return null;
     return `${item.event.kind === "sync.started" ? "s" : "d"}:${item.event.eventId}`;
   };
@@ -58,26 +62,34 @@ export async function takeEvents(
       (item.event.kind === "sync.started" ? ids.started : ids.succeeded).push(item.event.eventId);
   }
   const known = await knownEvents(deps.db, ids);
-  const failureItems = judged.flatMap((item) => (item.kind === "failure" ? [item] : []));
-  if (failureItems.length) {
+  // Failures and snapshot parts have job ids: one still held by its queue is a repeat too.
+  const jobItems = judged.flatMap((item, index) =>
+    item.kind === "failure" || item.kind === "snapshot" ? [{ item, index }] : [],
+  );
+  if (jobItems.length) {
     const pipeline = deps.queues.connection.pipeline();
-    for (const item of failureItems) pipeline.exists(deps.queues.failures.toKey(item.jobId));
+    for (const { item } of jobItems) {
+      const queue = item.kind === "failure" ? deps.queues.failures : deps.queues.snapshots;
+      pipeline.exists(queue.toKey(item.jobId));
+    }
     const exists = (await pipeline.exec()) ?? [];
-    failureItems.forEach((item, at) => {
+    jobItems.forEach(({ index }, at) => {
       const [error, count] = exists[at] ?? [];
       if (error) throw error;
-      if (count === 1) known.add(`f:${item.event.eventId}`);
+      const key = keyOf(index);
+      if (count === 1 && key !== null) known.add(key);
     });
   }
 
   const failureJobs: { name: string; data: unknown; opts: object }[] = [];
   const deliveryJobs: { name: string; data: unknown; opts: object }[] = [];
+  const snapshotJobs: { name: string; data: unknown; opts: object }[] = [];
   const seen = new Set<string>();
   judged.forEach((item, index) => {
     if (item.kind === "rejected") return;
     const key = keyOf(index);
-    const eventId = item.event.eventId;
-    const jobId = item.kind === "failure" ? item.jobId : undefined;
+    const eventId = item.kind === "snapshot" ? undefined : item.event.eventId;
+    const jobId = item.kind === "delivery" ? undefined : item.jobId;
     const base = {
       index,
       ...(eventId !== undefined ? { eventId } : {}),
@@ -95,6 +107,12 @@ export async function takeEvents(
         data: item.event,
         opts: { jobId: item.jobId, ...FAILURE_JOB_OPTIONS },
       });
+    } else if (item.kind === "snapshot") {
+      snapshotJobs.push({
+        name: SNAPSHOT_JOB,
+        data: item.part,
+        opts: { jobId: item.jobId, ...SNAPSHOT_JOB_OPTIONS },
+      });
     } else {
       deliveryJobs.push({
         name: item.event.kind,
@@ -105,6 +123,7 @@ export async function takeEvents(
   });
   if (failureJobs.length) await deps.queues.failures.addBulk(failureJobs);
   if (deliveryJobs.length) await deps.queues.outcomes.addBulk(deliveryJobs);
+  if (snapshotJobs.length) await deps.queues.snapshots.addBulk(snapshotJobs);
 
   // Rejections, stored as the queue path stores them, with the producer's name.
   const deliveryRejections: RejectedRecord[] = [];
@@ -116,16 +135,19 @@ export async function takeEvents(
       ...(item.eventId ? { eventId: item.eventId } : {}),
       problems: item.problems,
     };
+    // Named by the producer and the content: the same bad event sent again is one row.
+    const digest = () => createHash("sha256").update(rawText(item.data)).digest("hex").slice(0, 24);
     if (item.contract === "failure") {
-      // Named by the producer and the content: the same bad event sent again is one row.
-      const raw = rawText(item.data);
-      const digest = createHash("sha256").update(raw).digest("hex").slice(0, 24);
       await recordRejection(
         deps,
-        { id: `http-${sender.id}-${digest}`, data: item.data },
+        { id: `http-${sender.id}-${digest()}`, data: item.data },
         item.problems,
         sender.name,
       );
+    } else if (item.contract === "snapshot") {
+      // Refused as the snapshot worker refuses a part that breaks the contract: kept with its
+      // reason, its snapshot never completes, and the client's owner is told.
+      await handleSnapshotJob(deps, { id: `http-${sender.id}-${digest()}`, data: item.data });
     } else {
       const first = item.problems[0] ?? { path: "(event)", message: "is not a delivery event" };
       deliveryRejections.push({

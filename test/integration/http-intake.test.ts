@@ -311,6 +311,51 @@ describe("a batch", () => {
     expect(Number(group?.count)).toBe(1);
   });
 
+  it("takes snapshot parts: a whole snapshot completes once, a bad part is refused with its snapshot", async () => {
+    const token = await newProducer(h, "stock-counter");
+    const takenAt = new Date().toISOString();
+    const part = (snapshotId: string, n: number, parts: number, items: object[]) => ({
+      name: "snapshot.part",
+      data: {
+        snapshotId,
+        client: "acme",
+        system: "storefront.shopify",
+        takenAt,
+        part: n,
+        parts,
+        items,
+      },
+    });
+    const answer = await postEvents(h, token, {
+      events: [
+        part("http-snap", 1, 2, [{ sku: "H-1", quantity: 3 }]),
+        part("http-snap", 2, 2, [{ sku: "H-2", quantity: 4, location: "berlin" }]),
+        part("http-snap", 1, 2, [{ sku: "H-1", quantity: 3 }]),
+        part("http-snap-bad", 1, 1, [{ sku: "B-1", quantity: -2 }]),
+      ],
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ accepted: 2, duplicates: 1, rejected: 1 });
+    const [, , again, bad] = answer.body.results;
+    expect(again).toMatchObject({ status: "duplicate", jobId: "snapshot-aHR0cC1zbmFw-1" });
+    expect(bad).toMatchObject({
+      status: "rejected",
+      problems: [{ path: "items.0.quantity", message: "must not be negative" }],
+    });
+    const snapshot = await eventually(async () => {
+      const [row] = await db().execute<{ state: string }>(
+        sql`select state from snapshots where id = 'http-snap'`,
+      );
+      return row?.state === "complete" ? row : null;
+    });
+    expect(snapshot.state).toBe("complete");
+    const refused = await db().execute<{ detail: string }>(
+      sql`select detail from snapshot_rejections where snapshot_id = 'http-snap-bad'`,
+    );
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.detail).toContain("must not be negative");
+  });
+
   it("sent again is all duplicates and changes nothing, on either way in", async () => {
     const token = await newProducer(h, "resender");
     const overHttp = failureEvent({ sku: "SKU-AGAIN-HTTP" });

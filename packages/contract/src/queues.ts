@@ -44,6 +44,12 @@ export const DELIVERY_JOB_OPTIONS = {
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const satisfies ContractJobOptions;
 
+/** A snapshot part: kept an hour once done (a redelivered part is recognised by its row too). */
+export const SNAPSHOT_JOB_OPTIONS = {
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const satisfies ContractJobOptions;
+
 /**
  * The job id of a failure event: `event-` + base64url of the eventId's UTF-8 bytes, without
  * padding. One job per event however often it is sent (BullMQ ignores an add whose id exists);

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { instant, text } from "./fields.js";
-import { JOB_NAMES, SNAPSHOT_QUEUE } from "./queues.js";
+import { JOB_NAMES, SNAPSHOT_JOB_OPTIONS, SNAPSHOT_QUEUE } from "./queues.js";
 import type { ProducerQueue } from "./report.js";
 
 export { SNAPSHOT_QUEUE };
@@ -78,8 +78,7 @@ export async function publishSnapshotPart(
   const part = snapshotPartSchema.parse(input);
   await queue.add(SNAPSHOT_JOB, part, {
     jobId: snapshotPartJobId(part.snapshotId, part.part),
-    removeOnComplete: { age: 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
+    ...SNAPSHOT_JOB_OPTIONS,
   });
 }
 

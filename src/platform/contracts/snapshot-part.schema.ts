@@ -6,6 +6,7 @@ export {
   publishSnapshot,
   publishSnapshotPart,
   SNAPSHOT_JOB,
+  SNAPSHOT_JOB_OPTIONS,
   SNAPSHOT_PART_SIZE,
   SNAPSHOT_PART_VERSIONS,
   SNAPSHOT_QUEUE,

@@ -52,7 +52,12 @@ describe("contract/*.schema.json", () => {
     const names = events.items.oneOf.map(
       (item: { properties: { name: { const: string } } }) => item.properties.name.const,
     );
-    expect(names.sort()).toEqual(["sync.failed", "sync.started", "sync.succeeded"]);
+    expect(names.sort()).toEqual([
+      "snapshot.part",
+      "sync.failed",
+      "sync.started",
+      "sync.succeeded",
+    ]);
   });
 });
 
