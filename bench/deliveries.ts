@@ -1,37 +1,16 @@
-/**
- * `npm run bench:deliveries`: delivery throughput of the real bot beside a floor, in one run,
- * on the same Redis with the same job count:
- * - floor: a bare BullMQ worker (same concurrency) whose processor does nothing;
- * - one delivery per job (`sync.succeeded`), through the bot's outcome worker (target: at
- *   least half the floor's jobs/s);
- * - `sync.batch` jobs of 1,000 deliveries (target: at least 20,000 deliveries/s).
- * Every delivery has its own eventId, a triggeredAt and one of three pipelines. Prints jobs/s,
- * deliveries/s, the ratio to the floor, the process RSS, and checks the figures count every
- * delivery exactly once.
- *
- * Settings: BENCH_JOBS (20000), BENCH_BATCHES (100), BENCH_CONCURRENCY (the bot's
- * OUTCOME_CONCURRENCY, 2000), BENCH_FLUSH_MS (1000), BENCH_LOG_LEVEL (silent),
- * BENCH_ADMIN_URL, REDIS_URL.
- */
-import { randomBytes } from "node:crypto";
-import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Queue, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
-import { Redis } from "ioredis";
-import postgres from "postgres";
-import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
-import { clearPrefix } from "../src/platform/queue/redis.js";
+import { standInBotToken } from "../dev/slack/fake-slack.js";
 import { startBot } from "./bot-shape.js";
 import { line } from "./figures.js";
+import { openStage, REDIS_URL } from "./stage.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 100);
 const BATCH_SIZE = 1000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2000);
 const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? 1000);
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUTING = fileURLToPath(new URL("./routing.deliveries.yml", import.meta.url));
 const say = (text = "") => console.log(text);
 const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
@@ -75,16 +54,9 @@ async function run(queue: Queue, jobs: { name: string; data: object }[]): Promis
 }
 
 async function main() {
-  const load = loadavg()
-    .map((n) => n.toFixed(2))
-    .join(" ");
-  const id = `${process.pid}_${randomBytes(3).toString("hex")}`;
-  const database = `syncdesk_bench_${id}`;
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${database}`;
-  const prefix = `bench-${id}`;
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const fake = await startFakeSlack({});
+  const stage = await openStage();
+  const { id, prefix, redis, fake, load } = stage;
+  const dbUrl = stage.databaseUrl;
   say(`bench:deliveries  (load average at start: ${load})`);
   say(line("jobs (one delivery each)", JOBS));
   say(line("batches (1,000 deliveries each)", BATCHES));
@@ -118,7 +90,7 @@ async function main() {
       SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
       SLACK_API_URL: fake.url,
       PORT: "0",
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: dbUrl,
       REDIS_URL,
       QUEUE_PREFIX: prefix,
       ROUTING_FILE: ROUTING,
@@ -169,12 +141,7 @@ async function main() {
       await bot.stop();
     }
   } finally {
-    await clearPrefix(redis, prefix);
-    await redis.quit();
-    await fake.close();
-    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists "${database}" with (force)`);
-    await admin.end();
+    await stage.close();
   }
 }
 

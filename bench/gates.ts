@@ -1,31 +1,16 @@
-/**
- * `npm run bench:gates`: how late the latency gates fire after their deadline, on the real bot
- * (web + worker in this process) with the gate sweep slowed to 60 s, so the durable timers
- * alone are measured. Reports GATE_BENCH_DELIVERIES (200) `sync.started` deliveries in waves
- * over two seconds to a pipeline with a 2 s budget and none of their ends, and leaves a second
- * pipeline silent for its 3 s freshness; prints, per gate, how long after its deadline each
- * exception was opened (P50, P95, max; target: within 5 s).
- *
- * Settings: GATE_BENCH_DELIVERIES, BENCH_ADMIN_URL, REDIS_URL, BENCH_LOG_LEVEL.
- */
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
-import { Redis } from "ioredis";
-import postgres from "postgres";
-import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { standInBotToken } from "../dev/slack/fake-slack.js";
 import { reportDeliveries } from "../src/outcomes/outcome-event.schema.js";
-import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startBot } from "./bot-shape.js";
 import { line, ms, percentile } from "./figures.js";
+import { openStage, REDIS_URL } from "./stage.js";
 
 const DELIVERIES = Number(process.env.GATE_BENCH_DELIVERIES ?? 200);
 const WAVES = 10;
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const say = (text = "") => console.log(text);
 
 const ROUTING = join(mkdtempSync(join(tmpdir(), "syncdesk-bench-gates-")), "routing.yml");
@@ -51,18 +36,10 @@ retryQueues: []
 );
 
 async function main() {
-  const id = `${process.pid}_${randomBytes(3).toString("hex")}`;
-  const database = `syncdesk_bench_${id}`;
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${database}`;
-  const prefix = `bench-${id}`;
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const fake = await startFakeSlack({});
-  say(
-    `bench:gates  (load average at start: ${loadavg()
-      .map((n) => n.toFixed(2))
-      .join(" ")})`,
-  );
+  const stage = await openStage();
+  const { prefix, redis, fake, load } = stage;
+  const dbUrl = stage.databaseUrl;
+  say(`bench:gates  (load average at start: ${load})`);
   say(line("late deliveries (2 s budget)", `${DELIVERIES} in ${WAVES} waves over 2 s`));
   say(line("gate sweep", "every 60 s (timers alone are measured)"));
   try {
@@ -71,7 +48,7 @@ async function main() {
       SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
       SLACK_API_URL: fake.url,
       PORT: "0",
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: dbUrl,
       REDIS_URL,
       QUEUE_PREFIX: prefix,
       ROUTING_FILE: ROUTING,
@@ -129,12 +106,7 @@ async function main() {
       await bot.stop();
     }
   } finally {
-    await clearPrefix(redis, prefix);
-    await redis.quit();
-    await fake.close();
-    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists "${database}" with (force)`);
-    await admin.end();
+    await stage.close();
   }
 }
 

@@ -1,38 +1,17 @@
-/**
- * `npm run bench:recon`: two snapshots of BENCH_SKUS (1,000,000) SKUs each, the source of truth
- * (erp.netsuite) and a consumer (storefront.shopify) with 1% of quantities off and 0.1% missing
- * each way (BENCH_DIFF_PERCENT scales the mismatches), sent through the queue contract
- * (`snapshotPublisher`, parts of 10,000) to a worker process started as the Procfile starts it.
- * The consumer completing starts the run, as in production.
- *
- * Prints the load rate (items loaded / s, from the first part sent to both snapshots complete;
- * target >= 200,000 SKUs/s), the compare time (the one comparison statement, target < 3 s), the
- * whole run (compare, evidence, report), the worker's peak RSS (VmHWM, target < 400 MB), and
- * checks the run's counts against what was generated.
- *
- * Settings: BENCH_SKUS, BENCH_DIFF_PERCENT (1), BENCH_CONCURRENCY (SNAPSHOT_CONCURRENCY, 2),
- * BENCH_LOG_LEVEL (silent), BENCH_ADMIN_URL, REDIS_URL.
- */
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
-import { Redis } from "ioredis";
-import postgres from "postgres";
-import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { standInBotToken } from "../dev/slack/fake-slack.js";
 import { snapshotPublisher } from "../src/platform/contracts/snapshot-part.schema.js";
 import { connectDatabase } from "../src/platform/db/db.js";
-import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startProcess } from "./bot-shape.js";
 import { line } from "./figures.js";
+import { openStage, REDIS_URL } from "./stage.js";
 
 const SKUS = Number(process.env.BENCH_SKUS ?? 1_000_000);
 const DIFF_PERCENT = Number(process.env.BENCH_DIFF_PERCENT ?? 1);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? "2";
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUTING = fileURLToPath(new URL("./routing.recon.yml", import.meta.url));
 const say = (text = "") => console.log(text);
 const mb = (kb: number) => `${Math.round(kb / 1024)} MB`;
@@ -93,16 +72,9 @@ async function send(
 }
 
 async function main() {
-  const load = loadavg()
-    .map((n) => n.toFixed(2))
-    .join(" ");
-  const id = `${process.pid}_${randomBytes(3).toString("hex")}`;
-  const database = `syncdesk_bench_${id}`;
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${database}`;
-  const prefix = `bench-${id}`;
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const fake = await startFakeSlack({});
+  const stage = await openStage();
+  const { prefix, redis, fake, load } = stage;
+  const dbUrl = stage.databaseUrl;
   const want = expected();
   say(`bench:recon  (load average at start: ${load}; 2 cores shared with other work)`);
   say(line("SKUs per snapshot", SKUS));
@@ -118,7 +90,7 @@ async function main() {
     SLACK_BOT_TOKEN: standInBotToken(),
     SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
     SLACK_API_URL: fake.url,
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: dbUrl,
     REDIS_URL,
     QUEUE_PREFIX: prefix,
     ROUTING_FILE: ROUTING,
@@ -126,7 +98,7 @@ async function main() {
     SNAPSHOT_CONCURRENCY: CONCURRENCY,
     RECON_CRON: "off",
   });
-  const database_ = connectDatabase(dbUrl.toString(), { max: 2 });
+  const database_ = connectDatabase(dbUrl, { max: 2 });
   const queue = new Queue("inventory-snapshots", { connection: redis, prefix });
   let peakKb = rssOf(worker.pid).peak;
   const sampler = setInterval(() => {
@@ -203,12 +175,7 @@ async function main() {
     await queue.close();
     await worker.stop();
     await database_.close();
-    await clearPrefix(redis, prefix);
-    await redis.quit();
-    await fake.close();
-    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists "${database}" with (force)`);
-    await admin.end();
+    await stage.close();
   }
 }
 

@@ -1,0 +1,53 @@
+/**
+ * The stage a bench runs the bot on: its own database (created by the bot on start), its own
+ * Redis key prefix and a Slack stand-in; `close()` removes all three.
+ */
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { Redis } from "ioredis";
+import postgres from "postgres";
+import { type FakeSlack, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { clearPrefix } from "../src/platform/queue/redis.js";
+
+export const ADMIN_URL =
+  process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface Stage {
+  id: string;
+  databaseUrl: string;
+  prefix: string;
+  redis: Redis;
+  fake: FakeSlack;
+  /** The load average when the stage was set, as "1m 5m 15m". */
+  load: string;
+  close(): Promise<void>;
+}
+
+export async function openStage(): Promise<Stage> {
+  const id = `${process.pid}_${randomBytes(3).toString("hex")}`;
+  const database = `syncdesk_bench_${id}`;
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  const prefix = `bench-${id}`;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const fake = await startFakeSlack({});
+  return {
+    id,
+    databaseUrl: url.toString(),
+    prefix,
+    redis,
+    fake,
+    load: loadavg()
+      .map((n) => n.toFixed(2))
+      .join(" "),
+    async close() {
+      await clearPrefix(redis, prefix);
+      await redis.quit();
+      await fake.close();
+      const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists "${database}" with (force)`);
+      await admin.end();
+    },
+  };
+}
