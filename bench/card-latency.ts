@@ -11,8 +11,12 @@
  * one a second: the bot paces chat.postMessage per channel as Slack does (about one a second,
  * bursts of 3), so faster events would time that pacing, not intake.
  *
- * Settings: BENCH_EVENTS, BENCH_WARMUP, BENCH_ADMIN_URL, REDIS_URL, BENCH_LOG_LEVEL (silent),
- * and syncdesk settings through BENCH_BOT_ENV as `KEY=value,KEY=value`.
+ * BENCH_DELIVERIES_PER_SEC (0) keeps that many deliveries a second flowing meanwhile, as
+ * `sync.batch` jobs of 1,000 on the outcomes queue (issue 12: a card stays under 100 ms while
+ * 5,000 deliveries a second flow).
+ *
+ * Settings: BENCH_EVENTS, BENCH_WARMUP, BENCH_DELIVERIES_PER_SEC, BENCH_ADMIN_URL, REDIS_URL,
+ * BENCH_LOG_LEVEL (silent), and syncdesk settings through BENCH_BOT_ENV as `KEY=value,…`.
  */
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
@@ -28,6 +32,7 @@ import { startSlackSide } from "./slack-side.client.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
+const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUTING = fileURLToPath(new URL("./routing.bench.yml", import.meta.url));
@@ -88,6 +93,29 @@ async function main() {
     ...extra,
   });
   const queue = new Queue("inventory-sync-failures", { connection: redis, prefix });
+  const outcomes = new Queue("inventory-sync-outcomes", { connection: redis, prefix });
+  const flow = { on: DELIVERIES_PER_SEC > 0, sent: 0, since: Date.now() };
+  /** Batches of 1,000 deliveries, paced to DELIVERIES_PER_SEC, until the timing is done. */
+  const flowing = (async () => {
+    const everyMs = 1_000_000 / Math.max(1, DELIVERIES_PER_SEC);
+    for (let n = 0; flow.on; n++) {
+      const started = Date.now();
+      const events = Array.from({ length: 1000 }, (_, k) => ({
+        kind: "sync.succeeded",
+        eventId: `flow-${id}-${n}-${k}`,
+        client: "acme",
+        sku: `FLOW-${k}`,
+        sourceSystem: "erp.netsuite",
+        targetSystem: "storefront.shopify",
+        triggeredAt: new Date(started - 2000).toISOString(),
+        occurredAt: new Date(started).toISOString(),
+      }));
+      await outcomes.add("sync.batch", { kind: "sync.batch", events }, { removeOnComplete: true });
+      flow.sent += events.length;
+      const wait = everyMs - (Date.now() - started);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  })();
   let seen = 0;
   /** Milliseconds from the add to the card's post arriving at Slack's side. */
   const cardOf = async (data: Record<string, unknown>): Promise<number> => {
@@ -125,10 +153,17 @@ async function main() {
     say(line("failure event to card p95 (target < 100 ms)", ms(percentile(samples, 95))));
     say(line("failure event to card p99", ms(percentile(samples, 99))));
     say(line("failure event to card max", ms(Math.max(...samples))));
+    if (DELIVERIES_PER_SEC > 0) {
+      const seconds = (Date.now() - flow.since) / 1000;
+      say(line("deliveries sent meanwhile, per second", (flow.sent / seconds).toFixed(0)));
+    }
     say(line("load at the end", loadavg()[0]?.toFixed(1) ?? "?"));
   } finally {
+    flow.on = false;
+    await flowing;
     await bot.stop();
     await queue.close();
+    await outcomes.close();
     await clearPrefix(redis, prefix);
     await fake.close();
     await admin.unsafe(`drop database if exists "${name}" with (force)`);
