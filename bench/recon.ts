@@ -11,7 +11,7 @@ import { openStage, REDIS_URL } from "./stage.js";
 
 const SKUS = Number(process.env.BENCH_SKUS ?? 1_000_000);
 const DIFF_PERCENT = Number(process.env.BENCH_DIFF_PERCENT ?? 1);
-const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? "2";
+const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? "4";
 const ROUTING = fileURLToPath(new URL("./routing.recon.yml", import.meta.url));
 const say = (text = "") => console.log(text);
 const mb = (kb: number) => `${Math.round(kb / 1024)} MB`;

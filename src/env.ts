@@ -143,7 +143,7 @@ export const envSchema = z.object({
   /** Reconciliation (src/recon): the queue producers put inventory snapshot parts on. */
   SNAPSHOT_QUEUE: withDefault(z.string().min(1), "inventory-snapshots"),
   /** Snapshot parts one worker loads at once (each a multi-row insert of up to 10,000 items). */
-  SNAPSHOT_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(16), 2),
+  SNAPSHOT_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(16), 4),
   /**
    * How close in time a consumer's snapshot and its source of truth's must be taken to be
    * compared, and how long a snapshot may take to arrive whole before it expires.
