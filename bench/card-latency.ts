@@ -24,11 +24,11 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { standInBotToken } from "../dev/slack/fake-slack.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startProcess } from "./bot-shape.js";
 import { line } from "./figures.js";
 import { startSlackSide } from "./slack-side.client.js";
+import { botEnv } from "./stage.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
@@ -71,27 +71,18 @@ async function main() {
   url.pathname = `/${name}`;
   const prefix = `bench-latency-${id}`;
   const fake = await startSlackSide();
-  const extra = Object.fromEntries(
-    (process.env.BENCH_BOT_ENV ?? "")
-      .split(",")
-      .filter(Boolean)
-      .map((pair) => pair.split("=") as [string, string]),
-  );
   say(
     `syncdesk card latency bench: ${EVENTS} events one at a time after ${WARMUP} warm-up, ${cpus().length} cores, load ${loadavg()[0]?.toFixed(1)}`,
   );
-  const bot = await startProcess(["web", "worker"], {
-    SLACK_BOT_TOKEN: standInBotToken(),
-    SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
-    SLACK_API_URL: fake.url,
-    PORT: "0",
-    DATABASE_URL: url.toString(),
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    ROUTING_FILE: ROUTING,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
-    ...extra,
-  });
+  const bot = await startProcess(
+    ["web", "worker"],
+    botEnv({
+      slackUrl: fake.url,
+      databaseUrl: url.toString(),
+      prefix,
+      routingFile: ROUTING,
+    }),
+  );
   const queue = new Queue("inventory-sync-failures", { connection: redis, prefix });
   const outcomes = new Queue("inventory-sync-outcomes", { connection: redis, prefix });
   const flow = { on: DELIVERIES_PER_SEC > 0, sent: 0, since: Date.now() };

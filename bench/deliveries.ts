@@ -1,10 +1,24 @@
+/**
+ * `npm run bench:deliveries`: delivery throughput of the real bot beside a floor, in one run,
+ * on the same Redis with the same job count:
+ * - floor: a bare BullMQ worker (same concurrency) whose processor does nothing;
+ * - one delivery per job (`sync.succeeded`), through the bot's outcome worker (target: at
+ *   least half the floor's jobs/s);
+ * - `sync.batch` jobs of 1,000 deliveries (target: at least 20,000 deliveries/s).
+ * Every delivery has its own eventId, a triggeredAt and one of three pipelines. Prints jobs/s,
+ * deliveries/s, the ratio to the floor, the process RSS, and checks the figures count every
+ * delivery exactly once.
+ *
+ * Settings: BENCH_JOBS (20000), BENCH_BATCHES (100), BENCH_CONCURRENCY (the bot's
+ * OUTCOME_CONCURRENCY, 2000), BENCH_FLUSH_MS (1000), BENCH_LOG_LEVEL (silent),
+ * BENCH_ADMIN_URL, REDIS_URL.
+ */
 import { fileURLToPath } from "node:url";
 import { Queue, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
-import { standInBotToken } from "../dev/slack/fake-slack.js";
 import { startBot } from "./bot-shape.js";
 import { line } from "./figures.js";
-import { openStage, REDIS_URL } from "./stage.js";
+import { botEnv, openStage, REDIS_URL } from "./stage.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 100);
@@ -85,19 +99,16 @@ async function main() {
     say(line("jobs/s", floorRate.toFixed(0)));
 
     // 2. The bot, one process (web + worker), on a fresh database.
-    const bot = await startBot("single", {
-      SLACK_BOT_TOKEN: standInBotToken(),
-      SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
-      SLACK_API_URL: fake.url,
-      PORT: "0",
-      DATABASE_URL: dbUrl,
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      ROUTING_FILE: ROUTING,
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
-      DELIVERY_FLUSH_MS: String(FLUSH_MS),
-      OUTCOME_CONCURRENCY: String(CONCURRENCY),
-    });
+    const bot = await startBot(
+      "single",
+      botEnv(
+        { slackUrl: fake.url, databaseUrl: dbUrl, prefix, routingFile: ROUTING },
+        {
+          DELIVERY_FLUSH_MS: String(FLUSH_MS),
+          OUTCOME_CONCURRENCY: String(CONCURRENCY),
+        },
+      ),
+    );
     const outcomes = new Queue(bot.env.OUTCOME_QUEUE, { connection: redis, prefix });
     try {
       const singleRun = `single-${id}`;

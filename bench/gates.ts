@@ -1,13 +1,22 @@
+/**
+ * `npm run bench:gates`: how late the latency gates fire after their deadline, on the real bot
+ * (web + worker in this process) with the gate sweep slowed to 60 s, so the durable timers
+ * alone are measured. Reports GATE_BENCH_DELIVERIES (200) `sync.started` deliveries in waves
+ * over two seconds to a pipeline with a 2 s budget and none of their ends, and leaves a second
+ * pipeline silent for its 3 s freshness; prints, per gate, how long after its deadline each
+ * exception was opened (P50, P95, max; target: within 5 s).
+ *
+ * Settings: GATE_BENCH_DELIVERIES, BENCH_ADMIN_URL, REDIS_URL, BENCH_LOG_LEVEL.
+ */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
-import { standInBotToken } from "../dev/slack/fake-slack.js";
 import { reportDeliveries } from "../src/outcomes/outcome-event.schema.js";
 import { startBot } from "./bot-shape.js";
 import { line, ms, percentile } from "./figures.js";
-import { openStage, REDIS_URL } from "./stage.js";
+import { botEnv, openStage } from "./stage.js";
 
 const DELIVERIES = Number(process.env.GATE_BENCH_DELIVERIES ?? 200);
 const WAVES = 10;
@@ -43,19 +52,16 @@ async function main() {
   say(line("late deliveries (2 s budget)", `${DELIVERIES} in ${WAVES} waves over 2 s`));
   say(line("gate sweep", "every 60 s (timers alone are measured)"));
   try {
-    const bot = await startBot("single", {
-      SLACK_BOT_TOKEN: standInBotToken(),
-      SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
-      SLACK_API_URL: fake.url,
-      PORT: "0",
-      DATABASE_URL: dbUrl,
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      ROUTING_FILE: ROUTING,
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
-      DELIVERY_FLUSH_MS: "200",
-      GATE_SWEEP_MS: "60000",
-    });
+    const bot = await startBot(
+      "single",
+      botEnv(
+        { slackUrl: fake.url, databaseUrl: dbUrl, prefix, routingFile: ROUTING },
+        {
+          DELIVERY_FLUSH_MS: "200",
+          GATE_SWEEP_MS: "60000",
+        },
+      ),
+    );
     const outcomes = new Queue(bot.env.OUTCOME_QUEUE, { connection: redis, prefix });
     try {
       const perWave = Math.ceil(DELIVERIES / WAVES);

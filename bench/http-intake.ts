@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { startFakeSlack } from "../dev/slack/fake-slack.js";
 import { loadEnv } from "../src/env.js";
 import { createLogger } from "../src/platform/logger.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
@@ -17,12 +17,13 @@ import { newProducerToken, tokenHint, tokenSha256 } from "../src/producers/produ
 import { createProducer } from "../src/producers/producers.repo.js";
 import { startSyncdesk } from "../src/syncdesk.js";
 import { line, ms, percentile } from "./figures.js";
+import { botEnv } from "./stage.js";
 
 const REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 40);
 const BATCH = Number(process.env.BENCH_HTTP_BATCH ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 4);
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const _REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUTING = fileURLToPath(new URL("./routing.bench.yml", import.meta.url));
 
 const run = randomBytes(4).toString("hex");
@@ -33,19 +34,15 @@ await admin.unsafe(`create database "${database}"`);
 const fake = await startFakeSlack();
 const url = new URL(ADMIN_URL);
 url.pathname = `/${database}`;
-const env = loadEnv({
-  SLACK_BOT_TOKEN: standInBotToken(),
-  SLACK_SIGNING_SECRET: "bench-signing-secret",
-  SLACK_API_URL: fake.url,
-  PORT: "0",
-  DATABASE_URL: url.toString(),
-  REDIS_URL,
-  QUEUE_PREFIX: prefix,
-  ROUTING_FILE: ROUTING,
-  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
-  PRODUCER_RATE_PER_SEC: "1000000",
-  PRODUCER_BURST: "1000000",
-});
+const env = loadEnv(
+  botEnv(
+    { slackUrl: fake.url, databaseUrl: url.toString(), prefix, routingFile: ROUTING },
+    {
+      PRODUCER_RATE_PER_SEC: "1000000",
+      PRODUCER_BURST: "1000000",
+    },
+  ),
+);
 const desk = await startSyncdesk(env, { roles: ["web"], logger: createLogger(env.LOG_LEVEL) });
 try {
   const token = newProducerToken();

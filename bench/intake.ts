@@ -24,11 +24,11 @@ import { fileURLToPath } from "node:url";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { standInBotToken } from "../dev/slack/fake-slack.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startProcess } from "./bot-shape.js";
 import { line } from "./figures.js";
 import { startSlackSide } from "./slack-side.client.js";
+import { botEnv } from "./stage.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 12_000);
 const FINGERPRINTS = Number(process.env.BENCH_FINGERPRINTS ?? 3_000);
@@ -153,26 +153,14 @@ async function runBot(
   url.pathname = `/${name}`;
   const prefix = `bench-intake-${id}`;
   const fake = await startSlackSide();
-  const extra = Object.fromEntries(
-    (process.env.BENCH_BOT_ENV ?? "")
-      .split(",")
-      .filter(Boolean)
-      .map((pair) => pair.split("=") as [string, string]),
-  );
   const bot = await startProcess(
     ["web", "worker"],
-    {
-      SLACK_BOT_TOKEN: standInBotToken(),
-      SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
-      SLACK_API_URL: fake.url,
-      PORT: "0",
-      DATABASE_URL: url.toString(),
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      ROUTING_FILE: ROUTING,
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
-      ...extra,
-    },
+    botEnv({
+      slackUrl: fake.url,
+      databaseUrl: url.toString(),
+      prefix,
+      routingFile: ROUTING,
+    }),
     { profiles: PROFILE_DIR !== undefined },
   );
   const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });

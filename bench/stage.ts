@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { type FakeSlack, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { type FakeSlack, standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
 import { clearPrefix } from "../src/platform/queue/redis.js";
 
 export const ADMIN_URL =
@@ -49,5 +49,34 @@ export async function openStage(): Promise<Stage> {
       await admin.unsafe(`drop database if exists "${database}" with (force)`);
       await admin.end();
     },
+  };
+}
+
+/**
+ * The settings every bench gives the bot (stand-in Slack, its own database and prefix, quiet
+ * logs unless BENCH_LOG_LEVEL), then the bench's own, then BENCH_BOT_ENV (`KEY=value,KEY=value`).
+ */
+export function botEnv(
+  at: { slackUrl: string; databaseUrl: string; prefix: string; routingFile: string },
+  own: Record<string, string> = {},
+): Record<string, string> {
+  const extra = Object.fromEntries(
+    (process.env.BENCH_BOT_ENV ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((pair) => pair.split("=") as [string, string]),
+  );
+  return {
+    SLACK_BOT_TOKEN: standInBotToken(),
+    SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
+    SLACK_API_URL: at.slackUrl,
+    PORT: "0",
+    DATABASE_URL: at.databaseUrl,
+    REDIS_URL,
+    QUEUE_PREFIX: at.prefix,
+    ROUTING_FILE: at.routingFile,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+    ...own,
+    ...extra,
   };
 }
