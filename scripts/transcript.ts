@@ -52,7 +52,7 @@ export function renderMessage(message: Json, names: Record<string, string>, inde
         for (let i = 0; i < fields.length; i += 2) {
           const pair = fields
             .slice(i, i + 2)
-            .map((field) => plain(field, names).replace("\n", ": "));
+            .map((field) => plain(field, names).replace("\n", ": ").replaceAll("\n", " · "));
           lines.push(pair.map((cell) => cell.padEnd(44)).join(" "));
         }
         break;

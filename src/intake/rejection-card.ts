@@ -83,7 +83,7 @@ export function renderRejectionGroupCard(
       type: "section",
       text: {
         type: "mrkdwn",
-        text: `:no_entry: *${events} rejected* from ${producer}: they do not match the ${contract.what}, so ${contract.consequence}. Each is stored as received.`,
+        text: `:no_entry: *${events} rejected* from ${producer}: ${group.count === 1 ? "it does" : "they do"} not match the ${contract.what}, so ${contract.consequence}. ${group.count === 1 ? "It is" : "Each is"} stored as received.`,
       },
     },
     {

@@ -40,7 +40,8 @@ describe("renderRejectionGroupCard", () => {
     const card = renderRejectionGroupCard(group());
     const [headline, problems] = sectionTexts(card);
     expect(headline).toContain("*1000 events rejected* from `shopify-connector`");
-    expect(headline).toContain("failure-event contract");
+    expect(headline).toContain("they do not match the failure-event contract");
+    expect(headline).toContain("Each is stored as received.");
     expect(problems).toBe(
       '*What was wrong*\n• `sku` is required\n• `(event)` has an unknown field "surprise"',
     );
@@ -65,6 +66,8 @@ describe("renderRejectionGroupCard", () => {
   it("says which contract an outcome or a delivery broke", () => {
     const outcome = sectionTexts(renderRejectionGroupCard(group({ kind: "outcome", count: 1 })));
     expect(outcome[0]).toContain("*1 event rejected*");
+    expect(outcome[0]).toContain(": it does not match");
+    expect(outcome[0]).toContain("It is stored as received.");
     expect(outcome[0]).toContain("nothing was resolved");
     const delivery = sectionTexts(renderRejectionGroupCard(group({ kind: "delivery" })));
     expect(delivery[0]).toContain("delivery contract");
