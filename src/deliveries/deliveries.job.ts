@@ -32,7 +32,7 @@ export function startDeliveryDesk(
   settings: {
     flushMs: number;
     /**
-     * After each committed flush, before its jobs resolve (so a failure runs them again; it
+     * After each committed flush (and after failures are counted), before its jobs resolve (so a failure runs them again; it
      * must be idempotent): the composition root hangs the latency gates here.
      */
     afterFlush?: (
@@ -115,6 +115,8 @@ export function startDeliveryDesk(
       try {
         // Written at once with the batch intake took in, not held for the next flush of deliveries.
         countFlush(await flush(records));
+        // A failure that ends a started delivery ends its late gate too.
+        await settings.afterFlush?.(records, []);
       } catch (error) {
         // A blip: the failure jobs run again (intake is idempotent, the count deduped). Any
         // other error must not fail the intake of failures that are already carded.

@@ -9,6 +9,7 @@ import { formatLatency } from "../deliveries/pipelines.view.js";
 import { GATE_FAILURE_MODE, type GateDetail } from "../exceptions/gate-detail.js";
 import type { FailureEventInput } from "../intake/failure-event.schema.js";
 import { formatDuration } from "../platform/duration.js";
+import { safeText } from "../platform/slack/mrkdwn.js";
 import type { PipelineConfig } from "../routing/routing-file.schema.js";
 import { addBusinessTime, isWithinHours, nextOpening } from "../sla/business-time.js";
 
@@ -225,4 +226,14 @@ export function budgetClearedSentence(
   budgetMs: number,
 ): string {
   return `Time-to-sync P95 is back under budget: ${formatDuration(facts.p95Ms)} over the last ${formatDuration(BUDGET_WINDOW_MS)} (${facts.deliveries} deliveries), budget ${formatDuration(budgetMs)}.`;
+}
+
+/** The thread note of a late delivery's exception that the delivery's failure ends. */
+export function lateFailedSentence(deliveryEventId: string, failedAt: number): string {
+  return `The delivery \`${safeText(deliveryEventId, 80)}\` failed for good at ${iso(failedAt).slice(0, 19).replace("T", " ")} UTC: the exception of that failure carries it from here.`;
+}
+
+/** The thread note of a pipeline gate whose pipeline the routing no longer declares. */
+export function undeclaredSentence(pipeline: string, version: number | null): string {
+  return `Pipeline \`${safeText(pipeline, 64)}\` is no longer declared in the routing${version === null ? "" : ` (v${version})`}, so no gate watches it any more.`;
 }

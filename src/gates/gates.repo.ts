@@ -138,3 +138,26 @@ export async function liveByFingerprint(
       and(inArray(exceptions.fingerprint, [...fingerprints]), ne(exceptions.state, "resolved")),
     );
 }
+
+/**
+ * Live exceptions opened by a gate with one of these failure modes, with their gate detail;
+ * with `deliveryEventIds`, only late ones waiting for one of those deliveries.
+ */
+export async function liveGateExceptions(
+  db: Db,
+  failureModes: readonly string[],
+  deliveryEventIds?: readonly string[],
+): Promise<{ id: number; gate: unknown }[]> {
+  const forDeliveries =
+    deliveryEventIds === undefined
+      ? sql``
+      : sql`and latest_event->'gate'->>'deliveryEventId' in
+          (select jsonb_array_elements_text(${JSON.stringify(deliveryEventIds)}::jsonb))`;
+  const rows = await db.execute<{ id: string | number; gate: unknown }>(sql`
+    select id, latest_event->'gate' as gate from ${exceptions}
+    where state <> 'resolved'
+      and failure_mode in (select jsonb_array_elements_text(${JSON.stringify(failureModes)}::jsonb))
+      ${forDeliveries}
+    order by id`);
+  return rows.map((row) => ({ id: Number(row.id), gate: row.gate }));
+}

@@ -14,13 +14,14 @@ import type { Deps } from "../app/deps.js";
 import type { DeliveryRecord } from "../deliveries/delivery.js";
 import { deliveryTotals, lastDeliveries } from "../deliveries/figures.repo.js";
 import { mergeInto, quantile, type Sketch } from "../deliveries/sketch.js";
-import { applySignal } from "../exceptions/exceptions.service.js";
-import { type GateDetail, type GateKind, gateDetailSchema } from "../exceptions/gate-detail.js";
+import type { GateDetail } from "../exceptions/gate-detail.js";
 import type { FailureEventInput } from "../intake/failure-event.schema.js";
 import { fingerprint } from "../intake/fingerprint.js";
 import { ingestFailure } from "../intake/intake.service.js";
 import type { GatedSuccess } from "../outcomes/outcome.service.js";
 import type { PipelineConfig } from "../routing/routing-file.schema.js";
+import { clear, detailOf } from "./gate-clear.js";
+import { clearLateOfFailed, clearUndeclaredPipelines } from "./gate-endings.js";
 import { enqueueGateJob } from "./gate-jobs.schema.js";
 import { countGate } from "./gate-metrics.js";
 import {
@@ -72,21 +73,6 @@ async function open(deps: Deps, event: FailureEventInput, role: string): Promise
   const gate = (event as { gate?: GateDetail }).gate;
   if (gate && result.kind !== "duplicate") countGate("opened", gate.kind, gate.pipeline);
   return result.exceptionId;
-}
-
-async function clear(
-  deps: Deps,
-  exceptionId: number,
-  said: string,
-  detail: Record<string, unknown> & { gate: GateKind; pipeline: string },
-): Promise<boolean> {
-  const row = await applySignal(deps, {
-    exceptionId,
-    signal: { kind: "gate_cleared", said, detail },
-    source: "gate",
-  });
-  if (row !== null) countGate("cleared", detail.gate, detail.pipeline);
-  return row !== null;
 }
 
 // ---- late delivery ----
@@ -306,7 +292,8 @@ export async function checkBudgets(deps: Deps, settings: GateSettings): Promise<
 /**
  * What a committed flush means for the gates: started deliveries arm the late timer at their
  * deadlines; successes clear the late exception of their SKU (saying how late) and the stale
- * exception of their pipeline, whose next deadline is then armed. Idempotent: a flush redone
+ * exception of their pipeline, whose next deadline is then armed; a delivery that failed for
+ * good clears its late exception (its failure's card carries it). Idempotent: a flush redone
  * after a crash clears nothing twice and arms the same timers.
  */
 export async function gatesAfterFlush(
@@ -327,6 +314,7 @@ export async function gatesAfterFlush(
   }
   for (const dueAt of deadlines) await armLate(deps, dueAt);
   await clearLate(deps, gated);
+  await clearLateOfFailed(deps, records);
   await clearStale(deps, deliveredPipelines);
 }
 
@@ -374,13 +362,12 @@ async function clearStale(deps: Deps, delivered: ReadonlyMap<string, number>): P
   if (cleared.length > 0) await checkStale(deps, { names: cleared });
 }
 
-function detailOf(gate: unknown): GateDetail | null {
-  const parsed = gateDetailSchema.safeParse(gate);
-  return parsed.success ? parsed.data : null;
-}
-
-/** The sweep: late deliveries whose timer was lost, every pipeline's stale timer, budgets. */
+/**
+ * The sweep: late deliveries whose timer was lost, every pipeline's stale timer, budgets, and
+ * the pipeline gates of pipelines the routing no longer declares.
+ */
 export async function sweepGates(deps: Deps, settings: GateSettings): Promise<void> {
+  await clearUndeclaredPipelines(deps);
   await checkLate(deps);
   await checkStale(deps);
   await checkBudgets(deps, settings);

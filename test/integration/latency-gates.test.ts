@@ -15,6 +15,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockKitViolations } from "../../dev/slack/block-kit-limits.js";
 import { gateDetailOf, overdueMs } from "../../src/exceptions/gate-detail.js";
+import { clearUndeclaredPipelines } from "../../src/gates/gate-endings.js";
 import { checkBudgets } from "../../src/gates/gates.service.js";
 import { renderDigest } from "../../src/inventory/digest.view.js";
 import { publishHome } from "../../src/inventory/home.service.js";
@@ -29,8 +30,9 @@ import {
   reportSyncSuccess,
 } from "../../src/outcomes/outcome-event.schema.js";
 import { registry } from "../../src/platform/metrics.js";
+import { staticRouting } from "../../src/routing/active-routing.js";
 import type { Syncdesk } from "../../src/syncdesk.js";
-import { eventually } from "../support/harness.js";
+import { eventually, failureEvent } from "../support/harness.js";
 import { DESK, textOf } from "../support/slack-actions.js";
 import { useHarness } from "../support/use-harness.js";
 
@@ -74,6 +76,10 @@ pipelines:
     match: { client: budgetco }
     budget: 2s
     freshness: 1d
+  - name: gone-pipe
+    match: { client: goneco }
+    budget: 1h
+    freshness: 2s
 retryQueues: []
 `,
 );
@@ -185,6 +191,81 @@ describe("late delivery", () => {
     expect(shown).toMatch(
       /syncdesk_gate_exceptions_cleared_total\{gate="late",pipeline="late-pipe"\} [1-9]/,
     );
+  });
+});
+
+describe("a late delivery that then fails for good", () => {
+  it("is cleared by its failure, whose own exception carries the SKU from there", async () => {
+    const triggeredAt = Date.now();
+    await reportSyncStarted(outcomes(), {
+      kind: "sync.started",
+      eventId: "late-failed-1",
+      client: "lateco",
+      sku: "LATE-F",
+      sourceSystem: "erp.netsuite",
+      targetSystem: "storefront.shopify",
+      triggeredAt: iso(triggeredAt),
+    });
+    const late = await openedOne("LATE-F");
+    const failedAt = Date.now();
+    await h.report(
+      failureEvent({
+        eventId: "late-failed-1",
+        client: "lateco",
+        sku: "LATE-F",
+        occurredAt: iso(failedAt),
+      }),
+    );
+    expect((await resolved(late.id)).resolution).toBe("recovered");
+    const audit = await h.audit(late.id);
+    expect(audit.at(-1)).toMatchObject({ action: "gate_cleared", source: "gate" });
+    expect(audit.at(-1)?.details).toMatchObject({
+      gate: "late",
+      deliveryEventId: "late-failed-1",
+      failedAt: iso(failedAt),
+    });
+    await eventually(async () =>
+      /`late-failed-1` failed for good.*exception of that failure carries it/.test(
+        await threadText(late),
+      ),
+    );
+    // The failure's own exception is the live one for the SKU.
+    const live = (await h.exceptionsFor("LATE-F")).filter((row) => row.state !== "resolved");
+    expect(live).toHaveLength(1);
+    expect(live[0]?.failureMode).toBe("partial_write");
+  });
+});
+
+describe("a pipeline the routing no longer declares", () => {
+  it("has its stale exception cleared by the sweep, which names the routing version", async () => {
+    const row = await openedOne("pipeline:gone-pipe");
+    const config = h.bot.deps.routing.current().config;
+    const without = {
+      ...config,
+      pipelines: config.pipelines.filter((pipeline) => pipeline.name !== "gone-pipe"),
+    };
+    const deps = { ...h.bot.deps, routing: staticRouting(without, 7) };
+    expect(await clearUndeclaredPipelines(deps)).toBeGreaterThanOrEqual(1);
+    expect((await resolved(row.id)).resolution).toBe("recovered");
+    expect((await h.audit(row.id)).at(-1)?.details).toMatchObject({
+      gate: "stale",
+      pipeline: "gone-pipe",
+      routingVersion: 7,
+    });
+    await eventually(async () =>
+      /`gone-pipe` is no longer declared in the routing \(v7\)/.test(await threadText(row)),
+    );
+    // Declared pipelines keep theirs: a second pass over the same routing clears nothing else.
+    const others = await h.bot.deps.db.execute<{ n: string }>(
+      sql`select count(*) as n from exceptions where state <> 'resolved'
+        and failure_mode in ('stale', 'over_budget') and sku <> 'pipeline:gone-pipe'`,
+    );
+    expect(await clearUndeclaredPipelines(deps)).toBe(0);
+    const after = await h.bot.deps.db.execute<{ n: string }>(
+      sql`select count(*) as n from exceptions where state <> 'resolved'
+        and failure_mode in ('stale', 'over_budget') and sku <> 'pipeline:gone-pipe'`,
+    );
+    expect(after[0]?.n).toBe(others[0]?.n);
   });
 });
 
@@ -417,13 +498,13 @@ describe("the Monday checklist", () => {
     // stale-pipe went stale again above and nothing has delivered since; night-pipe never
     // delivered at all; late-1 took longer than late-pipe's budget.
     expect(byKey.freshness?.status).toBe("attention");
-    expect(byKey.freshness?.detail).toContain("Stale: `night-pipe`, `stale-pipe`.");
+    expect(byKey.freshness?.detail).toContain("Stale: `gone-pipe`, `night-pipe`, `stale-pipe`.");
     expect(byKey.freshness?.detail).toMatch(/Over budget: `late-pipe` \(P95 \d+\.\ds, budget 2s\)/);
     expect(byKey.freshness?.links.length).toBeGreaterThan(0);
     expect(byKey.sla?.title).toBe("No role past its SLA");
     expect(byKey.qa?.status).toBe("attention");
     // The night pipeline only ever started a delivery: it reported none.
-    expect(byKey.qa?.detail).toContain("No deliveries in 24 h from `night-pipe`");
+    expect(byKey.qa?.detail).toMatch(/No deliveries in 24 h from `gone-pipe`, `night-pipe`/);
   });
 });
 
