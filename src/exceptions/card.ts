@@ -68,10 +68,14 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
   const event = row.latestEvent;
   const severity = row.severity.toUpperCase();
   const icon = SEVERITY_ICON[row.severity] ?? SEVERITY_ICON.normal;
-  const title = `${exceptionLabel(row.id)} · ${severity} · ${row.client} · ${row.sku}`;
+  const gate = gateDetailOf(event);
+  // A stale or over-budget gate is about a whole pipeline, not one SKU: its card says which.
+  const pipeline = gate && gate.kind !== "late" ? gate.pipeline : null;
+  const subject = pipeline === null ? row.sku : `pipeline ${pipeline}`;
+  const title = `${exceptionLabel(row.id)} · ${severity} · ${row.client} · ${subject}`;
   const fields = [
     field("Client", row.vertical ? `${row.client} (${row.vertical})` : row.client),
-    field("SKU", row.sku),
+    pipeline === null ? field("SKU", row.sku) : field("Pipeline", pipeline),
     // Section fields stop at 10: the source of truth shares the systems' field.
     field(
       "Source → target",
@@ -116,7 +120,6 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
     { type: "section", text: { type: "mrkdwn", text: errorText(event) } },
   ];
   // A latency gate's exception: when the delivery was expected and how overdue it was.
-  const gate = gateDetailOf(event);
   if (gate) {
     blocks.push({
       type: "section",
@@ -130,7 +133,7 @@ export function renderCard(row: ExceptionRow, extras: CardExtras = {}): Card {
   if (buttons.length)
     blocks.push({ type: "actions", block_id: "exception_actions", elements: buttons });
 
-  const text = `${icon} ${severity} ${escapeMrkdwn(row.client)} ${escapeMrkdwn(row.sku)} → ${escapeMrkdwn(row.targetSystem)}: ${row.failureMode} (${stateWord(row)})`;
+  const text = `${icon} ${severity} ${escapeMrkdwn(row.client)} ${escapeMrkdwn(subject)} → ${escapeMrkdwn(row.targetSystem)}: ${row.failureMode} (${stateWord(row)})`;
   return { text: truncate(text, 3000), blocks };
 }
 

@@ -168,6 +168,31 @@ describe("renderCard: fields", () => {
     expect(allText(renderCard(row({}, { quantity: {} })))).not.toContain("*Stock*");
   });
 
+  it("names the pipeline, not a SKU, on a stale or over-budget gate's card", () => {
+    const gate = {
+      kind: "stale",
+      pipeline: "acme-erp-to-shopify",
+      expectedAt: "2026-11-26T09:00:00.000Z",
+      detectedAt: "2026-11-26T09:00:02.000Z",
+      freshnessMs: 1_800_000,
+    };
+    const card = renderCard(
+      row({ sku: "pipeline:acme-erp-to-shopify", failureMode: "stale" }, {
+        sku: "pipeline:acme-erp-to-shopify",
+        failureMode: "stale",
+        gate,
+      } as Partial<FailureEvent>),
+    );
+    const text = allText(card);
+    expect(text).toContain("*Pipeline*\nacme-erp-to-shopify");
+    expect(text).toContain("pipeline acme-erp-to-shopify");
+    expect(text).not.toContain("*SKU*");
+    expect(text).not.toContain("pipeline:acme");
+    // A late delivery is about one SKU: its card keeps the SKU.
+    const late = renderCard(row({}, { gate: { ...gate, kind: "late" } } as Partial<FailureEvent>));
+    expect(allText(late)).toContain("*SKU*\nSKU-1");
+  });
+
   it("says (no message) for an empty error message", () => {
     expect(allText(renderCard(row({}, { error: { message: "" } })))).toContain(
       "```(no message)```",
