@@ -26,6 +26,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startProcess } from "./bot-shape.js";
+import { startDeliveryFlow } from "./delivery-flow.js";
 import { line } from "./figures.js";
 import { startSlackSide } from "./slack-side.client.js";
 import { botEnv } from "./stage.js";
@@ -85,28 +86,8 @@ async function main() {
   );
   const queue = new Queue("inventory-sync-failures", { connection: redis, prefix });
   const outcomes = new Queue("inventory-sync-outcomes", { connection: redis, prefix });
-  const flow = { on: DELIVERIES_PER_SEC > 0, sent: 0, since: Date.now() };
   /** Batches of 1,000 deliveries, paced to DELIVERIES_PER_SEC, until the timing is done. */
-  const flowing = (async () => {
-    const everyMs = 1_000_000 / Math.max(1, DELIVERIES_PER_SEC);
-    for (let n = 0; flow.on; n++) {
-      const started = Date.now();
-      const events = Array.from({ length: 1000 }, (_, k) => ({
-        kind: "sync.succeeded",
-        eventId: `flow-${id}-${n}-${k}`,
-        client: "acme",
-        sku: `FLOW-${k}`,
-        sourceSystem: "erp.netsuite",
-        targetSystem: "storefront.shopify",
-        triggeredAt: new Date(started - 2000).toISOString(),
-        occurredAt: new Date(started).toISOString(),
-      }));
-      await outcomes.add("sync.batch", { kind: "sync.batch", events }, { removeOnComplete: true });
-      flow.sent += events.length;
-      const wait = everyMs - (Date.now() - started);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  })();
+  const flow = startDeliveryFlow(outcomes, DELIVERIES_PER_SEC, id);
   let seen = 0;
   /** Milliseconds from the add to the card's post arriving at Slack's side. */
   const cardOf = async (data: Record<string, unknown>): Promise<number> => {
@@ -145,13 +126,12 @@ async function main() {
     say(line("failure event to card p99", ms(percentile(samples, 99))));
     say(line("failure event to card max", ms(Math.max(...samples))));
     if (DELIVERIES_PER_SEC > 0) {
-      const seconds = (Date.now() - flow.since) / 1000;
-      say(line("deliveries sent meanwhile, per second", (flow.sent / seconds).toFixed(0)));
+      const rate = await flow.stop();
+      say(line("deliveries sent meanwhile, per second", rate.toFixed(0)));
     }
     say(line("load at the end", loadavg()[0]?.toFixed(1) ?? "?"));
   } finally {
-    flow.on = false;
-    await flowing;
+    await flow.stop();
     await bot.stop();
     await queue.close();
     await outcomes.close();

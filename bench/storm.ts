@@ -17,6 +17,9 @@
  * - BENCH_PROFILE_DIR: write a CPU profile of the web side's event loop during each click round
  *   there (`<shape>-burst.cpuprofile`, `<shape>-spread.cpuprofile`); summarise one with
  *   `npx tsx bench/profile-summary.ts <file>`.
+ * - BENCH_DELIVERIES_PER_SEC (0): keep that many deliveries a second flowing (`sync.batch` jobs
+ *   of 1,000) through the warm-up and both click rounds (issue 12: acks stay under 100 ms while
+ *   5,000 deliveries a second flow).
  * - BENCH_LOG_LEVEL (silent), BENCH_STORM_THRESHOLD, BENCH_ADMIN_URL, REDIS_URL.
  */
 import { spawn } from "node:child_process";
@@ -35,6 +38,7 @@ import { clearPrefix } from "../src/platform/queue/redis.js";
 import { STORM_ACTIONS } from "../src/storms/storm-card.js";
 import { STORM_RESOLVE_CALLBACK } from "../src/storms/storms.slack.js";
 import { type Shape, startBot } from "./bot-shape.js";
+import { type DeliveryFlow, startDeliveryFlow } from "./delivery-flow.js";
 import { countBy, line, ms, percentile } from "./figures.js";
 import { startSlackSide } from "./slack-side.client.js";
 import { type Click, planClicks, stormEvents } from "./storm-plan.js";
@@ -46,6 +50,7 @@ const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 2000);
 const SHAPE = (process.env.BENCH_SHAPE ?? "single") as Shape;
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const WARMUP = Number(process.env.BENCH_WARMUP_CLICKS ?? 200);
+const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
 const SECRET = "bench-signing-secret-0123456789";
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -91,6 +96,8 @@ async function main() {
   const { db, env } = bot;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue(env.FAILURE_QUEUE, { connection: redis, prefix });
+  const outcomes = new Queue(env.OUTCOME_QUEUE, { connection: redis, prefix });
+  let flow: DeliveryFlow | undefined;
   const slack = slackRequester({ url: bot.url, signingSecret: SECRET });
 
   try {
@@ -180,6 +187,7 @@ async function main() {
     const floor = await floorLatencies(clicks, (url, planned) =>
       fake.click({ url, secret: SECRET }, planned.map(toRequest), 0),
     );
+    flow = startDeliveryFlow(outcomes, DELIVERIES_PER_SEC, id);
     // A process that has served no click yet runs its first ones unoptimised (JIT), which a web
     // process in production does once per deploy: warm it with clicks that change nothing (an
     // outsider's, refused) before the measured rounds, in both shapes alike.
@@ -193,6 +201,7 @@ async function main() {
       );
     const burst = await round("burst", clicks, 0);
     const spread = await round("spread", planClicks(CLICKS, stormTargets, cardTargets), SPREAD_MS);
+    const flowRate = await flow.stop();
     const clickCalls = (await fake.calls(clickCallsBefore)).length;
 
     // ---- 3. Resolve all on the largest unresolved storm, start to finish ----
@@ -287,6 +296,8 @@ async function main() {
       `Clicks (${clicks.length} signed requests from Slack's side, in a thread of its own, after ${WARMUP} warm-up clicks)`,
     );
     say(line("by kind", JSON.stringify(countBy(clicks, (c) => c.kind))));
+    if (DELIVERIES_PER_SEC > 0)
+      say(line("deliveries flowing meanwhile, per second", flowRate.toFixed(0)));
     for (const [label, { results, cpu, acks }] of [
       ["all at once", burst],
       [`spread over ${SPREAD_MS} ms`, spread],
@@ -327,8 +338,9 @@ async function main() {
     // Every step runs whatever the one before did: a job still running after a forced stop
     // (Resolve all of thousands) must not leave the database or the keys behind.
     const steps: [string, () => Promise<unknown>][] = [
+      ["stop the delivery flow", async () => flow?.stop()],
       ["stop the bot", () => bot.stop()],
-      ["close the producer", () => failures.close()],
+      ["close the producers", () => Promise.all([failures.close(), outcomes.close()])],
       ["close Slack's side", () => fake.close()],
       ["drop the database", () => dropDatabase(database)],
       ["clear the queues", () => clearPrefix(redis, prefix)],
