@@ -1,43 +1,13 @@
 import { LogLevel, webApi } from "@slack/bolt";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sampleCard, useFakeSlack } from "../support/fake-slack-workspace.js";
 
 const { WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError } = webApi;
 
 const TOKEN = "xoxb-fake-token";
 
-let fake: FakeSlack;
-
-beforeAll(async () => {
-  fake = await startFakeSlack({
-    channels: [{ id: "C0OPS", name: "ops" }],
-    users: [{ id: "U0ALICE", name: "alice", tz: "Asia/Kolkata" }],
-    usergroups: { S0ONCALL: ["U0ALICE", "U0BOB"] },
-  });
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => fake.reset());
-
-const card = (title: string) => ({
-  text: `Exception: ${title}`,
-  blocks: [
-    { type: "section", block_id: "summary", text: { type: "mrkdwn", text: `*${title}*` } },
-    {
-      type: "actions",
-      block_id: "actions",
-      elements: [
-        {
-          type: "button",
-          action_id: "retry",
-          text: { type: "plain_text", text: "Retry" },
-          value: "exc-1",
-        },
-      ],
-    },
-  ],
-});
+const slack = useFakeSlack();
+const card = sampleCard;
 
 /** What a caller sees when a Web API call fails: the error class and its Slack-facing fields. */
 async function failure(call: Promise<unknown>) {
@@ -57,7 +27,7 @@ describe("fake Slack through a real WebClient", () => {
   let client: InstanceType<typeof WebClient>;
   beforeAll(() => {
     client = new WebClient(TOKEN, {
-      slackApiUrl: fake.url,
+      slackApiUrl: slack().url,
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       logLevel: LogLevel.ERROR,
@@ -68,7 +38,7 @@ describe("fake Slack through a real WebClient", () => {
     const res = await client.auth.test();
     expect(res).toMatchObject({ ok: true, user_id: "U0SYNCDESK", bot_id: "B0SYNCDESK" });
     expect(res.team_id).toBe("T0TEAM");
-    expect(fake.url.endsWith("/api/")).toBe(true);
+    expect(slack().url.endsWith("/api/")).toBe(true);
   });
 
   it("stores a posted card with blocks and metadata, with increasing ts", async () => {
@@ -79,16 +49,16 @@ describe("fake Slack through a real WebClient", () => {
     expect(first.ts).toMatch(/^\d{10}\.\d{6}$/);
     expect(Number(second.ts)).toBeGreaterThan(Number(first.ts));
     expect(first.message?.blocks).toHaveLength(2);
-    const [stored] = fake.messages("C0OPS");
+    const [stored] = slack().messages("C0OPS");
     expect(stored).toMatchObject({ ts: first.ts, text: "Exception: SKU-1", metadata });
     expect(stored?.blocks).toEqual(card("SKU-1").blocks);
-    expect(fake.callsTo("chat.postMessage")[0]?.body).toMatchObject({
+    expect(slack().callsTo("chat.postMessage")[0]?.body).toMatchObject({
       channel: "C0OPS",
       blocks: card("SKU-1").blocks,
       metadata,
     });
-    expect(fake.callsTo("chat.postMessage")[0]?.body).not.toHaveProperty("token");
-    expect(fake.violations).toEqual([]);
+    expect(slack().callsTo("chat.postMessage")[0]?.body).not.toHaveProperty("token");
+    expect(slack().violations).toEqual([]);
   });
 
   it("updates a stored message, and answers message_not_found for an unknown ts", async () => {
@@ -99,7 +69,7 @@ describe("fake Slack through a real WebClient", () => {
       ...card("SKU-1 (resolved)"),
     });
     expect(updated.ts).toBe(posted.ts);
-    expect(fake.messages("C0OPS")).toEqual([
+    expect(slack().messages("C0OPS")).toEqual([
       expect.objectContaining({ ts: posted.ts, text: "Exception: SKU-1 (resolved)" }),
     ]);
     expect(
@@ -115,10 +85,10 @@ describe("fake Slack through a real WebClient", () => {
       thread_ts: parent.ts as string,
     });
 
-    expect(fake.messages("C0OPS")).toEqual([
+    expect(slack().messages("C0OPS")).toEqual([
       expect.objectContaining({ ts: parent.ts, reply_count: 1, thread_ts: parent.ts }),
     ]);
-    expect(fake.threadReplies("C0OPS", parent.ts as string)).toEqual([
+    expect(slack().threadReplies("C0OPS", parent.ts as string)).toEqual([
       expect.objectContaining({ ts: reply.ts, text: "claimed by alice" }),
     ]);
     const link = await client.chat.getPermalink({
@@ -170,7 +140,7 @@ describe("fake Slack through a real WebClient", () => {
     expect(dm.channel?.id).toBe("DU0ALICE");
     const posted = await client.chat.postMessage({ channel: "U0ALICE", text: "hi" });
     expect(posted.channel).toBe("DU0ALICE");
-    expect(fake.messages("DU0ALICE")).toHaveLength(1);
+    expect(slack().messages("DU0ALICE")).toHaveLength(1);
 
     expect((await client.conversations.info({ channel: "C0OPS" })).channel).toMatchObject({
       id: "C0OPS",
@@ -189,7 +159,7 @@ describe("fake Slack through a real WebClient", () => {
     expect(await failure(client.usergroups.users.list({ usergroup: "S0NOPE" }))).toEqual({
       platform: "no_such_subteam",
     });
-    fake.setFreePlan(true);
+    slack().setFreePlan(true);
     expect(await failure(client.usergroups.users.list({ usergroup: "S0ONCALL" }))).toEqual({
       platform: "plan_upgrade_required",
     });
@@ -203,31 +173,43 @@ describe("fake Slack through a real WebClient", () => {
   });
 
   it("rate-limits with 429 + Retry-After, which WebClient surfaces as rate-limited", async () => {
-    fake.failNext("chat.postMessage", { status: 429, retryAfterSec: 7 });
+    slack().failNext("chat.postMessage", { status: 429, retryAfterSec: 7 });
     expect(await failure(client.chat.postMessage({ channel: "C0OPS", text: "x" }))).toEqual({
       rateLimited: 7,
     });
     await client.chat.postMessage({ channel: "C0OPS", text: "after" });
-    expect(fake.callsTo("chat.postMessage").map((c) => c.status)).toEqual([429, 200]);
-    expect(fake.messages("C0OPS").map((m) => m.text)).toEqual(["after"]);
+    expect(
+      slack()
+        .callsTo("chat.postMessage")
+        .map((c) => c.status),
+    ).toEqual([429, 200]);
+    expect(
+      slack()
+        .messages("C0OPS")
+        .map((m) => m.text),
+    ).toEqual(["after"]);
   });
 
   it("enforces a per-channel rate limit on arrival, as Slack does", async () => {
-    fake.setChannel({ id: "C0OTHER", name: "other" });
-    fake.limitRate("chat.postMessage", { intervalMs: 60_000, burst: 2, scope: "channel" });
+    slack().setChannel({ id: "C0OTHER", name: "other" });
+    slack().limitRate("chat.postMessage", { intervalMs: 60_000, burst: 2, scope: "channel" });
     const post = (channel: string) => client.chat.postMessage({ channel, text: "x" });
     await post("C0OPS");
     await post("C0OPS");
     expect(await failure(post("C0OPS"))).toEqual({ rateLimited: 60 });
     await post("C0OTHER");
-    expect(fake.callsTo("chat.postMessage").map((c) => c.status)).toEqual([200, 200, 429, 200]);
-    fake.reset();
+    expect(
+      slack()
+        .callsTo("chat.postMessage")
+        .map((c) => c.status),
+    ).toEqual([200, 200, 429, 200]);
+    slack().reset();
     await post("C0OPS");
   });
 
   it("injects errors, HTTP failures and an outage", async () => {
-    fake.failNext("chat.update", { error: "cant_update_message" });
-    fake.failNext("chat.postMessage", { status: 500, times: 2 });
+    slack().failNext("chat.update", { error: "cant_update_message" });
+    slack().failNext("chat.postMessage", { status: 500, times: 2 });
     expect(await failure(client.chat.update({ channel: "C0OPS", ts: "1.1", text: "x" }))).toEqual({
       platform: "cant_update_message",
     });
@@ -238,9 +220,9 @@ describe("fake Slack through a real WebClient", () => {
     }
     await client.chat.postMessage({ channel: "C0OPS", text: "third time" });
 
-    fake.setDown(true);
+    slack().setDown(true);
     expect(await failure(client.auth.test())).toEqual({ http: 503 });
-    fake.setDown(false);
+    slack().setDown(false);
     expect((await client.auth.test()).ok).toBe(true);
   });
 
@@ -248,14 +230,14 @@ describe("fake Slack through a real WebClient", () => {
     expect(await failure(client.apiCall("nope.nothing", { a: 1 }))).toEqual({
       platform: "unknown_method",
     });
-    expect(fake.callsTo("nope.nothing")).toEqual([
+    expect(slack().callsTo("nope.nothing")).toEqual([
       expect.objectContaining({ body: { a: "1" }, error: "unknown_method" }),
     ]);
   });
 
   it("answers not_authed without a token", async () => {
     const anonymous = new WebClient(undefined, {
-      slackApiUrl: fake.url,
+      slackApiUrl: slack().url,
       retryConfig: { retries: 0 },
     });
     expect(await failure(anonymous.auth.test())).toEqual({ platform: "not_authed" });
@@ -264,7 +246,7 @@ describe("fake Slack through a real WebClient", () => {
   it("records Block Kit violations without rejecting the call", async () => {
     const blocks = Array.from({ length: 51 }, () => ({ type: "divider" }));
     await client.chat.postMessage({ channel: "C0OPS", text: "big", blocks });
-    expect(fake.violations).toEqual([
+    expect(slack().violations).toEqual([
       expect.objectContaining({
         method: "chat.postMessage",
         problem: "51 blocks, limit 50 per message",
@@ -288,34 +270,37 @@ describe("fake Slack through a real WebClient", () => {
       view_id: viewId,
       view: { ...modal, title: { type: "plain_text", text: "Snoozed" } },
     });
-    expect(fake.view(viewId)).toMatchObject({ callback_id: "snooze", title: { text: "Snoozed" } });
+    expect(slack().view(viewId)).toMatchObject({
+      callback_id: "snooze",
+      title: { text: "Snoozed" },
+    });
 
     await client.views.publish({ user_id: "U0ALICE", view: { type: "home", blocks: [] } });
     await client.views.publish({
       user_id: "U0ALICE",
       view: { type: "home", blocks: [{ type: "divider" }] },
     });
-    expect(fake.lastView("U0ALICE")?.blocks).toEqual([{ type: "divider" }]);
-    expect(fake.lastView("U0BOB")).toBeUndefined();
-    expect(fake.violations).toEqual([]);
+    expect(slack().lastView("U0ALICE")?.blocks).toEqual([{ type: "divider" }]);
+    expect(slack().lastView("U0BOB")).toBeUndefined();
+    expect(slack().violations).toEqual([]);
   });
 
   it("waits for calls made before or after the wait starts, and times out with what it saw", async () => {
     await client.chat.postMessage({ channel: "C0OPS", text: "early" });
-    await expect(fake.waitForCall("chat.postMessage")).resolves.toMatchObject({
+    await expect(slack().waitForCall("chat.postMessage")).resolves.toMatchObject({
       body: { text: "early" },
     });
-    const later = fake.waitForCall("chat.postMessage", (c) => c.body.text === "late", 2000);
+    const later = slack().waitForCall("chat.postMessage", (c) => c.body.text === "late", 2000);
     await client.chat.postMessage({ channel: "C0OPS", text: "late" });
     await expect(later).resolves.toMatchObject({ body: { text: "late" } });
-    await expect(fake.waitForCall("chat.delete", undefined, 50)).rejects.toThrow(
+    await expect(slack().waitForCall("chat.delete", undefined, 50)).rejects.toThrow(
       /no chat.delete call; calls so far: chat.postMessage, chat.postMessage within 50ms/,
     );
   });
 
   it("plays response_url: records posted JSON per id", async () => {
-    const url = fake.responseUrl("cmd-1");
-    const waiting = fake.waitForResponse("cmd-1");
+    const url = slack().responseUrl("cmd-1");
+    const waiting = slack().waitForResponse("cmd-1");
     const res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -323,6 +308,6 @@ describe("fake Slack through a real WebClient", () => {
     });
     expect(res.status).toBe(200);
     await expect(waiting).resolves.toEqual({ response_type: "ephemeral", text: "done" });
-    expect(fake.responses("cmd-1")).toHaveLength(1);
+    expect(slack().responses("cmd-1")).toHaveLength(1);
   });
 });

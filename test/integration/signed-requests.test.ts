@@ -4,49 +4,19 @@
  */
 import { App, type BlockAction, LogLevel } from "@slack/bolt";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
 import {
   type SlackRequester,
   serverUrl,
   signSlackRequest,
   slackRequester,
 } from "../../dev/slack/signing.js";
+import { sampleCard, useFakeSlack } from "../support/fake-slack-workspace.js";
 
 const TOKEN = "xoxb-fake-token";
 const SECRET = "fake-signing-secret";
 
-let fake: FakeSlack;
-
-beforeAll(async () => {
-  fake = await startFakeSlack({
-    channels: [{ id: "C0OPS", name: "ops" }],
-    users: [{ id: "U0ALICE", name: "alice", tz: "Asia/Kolkata" }],
-    usergroups: { S0ONCALL: ["U0ALICE", "U0BOB"] },
-  });
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => fake.reset());
-
-const card = (title: string) => ({
-  text: `Exception: ${title}`,
-  blocks: [
-    { type: "section", block_id: "summary", text: { type: "mrkdwn", text: `*${title}*` } },
-    {
-      type: "actions",
-      block_id: "actions",
-      elements: [
-        {
-          type: "button",
-          action_id: "retry",
-          text: { type: "plain_text", text: "Retry" },
-          value: "exc-1",
-        },
-      ],
-    },
-  ],
-});
+const workspace = useFakeSlack();
+const card = sampleCard;
 
 describe("signed requests against a real Bolt app", () => {
   let app: App;
@@ -57,7 +27,7 @@ describe("signed requests against a real Bolt app", () => {
     app = new App({
       token: TOKEN,
       signingSecret: SECRET,
-      clientOptions: { slackApiUrl: fake.url, retryConfig: { retries: 0 } },
+      clientOptions: { slackApiUrl: workspace().url, retryConfig: { retries: 0 } },
       botId: "B0SYNCDESK",
       botUserId: "U0SYNCDESK",
       logLevel: LogLevel.ERROR,
@@ -90,7 +60,7 @@ describe("signed requests against a real Bolt app", () => {
     slack = slackRequester({
       url: serverUrl(server),
       signingSecret: SECRET,
-      responseUrl: () => fake.responseUrl("bolt"),
+      responseUrl: () => workspace().responseUrl("bolt"),
     });
   });
   afterAll(async () => {
@@ -119,7 +89,7 @@ describe("signed requests against a real Bolt app", () => {
       channel_id: "C0OPS",
       team_id: "T0TEAM",
     });
-    await expect(fake.waitForResponse("bolt")).resolves.toMatchObject({ text: "later" });
+    await expect(workspace().waitForResponse("bolt")).resolves.toMatchObject({ text: "later" });
   });
 
   it("delivers a button click on a message to app.action, whose client talks to the fake", async () => {
@@ -142,8 +112,8 @@ describe("signed requests against a real Bolt app", () => {
       message: { ts: posted.ts },
       channel: { id: "C0OPS" },
     });
-    await fake.waitForCall("chat.update");
-    expect(fake.messages("C0OPS")[0]?.text).toBe("Retrying");
+    await workspace().waitForCall("chat.update");
+    expect(workspace().messages("C0OPS")[0]?.text).toBe("Retrying");
   });
 
   it("delivers clicks from a DM, an ephemeral message and the Home tab", async () => {
@@ -177,8 +147,8 @@ describe("signed requests against a real Bolt app", () => {
       channel: { id: "DU0ALICE", name: "directmessage" },
       container: { channel_id: "DU0ALICE", is_ephemeral: false },
     });
-    await fake.waitForCall("chat.update");
-    expect(fake.messages("DU0ALICE")[0]?.text).toBe("Retrying");
+    await workspace().waitForCall("chat.update");
+    expect(workspace().messages("DU0ALICE")[0]?.text).toBe("Retrying");
     expect(ephemeral).toMatchObject({
       container: { is_ephemeral: true },
       channel: { id: "C0OPS" },
@@ -210,11 +180,11 @@ describe("signed requests against a real Bolt app", () => {
     const event = { type: "app_home_opened", user: "U0BOB", channel: "DU0BOB", tab: "home" };
     const first = await slack.event(event);
     expect(first.status).toBe(200);
-    await fake.waitForCall("views.publish", (c) => c.body.user_id === "U0BOB");
+    await workspace().waitForCall("views.publish", (c) => c.body.user_id === "U0BOB");
     await slack.event(event, { eventId: first.eventId, retryNum: 1, retryReason: "http_timeout" });
-    await fake.waitForCall("views.publish", () => fake.callsTo("views.publish").length === 2);
+    await workspace().waitForCall("views.publish", () => workspace().callsTo("views.publish").length === 2);
     expect(seen.map((s) => s.retryNum)).toEqual([undefined, 1]);
-    expect(fake.lastView("U0BOB")).toMatchObject({ type: "home" });
+    expect(workspace().lastView("U0BOB")).toMatchObject({ type: "home" });
   });
 
   it("rejects a forged signature and a stale timestamp with 401", async () => {
