@@ -42,7 +42,7 @@ export interface RecorderOptions {
   flushMs: number;
   /** Staging waits while the log holds more records than this (flushes are behind). */
   maxBacklog: number;
-  /** How often a stage held by the backlog asks again (default: a tenth of flushMs). */
+  /** How often a stage held by the backlog asks again (default: a tenth of flushMs, ≤ 250 ms). */
   backlogPollMs?: number;
   /** Appends records to the log; resolves with the backlog after them. */
   stage(records: DeliveryRecord[]): Promise<{ backlog: number }>;
@@ -65,7 +65,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createDeliveryRecorder(options: RecorderOptions): DeliveryRecorder {
   const { logger, flushMs } = options;
-  const pollMs = options.backlogPollMs ?? Math.max(10, Math.round(flushMs / 10));
+  const pollMs = options.backlogPollMs ?? Math.min(250, Math.max(10, Math.round(flushMs / 10)));
   let pending: Pending = { records: [], waiters: [] };
   let stageTimer: NodeJS.Timeout | null = null;
   let staging: Promise<void> | null = null;
