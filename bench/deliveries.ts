@@ -11,8 +11,8 @@
  * records are staged, before they are counted).
  *
  * Settings: BENCH_JOBS (20000), BENCH_BATCHES (100), BENCH_CONCURRENCY (the bot's
- * OUTCOME_CONCURRENCY, 300), BENCH_FLUSH_MS (1000), BENCH_LOG_LEVEL (silent),
- * BENCH_ADMIN_URL, REDIS_URL.
+ * OUTCOME_CONCURRENCY, 300), BENCH_FLUSH_MS (1000), BENCH_STAGE_MS (the bot's
+ * DELIVERY_STAGE_MS), BENCH_LOG_LEVEL (silent), BENCH_ADMIN_URL, REDIS_URL.
  */
 import { fileURLToPath } from "node:url";
 import { Queue, Worker } from "bullmq";
@@ -107,6 +107,7 @@ async function main() {
         {
           DELIVERY_FLUSH_MS: String(FLUSH_MS),
           OUTCOME_CONCURRENCY: String(CONCURRENCY),
+          ...(process.env.BENCH_STAGE_MS ? { DELIVERY_STAGE_MS: process.env.BENCH_STAGE_MS } : {}),
         },
       ),
     );

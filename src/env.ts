@@ -111,6 +111,8 @@ export const envSchema = z.object({
    */
   DELIVERY_FLUSH_MS: withDefault(z.coerce.number().int().min(10).max(60_000), 1000),
   OUTCOME_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(20_000), 300),
+  /** The longest a judged delivery waits to be staged in the log (sooner when 500 wait). */
+  DELIVERY_STAGE_MS: withDefault(z.coerce.number().int().min(1).max(1000), 20),
   /**
    * Records the delivery write-ahead log may hold before staging waits (Postgres down or
    * behind): jobs are then held, as they were before the log, until flushes catch up.

@@ -32,7 +32,7 @@ export interface WorkerSettings {
    * Delivery figures (src/deliveries): flush interval, outcome jobs held at once, the most
    * records the write-ahead log holds before staging waits.
    */
-  deliveries: { flushMs: number; concurrency: number; maxBacklog?: number };
+  deliveries: { flushMs: number; concurrency: number; maxBacklog?: number; stageMs?: number };
   /** Latency gates (src/gates): how often the sweep runs, the over-budget gate's minimum. */
   gates: GateSettings & { sweepMs: number };
   /** Reconciliation (src/recon): snapshot parts loaded at once, the nightly run, the window. */
@@ -54,6 +54,7 @@ export async function startWorkers(
   const deliveries = startDeliveryDesk(deps, {
     flushMs: settings.deliveries.flushMs,
     ...(settings.deliveries.maxBacklog ? { maxBacklog: settings.deliveries.maxBacklog } : {}),
+    ...(settings.deliveries.stageMs ? { stageMs: settings.deliveries.stageMs } : {}),
     // The gates follow each committed flush: late timers armed, late and stale cards cleared.
     afterFlush: (records, gated) => gatesAfterFlush(deps, records, gated),
   });

@@ -39,6 +39,8 @@ export const walKey = (prefix: string) => `${prefix}:deliveries:wal`;
 
 /** Entries per XRANGE round trip. */
 const PAGE = 100;
+/** Entries per removal script: a flush of one-record entries may remove tens of thousands. */
+const REMOVE_CHUNK = 500;
 
 // XDEL one by one so each entry's records leave the backlog only if this call removed it (two
 // flushers may remove the same entries); an empty stream resets the counter outright.
@@ -115,9 +117,11 @@ export function openDeliveryWal(redis: Redis, prefix: string): DeliveryWal {
     readAfter: (mark, maxRecords) => readPages(`(${mark}`, "+", maxRecords),
     readThrough: (mark, maxRecords) => readPages("-", mark, maxRecords),
     async remove(entries) {
-      if (entries.length === 0) return;
-      const args = entries.flatMap((entry) => [entry.id, String(entry.n)]);
-      await redis.eval(REMOVE, 2, key, countKey, ...args);
+      for (let at = 0; at < entries.length; at += REMOVE_CHUNK) {
+        const chunk = entries.slice(at, at + REMOVE_CHUNK);
+        const args = chunk.flatMap((entry) => [entry.id, String(entry.n)]);
+        await redis.eval(REMOVE, 2, key, countKey, ...args);
+      }
     },
   };
 }
