@@ -11,7 +11,7 @@
  * records are staged, before they are counted).
  *
  * Settings: BENCH_JOBS (20000), BENCH_BATCHES (100), BENCH_CONCURRENCY (the bot's
- * OUTCOME_CONCURRENCY, 300), BENCH_FLUSH_MS (1000), BENCH_STAGE_MS (the bot's
+ * OUTCOME_CONCURRENCY, 500), BENCH_FLUSH_MS (1000), BENCH_STAGE_MS (the bot's
  * DELIVERY_STAGE_MS), BENCH_LOG_LEVEL (silent), BENCH_ADMIN_URL, REDIS_URL.
  */
 import { fileURLToPath } from "node:url";
@@ -24,7 +24,7 @@ import { botEnv, openStage, REDIS_URL } from "./stage.js";
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 100);
 const BATCH_SIZE = 1000;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 500);
 const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? 1000);
 const ROUTING = fileURLToPath(new URL("./routing.deliveries.yml", import.meta.url));
 const say = (text = "") => console.log(text);

@@ -107,10 +107,11 @@ export const envSchema = z.object({
    * log (a Redis stream) into the figures in Postgres, and how many outcome jobs it holds at
    * once. A job is held only until its records are staged in the log (about 20 ms), not until
    * the flush, so a few hundred jobs keep a worker busy: 2000, when each job waited a whole
-   * flush, ran one-delivery jobs at 0.2 of a bare worker's rate and held 45 KB per job.
+   * flush, ran one-delivery jobs at 0.2 of a bare worker's rate and held 45 KB per job. On
+   * bench:deliveries (2 loaded cores) 500 ran at 0.54-0.62 of the floor, 300 at 0.46-0.67.
    */
   DELIVERY_FLUSH_MS: withDefault(z.coerce.number().int().min(10).max(60_000), 1000),
-  OUTCOME_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(20_000), 300),
+  OUTCOME_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(20_000), 500),
   /** The longest a judged delivery waits to be staged in the log (sooner when 500 wait). */
   DELIVERY_STAGE_MS: withDefault(z.coerce.number().int().min(1).max(1000), 20),
   /**
