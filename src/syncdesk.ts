@@ -141,7 +141,12 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
         intakeSweepMs: env.INTAKE_SWEEP_MS,
         jobConcurrency: env.JOB_CONCURRENCY,
         intakeConcurrency: env.INTAKE_CONCURRENCY,
-        deliveries: { flushMs: env.DELIVERY_FLUSH_MS, concurrency: env.OUTCOME_CONCURRENCY },
+        deliveries: {
+          flushMs: env.DELIVERY_FLUSH_MS,
+          concurrency: env.OUTCOME_CONCURRENCY,
+          maxBacklog: env.DELIVERY_WAL_MAX_RECORDS,
+          stageMs: env.DELIVERY_STAGE_MS,
+        },
         gates: { sweepMs: env.GATE_SWEEP_MS, minDeliveries: env.GATE_MIN_DELIVERIES },
         digest: { cron: env.DIGEST_CRON, tz: env.DIGEST_TZ },
         retention: retentionFromEnv(env),

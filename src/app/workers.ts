@@ -28,8 +28,11 @@ export interface WorkerSettings {
   intakeConcurrency: number;
   digest: { cron: string; tz: string };
   retention: { rules: RetentionRule[]; sweepMs: number };
-  /** Delivery figures (src/deliveries): flush interval, outcome jobs held at once. */
-  deliveries: { flushMs: number; concurrency: number };
+  /**
+   * Delivery figures (src/deliveries): flush interval, outcome jobs held at once, the most
+   * records the write-ahead log holds before staging waits.
+   */
+  deliveries: { flushMs: number; concurrency: number; maxBacklog?: number; stageMs?: number };
   /** Latency gates (src/gates): how often the sweep runs, the over-budget gate's minimum. */
   gates: GateSettings & { sweepMs: number };
   /** Reconciliation (src/recon): snapshot parts loaded at once, the nightly run, the window. */
@@ -50,6 +53,8 @@ export async function startWorkers(
   };
   const deliveries = startDeliveryDesk(deps, {
     flushMs: settings.deliveries.flushMs,
+    ...(settings.deliveries.maxBacklog ? { maxBacklog: settings.deliveries.maxBacklog } : {}),
+    ...(settings.deliveries.stageMs ? { stageMs: settings.deliveries.stageMs } : {}),
     // The gates follow each committed flush: late timers armed, late and stale cards cleared.
     afterFlush: (records, gated) => gatesAfterFlush(deps, records, gated),
   });
@@ -73,7 +78,7 @@ export async function startWorkers(
       countIntake("outcomes", result);
       return result;
     },
-    // Each job waits for the flush holding its deliveries: hold many at once.
+    // Each job waits for its records to be staged in the delivery WAL (milliseconds).
     { ...common, concurrency: settings.deliveries.concurrency },
   );
   const snapshots = startWorker(

@@ -2,7 +2,13 @@
  * The deliveries feature's job handlers: delivery jobs of the outcomes queue (`sync.succeeded`,
  * `sync.started`, `sync.batch`) and the hook intake calls for each failure event. The
  * composition root starts one desk per worker process and closes it after the workers.
+ *
+ * A delivery job completes once its records are staged in the write-ahead log (a Redis stream,
+ * src/deliveries/wal.ts); each desk flushes the log into the figures at most once per
+ * `flushMs` (src/deliveries/recorder.ts), and after each commit runs what follows a flush:
+ * recovery of exceptions the successes prove fixed, the gates' hook, the Prometheus counts.
  */
+import { randomUUID } from "node:crypto";
 
 import type { Deps } from "../app/deps.js";
 import { failureEventSchema } from "../intake/failure-event.schema.js";
@@ -13,27 +19,43 @@ import { isTransientError } from "../platform/transient.js";
 import { pipelineFor } from "../routing/evaluate.js";
 import { type DeliveryRecord, judgeDeliveryJob, NO_PIPELINE } from "./delivery.js";
 import { countFlush } from "./delivery-metrics.js";
-import { flushRecords } from "./flush.repo.js";
-import { createDeliveryRecorder } from "./recorder.js";
+import { type FlushResult, flushRecords } from "./flush.repo.js";
+import { createDeliveryRecorder, type FlushOutcome } from "./recorder.js";
+import { openDeliveryWal } from "./wal.js";
+import { commitWalFlush } from "./wal-flush.repo.js";
 
 export interface DeliveryDesk {
-  /** One job of the outcomes queue; resolves once its deliveries are committed. */
+  /** One job of the outcomes queue; resolves once its deliveries are staged in the WAL. */
   handleOutcomeJob(job: { id: string; data: unknown }): Promise<"recorded" | "rejected">;
   /**
    * Failure events were taken in (one intake batch): each counts as a failed delivery and
    * ends a started one, in one flush.
    */
   failuresSeen(data: readonly unknown[]): Promise<void>;
+  /** One flush of the WAL now (besides the timer's), for tests and tools. */
+  flush(): Promise<FlushOutcome>;
   close(): Promise<void>;
 }
 
+/** Desk defaults beside the settings the composition root passes. */
+export const DESK_DEFAULTS = {
+  stageMs: 20,
+  stageRecords: 500,
+  maxBacklog: 200_000,
+  /** Records one flush takes at most: twice the `sync.batch` target per second. */
+  flushRecords: 50_000,
+  /** How long a flusher's follow-ups are left to it before another flusher takes them over. */
+  followUpLeaseMs: 30_000,
+};
+
 export function startDeliveryDesk(
   deps: Deps,
-  settings: {
+  settings: Partial<typeof DESK_DEFAULTS> & {
     flushMs: number;
     /**
-     * After each committed flush (and after failures are counted), before its jobs resolve (so a failure runs them again; it
-     * must be idempotent): the composition root hangs the latency gates here.
+     * After each committed flush (and after failures are counted), before its entries leave
+     * the WAL (so a failure, or a flusher killed, runs it again; it must be idempotent): the
+     * composition root hangs the latency gates here.
      */
     afterFlush?: (
       records: readonly DeliveryRecord[],
@@ -62,26 +84,56 @@ export function startDeliveryDesk(
           ]
         : [],
     );
-  const recorder = createDeliveryRecorder({
-    flushMs: settings.flushMs,
-    logger: deps.logger.child({ component: "deliveries" }),
-    // Recovery reads exceptions, the flush writes figures: side by side, both before the jobs
-    // resolve (both are idempotent, so a job run again after a failure of either is harmless).
-    flush: async (records) => {
-      const [result, recovery] = await Promise.all([
-        flush(records),
-        recoverFromSuccesses(deps, successesOf(records)),
-      ]);
-      // Duplicates (a redelivery, a redone flush) are left in: what follows is idempotent.
-      await settings.afterFlush?.(
-        records.filter((record) => record.kind !== "rejected"),
-        recovery.gated,
+  const desk = { ...DESK_DEFAULTS, ...settings };
+  const logger = deps.logger.child({ component: "deliveries" });
+  const wal = openDeliveryWal(deps.queues.connection, deps.queues.prefix);
+  const owner = randomUUID();
+  // After a commit: idempotent, so a flusher killed before it removes its entries is harmless
+  // (the next flush runs this again for them). Metrics only for what this flush counted.
+  const followUp = async (records: DeliveryRecord[], result: FlushResult | null) => {
+    const recovery = await recoverFromSuccesses(deps, successesOf(records));
+    await settings.afterFlush?.(
+      records.filter((record) => record.kind !== "rejected"),
+      recovery.gated,
+    );
+    if (result) countFlush(result);
+  };
+  const flushWal = async (): Promise<FlushOutcome> => {
+    // An empty log costs one Redis call, not a Postgres transaction, per desk per interval.
+    if ((await wal.length()) === 0) return "idle";
+    const commit = await commitWalFlush(deps.db, wal, {
+      receivedAt: deps.clock.now().getTime(),
+      rejectionTarget: rejectionTargetOf(deps.routing.current().config),
+      owner,
+      leaseMs: desk.followUpLeaseMs,
+      maxRecords: desk.flushRecords,
+    });
+    if (commit.kind !== "counted") return commit.kind;
+    const entries = [...commit.orphans, ...commit.fresh];
+    const unreadable = entries.filter((entry) => entry.unreadable);
+    if (unreadable.length > 0)
+      logger.error(
+        { ids: unreadable.map((entry) => entry.id), records: unreadable.map((e) => e.n) },
+        "unreadable delivery WAL entries skipped",
       );
-      return result;
-    },
-    async afterFlush(result) {
-      countFlush(result);
-    },
+    if (commit.orphans.length > 0)
+      logger.warn({ entries: commit.orphans.length }, "following up a flush that did not finish");
+    await followUp(
+      entries.flatMap((entry) => entry.records),
+      commit.result,
+    );
+    await wal.remove(entries);
+    return "flushed";
+  };
+  const recorder = createDeliveryRecorder({
+    logger,
+    stageMs: desk.stageMs,
+    stageRecords: desk.stageRecords,
+    flushMs: desk.flushMs,
+    maxBacklog: desk.maxBacklog,
+    stage: (records) => wal.append(records),
+    backlog: () => wal.backlog(),
+    flush: flushWal,
   });
 
   return {
@@ -127,6 +179,7 @@ export function startDeliveryDesk(
         );
       }
     },
+    flush: () => recorder.flush(),
     close: () => recorder.close(),
   };
 }

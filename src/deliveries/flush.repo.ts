@@ -1,9 +1,12 @@
 /**
- * One flush of delivery records, in one transaction: eventIds already counted are found (and
+ * Counting delivery records, in one transaction: eventIds already counted are found (and
  * the new ones remembered), started deliveries recorded and ended ones deleted, then one
  * multi-row upsert per figure table merges counters and sketches into the minute and hour
  * rows, and rejected events into their groups. Rows are always locked in the same order, so
- * flushes of several workers wait for each other instead of deadlocking.
+ * flushes of several workers wait for each other instead of deadlocking. `flushInTx` runs in
+ * the transaction of a flush of the delivery WAL (src/deliveries/wal-flush.repo.ts), which
+ * moves the WAL's mark with it; `flushRecords` is its own transaction (failure events, counted
+ * straight from intake's batch).
  */
 import { sql } from "drizzle-orm";
 import { noteRejection, type RejectionTarget } from "../intake/rejection-groups.js";

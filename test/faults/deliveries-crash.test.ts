@@ -1,7 +1,8 @@
 /**
- * A worker killed with SIGKILL in the middle of a stream of deliveries: the flushes it had not
- * committed are redone by the next worker (BullMQ runs the stalled jobs again) and every
- * delivery is counted once, in the minute rows, the hour rows and the time-to-sync sketches.
+ * A worker killed with SIGKILL in the middle of a stream of deliveries, with jobs completed
+ * whose records wait in the delivery WAL (staged, not yet flushed) and jobs still active: the
+ * next worker flushes the WAL, BullMQ runs the stalled jobs again, and every delivery is
+ * counted once, in the minute rows, the hour rows and the time-to-sync sketches.
  */
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
@@ -54,7 +55,7 @@ it("SIGKILL mid-stream of deliveries: every delivery counted once after a restar
 }, async () => {
   stage = await startStage({
     ROUTING_FILE: ROUTING,
-    // Flush once a second and hold many jobs: plenty of deliveries in memory when it dies.
+    // Flush once a second and hold many jobs: plenty of deliveries staged and in memory when it dies.
     DELIVERY_FLUSH_MS: "1000",
     OUTCOME_CONCURRENCY: "500",
   });
@@ -76,19 +77,30 @@ it("SIGKILL mid-stream of deliveries: every delivery counted once after a restar
       opts: { removeOnComplete: false },
     })),
   ]);
-  await eventually(async () => (await counted(s)).minutes >= 500, 60_000, "part of the stream");
+  const queue = outcomes;
+  const wal = `${s.prefix}:deliveries:wal`;
+  // Jobs completed (their records staged) and not all of them counted yet.
+  await eventually(
+    async () =>
+      (await queue.getJobCountByTypes("completed")) >= 500 && (await s.redis.xlen(wal)) > 0,
+    60_000,
+    "part of the stream staged",
+  );
   first.child.kill("SIGKILL");
   expect((await first.exited).signal).toBe("SIGKILL");
   const before = await counted(s);
   expect(before.minutes).toBeLessThan(TOTAL);
 
   await s.start("worker");
-  const queue = outcomes;
   await eventually(
     async () => (await queue.getJobCountByTypes("completed")) === SINGLES + BATCHES,
     90_000,
     "every outcome job completed",
   );
+  // Jobs complete once staged; the counts follow within a flush or two.
+  await eventually(async () => (await counted(s)).minutes >= TOTAL, 30_000, "all counted");
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(await s.redis.xlen(wal)).toBe(0);
   const after = await counted(s);
   expect(after).toEqual({ minutes: TOTAL, hours: TOTAL, timed: TOTAL, seen: TOTAL });
   const [sketch] = await s.sql<{ n: number }[]>`

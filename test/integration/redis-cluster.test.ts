@@ -1,7 +1,8 @@
 /**
  * syncdesk on a Redis Cluster: three local `redis-server --cluster-enabled yes` joined by
  * `redis-cli --cluster create`, REDIS_CLUSTER_NODES and a hash-tagged QUEUE_PREFIX. A failure
- * event is taken in, a click claims it, and an SLA timer (a delayed BullMQ job) fires on time.
+ * event is taken in, a click claims it, and an SLA timer (a delayed BullMQ job) fires on time;
+ * a delivery goes through the delivery WAL (a stream under the prefix) into the figures.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -10,6 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, failureEvent, startHarness } from "../support/harness.js";
 import { claim, openedCard, SLA_ROUTING, slaSteps } from "../support/sla.js";
@@ -113,7 +115,29 @@ describe("on a Redis Cluster", () => {
     await claim(h, "U0ALICE", row);
     expect((await h.exception(row.id)).state).toBe("claimed");
 
-    // The queues live on the cluster (one slot, one node), none on the shared Redis.
+    // A delivery is staged in the WAL on the cluster (MULTI, XADD) and flushed from it.
+    await h.reportOutcome({
+      kind: "sync.succeeded",
+      client: "quick",
+      sku: "SKU-CLUSTER-DELIVERY",
+      targetSystem: "storefront.shopify",
+      occurredAt: new Date().toISOString(),
+    });
+    await eventually(
+      async () => {
+        const [row] = await h.bot.deps.db.execute<{ n: string | null }>(
+          sql`select sum(deliveries) as n from delivery_minutes`,
+        );
+        return Number(row?.n ?? 0) === 1;
+      },
+      10_000,
+      "the delivery counted",
+    );
+    expect(await h.bot.deps.queues.connection.exists(`${h.env.QUEUE_PREFIX}:deliveries:wal`)).toBe(
+      1,
+    );
+
+    // The queues and the delivery WAL live on the cluster (one slot, one node), none on the shared Redis.
     const pattern = `${h.env.QUEUE_PREFIX}:*`;
     const keysOn = async (port: string) =>
       (await run("redis-cli", ["-p", port, "--scan", "--pattern", pattern])).stdout.trim();

@@ -151,3 +151,19 @@ export const pipelineWatch = pgTable("pipeline_watch", {
    */
   staleTimerAt: ts("stale_timer_at"),
 });
+
+/**
+ * How far each delivery write-ahead log (a Redis stream, src/deliveries/wal.ts) is counted:
+ * `lastId` is the last stream entry whose records are in the figures, moved in the same
+ * transaction that counts them, so an entry is counted once whatever dies when. The row is
+ * also the flushers' lock (`for update`): one flush at a time across processes. `followUpBy`
+ * and `followUpUntil` say which flusher is running the follow-ups (recovery, gates) of the
+ * entries it just counted: until then another flusher leaves them alone, after that it takes
+ * them over (their flusher died between its commit and trimming the stream).
+ */
+export const deliveryWalMarks = pgTable("delivery_wal_marks", {
+  stream: text("stream").primaryKey(),
+  lastId: text("last_id").notNull(),
+  followUpBy: text("follow_up_by"),
+  followUpUntil: ts("follow_up_until"),
+});
