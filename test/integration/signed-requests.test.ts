@@ -182,7 +182,10 @@ describe("signed requests against a real Bolt app", () => {
     expect(first.status).toBe(200);
     await workspace().waitForCall("views.publish", (c) => c.body.user_id === "U0BOB");
     await slack.event(event, { eventId: first.eventId, retryNum: 1, retryReason: "http_timeout" });
-    await workspace().waitForCall("views.publish", () => workspace().callsTo("views.publish").length === 2);
+    await workspace().waitForCall(
+      "views.publish",
+      () => workspace().callsTo("views.publish").length === 2,
+    );
     expect(seen.map((s) => s.retryNum)).toEqual([undefined, 1]);
     expect(workspace().lastView("U0BOB")).toMatchObject({ type: "home" });
   });
