@@ -241,13 +241,19 @@ export function statusLines(row: ExceptionRow): string[] {
   return lines;
 }
 
+const GATE_NAMES = { late: "late-delivery", stale: "stale-pipeline", over_budget: "over-budget" };
+
 function resolvedLine(row: ExceptionRow): string {
   const when = row.resolvedAt ? ` · ${slackDate(row.resolvedAt)}` : "";
   switch (row.resolution) {
     case "retry":
       return `:white_check_mark: *Resolved* by retry #${row.retryCount} (queued by ${mention(row.retryRequestedBy ?? "")})${when}`;
-    case "recovered":
-      return `:white_check_mark: *Resolved* — recovered: a later sync of this SKU to ${escapeMrkdwn(row.targetSystem)} succeeded${when}`;
+    case "recovered": {
+      const gate = gateDetailOf(row.latestEvent);
+      return gate
+        ? `:white_check_mark: *Resolved* — recovered: the ${GATE_NAMES[gate.kind]} gate cleared itself (the thread says why)${when}`
+        : `:white_check_mark: *Resolved* — recovered: a later sync of this SKU to ${escapeMrkdwn(row.targetSystem)} succeeded${when}`;
+    }
     default: {
       const cause = row.rootCause ? ROOT_CAUSE_LABELS[row.rootCause] : "not given";
       const note = row.resolutionNote ? ` · “${safeText(row.resolutionNote, 1500)}”` : "";

@@ -128,10 +128,16 @@ export async function openedPerDay(
   return [...rows];
 }
 
+/**
+ * The stale and over-budget gates are about whole pipelines (their SKU is `pipeline:<name>`,
+ * their target a glob): the Freshness section shows them, the top failing lists do not.
+ */
+const notPipelineGate = sql`failure_mode not in ('stale', 'over_budget')`;
+
 export async function topFailingTargets(db: Db, scope: Scope, window: Window): Promise<Failing[]> {
   const rows = await db.execute<{ name: string; failures: number; exceptions: number }>(sql`
     select target_system as name, sum(occurrences)::int as failures, count(*)::int as exceptions
-    from exceptions where ${cohortWhere(scope, window)}
+    from exceptions where ${cohortWhere(scope, window)} and ${notPipelineGate}
     group by target_system order by failures desc, name limit ${TOP_N}`);
   return [...rows];
 }
@@ -140,7 +146,7 @@ export async function topFailingSkus(db: Db, scope: Scope, window: Window): Prom
   const rows = await withWorkMem(db, (tx) =>
     tx.execute<{ client: string; sku: string; failures: number; exceptions: number }>(sql`
       select client, sku, sum(occurrences)::int as failures, count(*)::int as exceptions
-      from exceptions where ${cohortWhere(scope, window)}
+      from exceptions where ${cohortWhere(scope, window)} and ${notPipelineGate}
       group by client, sku order by failures desc, client, sku limit ${TOP_N}`),
   );
   return rows.map((row) => ({

@@ -2,6 +2,7 @@
  * `/inventory status` figures against a known history in Postgres: every number below was worked
  * out by hand from the rows inserted in beforeAll (see the comments next to each row).
  */
+import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../src/inventory/command-args.js";
 import { statusReport, statusTimeZone } from "../../src/inventory/inventory.service.js";
@@ -218,6 +219,32 @@ describe("window figures", () => {
       { day: "2026-11-23", opened: 2 },
     ]);
     expect(statusTimeZone(withZone("America/Los_Angeles"), "ads-ops")).toBe("America/Los_Angeles");
+  });
+
+  it("leaves the pipeline gates out of the top failing lists (Freshness shows them)", async () => {
+    const db = h.bot.deps.db;
+    const gate = await insertException(db, {
+      client: "pipeco",
+      sku: "pipeline:pipeco-feed",
+      targetSystem: "storefront.*",
+      failureMode: "stale",
+      openedAt: minutesAgo(30),
+    });
+    const failure = await insertException(db, {
+      client: "pipeco",
+      sku: "P1",
+      openedAt: minutesAgo(20),
+    });
+    try {
+      const { figures } = await report({ client: "pipeco", windowMs: DAY_MS });
+      expect(figures.opened).toBe(2);
+      expect(figures.topSkus).toEqual([{ name: "pipeco · P1", failures: 1, exceptions: 1 }]);
+      expect(figures.topTargets).toEqual([
+        { name: "storefront.shopify", failures: 1, exceptions: 1 },
+      ]);
+    } finally {
+      await db.execute(sql`delete from exceptions where id in (${gate}, ${failure})`);
+    }
   });
 
   it("an empty window has counts of zero and no medians", async () => {

@@ -31,6 +31,8 @@ export interface HistoryRow {
   client?: string;
   sku?: string;
   targetSystem?: string;
+  /** "conflict" when omitted. */
+  failureMode?: FailureEvent["failureMode"];
   /** The event's vertical (none when omitted). */
   vertical?: string;
   openedAt: Date;
@@ -73,7 +75,7 @@ export async function insertException(db: Db, spec: HistoryRow): Promise<number>
     sourceSystem: "erp.netsuite",
     targetSystem,
     operation: "stock_update",
-    failureMode: "conflict",
+    failureMode: spec.failureMode ?? "conflict",
     error: { message: "stock level conflict" },
     attempts: 3,
     ...(spec.canRetry ? { retry: { queue: "inventory-sync", name: "sync", data: {} } } : {}),
@@ -88,7 +90,7 @@ export async function insertException(db: Db, spec: HistoryRow): Promise<number>
       sourceSystem: "erp.netsuite",
       targetSystem,
       operation: "stock_update",
-      failureMode: "conflict",
+      failureMode: spec.failureMode ?? "conflict",
       state,
       severity: "normal",
       role,

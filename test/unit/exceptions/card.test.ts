@@ -188,6 +188,22 @@ describe("renderCard: fields", () => {
     expect(text).toContain("pipeline acme-erp-to-shopify");
     expect(text).not.toContain("*SKU*");
     expect(text).not.toContain("pipeline:acme");
+    // Resolved by its gate: the card says so, not "a later sync of this SKU".
+    const cleared = allText(
+      renderCard(
+        row(
+          {
+            sku: "pipeline:acme-erp-to-shopify",
+            state: "resolved",
+            resolution: "recovered",
+            resolvedAt: AT,
+          },
+          { gate } as Partial<FailureEvent>,
+        ),
+      ),
+    );
+    expect(cleared).toContain("recovered: the stale-pipeline gate cleared itself");
+    expect(cleared).not.toContain("a later sync of this SKU");
     // A late delivery is about one SKU: its card keeps the SKU.
     const late = renderCard(row({}, { gate: { ...gate, kind: "late" } } as Partial<FailureEvent>));
     expect(allText(late)).toContain("*SKU*\nSKU-1");
