@@ -12,6 +12,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { childPids } from "../dev/proc.js";
 import { type Env, loadEnv } from "../src/env.js";
 import { connectDatabase, type Db } from "../src/platform/db/db.js";
 import { createLogger } from "../src/platform/logger.js";
@@ -71,7 +72,8 @@ export async function startBot(
     env,
     db: database.db,
     url: `http://127.0.0.1:${web.port}`,
-    cpuMs: () => ({ web: threadCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
+    // With WEB_CONCURRENCY the web pid is the cluster's primary: count its copies instead.
+    cpuMs: () => ({ web: familyCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
     profileWeb: (file) => web.profile(file),
     stop: async () => {
       await Promise.allSettled([web.stop(), worker.stop()]);
@@ -170,6 +172,11 @@ async function profileThisThread(file: string): Promise<() => Promise<void>> {
 async function saveProfile(file: string, profile: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(profile));
+}
+
+/** The event-loop threads of `pid` and of its child processes (a web cluster's copies). */
+function familyCpuMs(pid: number): number {
+  return [pid, ...childPids(pid)].reduce((sum, p) => sum + threadCpuMs(p), 0);
 }
 
 /** utime + stime of a process's main (event-loop) thread, from /proc (Linux). */

@@ -56,6 +56,9 @@ export async function openStage(): Promise<Stage> {
  * The settings every bench gives the bot (stand-in Slack, its own database and prefix, quiet
  * logs unless BENCH_LOG_LEVEL), then the bench's own, then BENCH_BOT_ENV (`KEY=value,KEY=value`).
  */
+/** The signing secret botEnv() gives the bot: a bench that signs requests signs with it. */
+export const BENCH_SIGNING_SECRET = "bench-signing-secret-0123456789";
+
 export function botEnv(
   at: { slackUrl: string; databaseUrl: string; prefix: string; routingFile: string },
   own: Record<string, string> = {},
@@ -68,7 +71,7 @@ export function botEnv(
   );
   return {
     SLACK_BOT_TOKEN: standInBotToken(),
-    SLACK_SIGNING_SECRET: "bench-signing-secret-0123456789",
+    SLACK_SIGNING_SECRET: BENCH_SIGNING_SECRET,
     SLACK_API_URL: at.slackUrl,
     PORT: "0",
     DATABASE_URL: at.databaseUrl,

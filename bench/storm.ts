@@ -20,7 +20,8 @@
  * - BENCH_DELIVERIES_PER_SEC (0): keep that many deliveries a second flowing (`sync.batch` jobs
  *   of 1,000) through the warm-up and both click rounds (issue 12: acks stay under 100 ms while
  *   5,000 deliveries a second flow).
- * - BENCH_LOG_LEVEL (silent), BENCH_STORM_THRESHOLD, BENCH_ADMIN_URL, REDIS_URL.
+ * - BENCH_LOG_LEVEL (silent), BENCH_STORM_THRESHOLD, BENCH_ADMIN_URL, REDIS_URL, and syncdesk
+ *   settings through BENCH_BOT_ENV as `KEY=value,…` (e.g. `WEB_CONCURRENCY=2`).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -30,7 +31,7 @@ import { Queue } from "bullmq";
 import { eq, sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { type RecordedCall, standInBotToken } from "../dev/slack/fake-slack.js";
+import type { RecordedCall } from "../dev/slack/fake-slack.js";
 import { slackRequester } from "../dev/slack/signing.js";
 import { ACTIONS } from "../src/exceptions/card.js";
 import { exceptions, storms } from "../src/platform/db/schema.js";
@@ -41,6 +42,7 @@ import { type Shape, startBot } from "./bot-shape.js";
 import { type DeliveryFlow, startDeliveryFlow } from "./delivery-flow.js";
 import { countBy, line, ms, percentile } from "./figures.js";
 import { startSlackSide } from "./slack-side.client.js";
+import { BENCH_SIGNING_SECRET, botEnv } from "./stage.js";
 import { type Click, planClicks, stormEvents } from "./storm-plan.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
@@ -51,7 +53,7 @@ const SHAPE = (process.env.BENCH_SHAPE ?? "single") as Shape;
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const WARMUP = Number(process.env.BENCH_WARMUP_CLICKS ?? 200);
 const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
-const SECRET = "bench-signing-secret-0123456789";
+const SECRET = BENCH_SIGNING_SECRET;
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUTING = fileURLToPath(new URL("./routing.bench.yml", import.meta.url));
@@ -77,21 +79,11 @@ async function main() {
   // Slack (the fake Web API and the people clicking) runs in a thread of its own.
   const fake = await startSlackSide();
   if (SHAPE !== "single" && SHAPE !== "split") throw new Error("BENCH_SHAPE is single or split");
-  const settings: Record<string, string> = {
-    SLACK_BOT_TOKEN: standInBotToken(),
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: fake.url,
-    PORT: "0",
-    DATABASE_URL: dbUrl.toString(),
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    ROUTING_FILE: ROUTING,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+  const settings = botEnv(
+    { slackUrl: fake.url, databaseUrl: dbUrl.toString(), prefix, routingFile: ROUTING },
     // Overrides for comparisons, e.g. BENCH_STORM_THRESHOLD=1000000 for "no storm grouping".
-    ...(process.env.BENCH_STORM_THRESHOLD
-      ? { STORM_THRESHOLD: process.env.BENCH_STORM_THRESHOLD }
-      : {}),
-  };
+    process.env.BENCH_STORM_THRESHOLD ? { STORM_THRESHOLD: process.env.BENCH_STORM_THRESHOLD } : {},
+  );
   const bot = await startBot(SHAPE, settings, { profiles: PROFILE_DIR !== undefined });
   const { db, env } = bot;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
