@@ -21,6 +21,7 @@ import { type DeliveryRecord, judgeDeliveryJob, NO_PIPELINE } from "./delivery.j
 import { countFlush } from "./delivery-metrics.js";
 import { type FlushResult, flushRecords } from "./flush.repo.js";
 import { createDeliveryRecorder, type FlushOutcome } from "./recorder.js";
+import { parseStreamId } from "./stream-id.js";
 import { openDeliveryWal } from "./wal.js";
 import { commitWalFlush } from "./wal-flush.repo.js";
 
@@ -46,7 +47,16 @@ export const DESK_DEFAULTS = {
   flushRecords: 50_000,
   /** How long a flusher's follow-ups are left to it before another flusher takes them over. */
   followUpLeaseMs: 30_000,
+  /**
+   * Counted entries whose follow-ups still fail this long after they were staged leave the log
+   * (their figures stand; their recoveries are skipped, the gate sweep re-judges the gates):
+   * one follow-up that always fails must not fill the log and stop counting.
+   */
+  followUpGiveUpMs: 600_000,
 };
+
+/** When an entry was staged: its stream id's milliseconds (Redis's clock). */
+const stagedAt = (id: string) => Number(parseStreamId(id)[0]);
 
 export function startDeliveryDesk(
   deps: Deps,
@@ -118,10 +128,27 @@ export function startDeliveryDesk(
       );
     if (commit.orphans.length > 0)
       logger.warn({ entries: commit.orphans.length }, "following up a flush that did not finish");
-    await followUp(
-      entries.flatMap((entry) => entry.records),
-      commit.result,
-    );
+    try {
+      await followUp(
+        entries.flatMap((entry) => entry.records),
+        commit.result,
+      );
+    } catch (error) {
+      const now = deps.clock.now().getTime();
+      const expired = entries.filter((entry) => now - stagedAt(entry.id) >= desk.followUpGiveUpMs);
+      if (expired.length > 0) {
+        logger.error(
+          {
+            err: error,
+            entries: expired.length,
+            records: expired.reduce((sum, entry) => sum + entry.n, 0),
+          },
+          "gave up following up counted deliveries: their figures stand, their recoveries are skipped, the gate sweep re-judges the gates",
+        );
+        await wal.remove(expired);
+      }
+      throw error;
+    }
     await wal.remove(entries);
     return "flushed";
   };

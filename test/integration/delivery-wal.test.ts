@@ -191,4 +191,33 @@ describe("the delivery WAL", () => {
       expect(await counted()).toBe(before + 12);
     });
   });
+
+  it("follow-ups that keep failing are given up once old enough: the figures stand and counting goes on", async () => {
+    const afterFlush = async () => {
+      throw new Error("a follow-up that always fails");
+    };
+    const before = await counted();
+    await withDesks(
+      [{ flushMs: 60_000, afterFlush, followUpGiveUpMs: 60_000, followUpLeaseMs: 0 }],
+      async (desk) => {
+        await handle(desk, batch(7));
+        // Young entries wait for the next try: counted once, kept in the log.
+        await expect(desk.flush()).rejects.toThrow("always fails");
+        expect(await counted()).toBe(before + 7);
+        expect(await wal().backlog()).toBe(7);
+        await expect(desk.flush()).rejects.toThrow("always fails");
+        expect(await counted()).toBe(before + 7);
+      },
+    );
+    await withDesks(
+      [{ flushMs: 60_000, afterFlush, followUpGiveUpMs: 0, followUpLeaseMs: 0 }],
+      async (desk) => {
+        await handle(desk, batch(3));
+        // Old enough: they leave the log (the failure is still reported), and new ones count.
+        await expect(desk.flush()).rejects.toThrow("always fails");
+        expect(await counted()).toBe(before + 10);
+        expect(await wal().backlog()).toBe(0);
+      },
+    );
+  });
 });
