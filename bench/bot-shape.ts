@@ -35,6 +35,15 @@ export interface BotUnderBench {
 const SAMPLING_US = 100;
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const PROFILE_HOOK = new URL("./profile-hook.ts", import.meta.url).href;
+const TRIPS_HOOK = new URL("./trips-hook.ts", import.meta.url).href;
+
+/** What bench/trips-hook.ts counted in a child between `trips()` and its stop. */
+export interface Trips {
+  pg: { roundTrips: number; statements: number; transactions: number };
+  redisCommands: number;
+  /** The most run statements (their text, shortened) and how often each ran. */
+  top: [string, number][];
+}
 
 export async function startBot(
   shape: Shape,
@@ -84,6 +93,8 @@ export interface RoleProcess {
   pid: number;
   port: number | null;
   profile(file: string): Promise<() => Promise<void>>;
+  /** Starts counting round trips (started with `trips`); the returned stop reports them. */
+  trips(): Promise<() => Promise<Trips>>;
   stop(): Promise<void>;
 }
 
@@ -104,15 +115,18 @@ function startRole(
 export async function startProcess(
   roles: ("web" | "worker")[],
   settings: Record<string, string>,
-  options: { profiles?: boolean } = {},
+  options: { profiles?: boolean; trips?: boolean } = {},
 ): Promise<RoleProcess> {
   const profiles = options.profiles ?? false;
   const role = roles.join("+");
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", ...(profiles ? ["--import", PROFILE_HOOK] : []), MAIN, ...roles],
-    { env: { ...process.env, ...settings }, stdio: ["ignore", "inherit", "inherit", "ipc"] },
-  );
+  const hooks = [
+    ...(profiles ? ["--import", PROFILE_HOOK] : []),
+    ...(options.trips ? ["--import", TRIPS_HOOK] : []),
+  ];
+  const child = spawn(process.execPath, ["--import", "tsx", ...hooks, MAIN, ...roles], {
+    env: { ...process.env, ...settings },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const reply = (type: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -140,6 +154,17 @@ export async function startProcess(
         const stopped = reply("bench.profile.stop.done");
         child.send({ type: "bench.profile.stop", file });
         await stopped;
+      };
+    },
+    trips: async () => {
+      if (!options.trips) throw new Error(`the ${role} process was started without the trips hook`);
+      const started = reply("bench.trips.start.done");
+      child.send({ type: "bench.trips.start" });
+      await started;
+      return async () => {
+        const stopped = reply("bench.trips.stop.done");
+        child.send({ type: "bench.trips.stop" });
+        return (await stopped) as unknown as Trips;
       };
     },
     stop: () => stopChild(child, exited),
