@@ -14,7 +14,7 @@
  * joins a transaction someone else runs (a routing activation), and that caller hands the
  * unit's changes to `runAfterCommit` once it committed.
  */
-import { asc, eq, inArray } from "drizzle-orm";
+import { asc, eq, type SQL, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { type AuditEntry, recordAudits } from "../audit/audit.js";
 import type { Tx } from "../platform/db/db.js";
@@ -167,12 +167,7 @@ export function openChangeUnit(
     async recordMany(entries) {
       if (entries.length === 0) return [];
       const ids = [...new Set(entries.map((entry) => entry.exceptionId))];
-      const rows = await tx
-        .select()
-        .from(exceptions)
-        .where(
-          ids.length === 1 ? eq(exceptions.id, ids[0] as number) : inArray(exceptions.id, ids),
-        );
+      const rows = await tx.select().from(exceptions).where(idIn(ids));
       const byId = new Map(rows.map((row) => [row.id, row]));
       const items = entries.map((entry): Item => {
         const row = byId.get(entry.exceptionId);
@@ -218,11 +213,18 @@ async function lockExceptions(tx: Tx, ids: readonly number[]): Promise<Exception
   return tx
     .select()
     .from(exceptions)
-    .where(
-      ids.length === 1 ? eq(exceptions.id, ids[0] as number) : inArray(exceptions.id, [...ids]),
-    )
+    .where(idIn(ids))
     .orderBy(asc(exceptions.id))
     .for("no key update");
+}
+
+/**
+ * `id` is one of `ids`, as one JSON parameter: the statement text does not grow with the list,
+ * so it is prepared once per connection (one round trip, no parse), however many rows.
+ */
+function idIn(ids: readonly number[]): SQL {
+  if (ids.length === 1) return eq(exceptions.id, ids[0] as number);
+  return sql`${exceptions.id} in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::bigint)`;
 }
 
 interface Item {
@@ -258,11 +260,7 @@ async function writeChanges(
   }
   const written = new Map<number, ExceptionRow>();
   for (const { set, ids } of groups.values()) {
-    const rows = await tx
-      .update(exceptions)
-      .set(set)
-      .where(ids.length === 1 ? eq(exceptions.id, ids[0] as number) : inArray(exceptions.id, ids))
-      .returning();
+    const rows = await tx.update(exceptions).set(set).where(idIn(ids)).returning();
     for (const row of rows) written.set(row.id, row);
   }
   const done = items.map((item) => ({ ...item, row: written.get(item.before.id) ?? item.before }));
