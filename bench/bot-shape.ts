@@ -43,6 +43,8 @@ export interface Trips {
   redisCommands: number;
   /** The most run statements (their text, shortened) and how often each ran. */
   top: [string, number][];
+  /** process.memoryUsage() parts in MB: at the start (`…AtStart`) and the largest seen. */
+  memory: Record<string, number>;
 }
 
 export async function startBot(

@@ -292,6 +292,20 @@ async function main() {
         ),
       );
       say(line("per event: Redis commands (bot)", per(redisCommands / events.length)));
+      say(
+        line(
+          "bot memory, MB (at start -> peak)",
+          ["rss", "heapUsed", "heapTotal", "external", "arrayBuffers"]
+            .map((k) => `${k} ${bot.trips?.memory[`${k}AtStart`]}->${bot.trips?.memory[k]}`)
+            .join(", "),
+        ),
+      );
+      say(
+        line(
+          "bot memory after a full GC, MB",
+          `rss ${bot.trips.memory.rssAfterGc}, heapUsed ${bot.trips.memory.heapUsedAfterGc}`,
+        ),
+      );
       say("  statements run most (count, text):");
       for (const [text, count] of top) say(`    ${String(count).padStart(7)}  ${text}`);
     }

@@ -8,6 +8,7 @@
  * (a prepared statement's Bind names the Parse seen earlier on its connection); a transaction
  * is a `begin`. Redis: a command is a RESP array (`*n`) at the start of a command.
  */
+import { Session } from "node:inspector";
 import net from "node:net";
 
 type Command = { type: "bench.trips.start" } | { type: "bench.trips.stop" };
@@ -80,8 +81,25 @@ net.Socket.prototype.write = function (this: net.Socket, chunk: unknown, ...rest
   return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
 } as typeof write;
 
+/** The largest of each part of process.memoryUsage() (MB) while counting, sampled every 200 ms. */
+let memory: Record<string, number> = {};
+let sampler: NodeJS.Timeout | undefined;
+const sampleMemory = () => {
+  for (const [part, bytes] of Object.entries(process.memoryUsage())) {
+    memory[part] = Math.max(memory[part] ?? 0, Math.round(bytes / 1048576));
+  }
+};
+
 process.on("message", (message: Command) => {
   if (message.type === "bench.trips.start") {
+    memory = {};
+    sampleMemory();
+    const atStart = { ...memory };
+    memory = {
+      ...Object.fromEntries(Object.keys(atStart).map((k) => [`${k}AtStart`, atStart[k] as number])),
+    };
+    sampler = setInterval(sampleMemory, 200);
+    sampler.unref();
     pg = { roundTrips: 0, statements: 0, transactions: 0 };
     redisCommands = 0;
     byText = new Map();
@@ -89,9 +107,23 @@ process.on("message", (message: Command) => {
     process.send?.({ type: "bench.trips.start.done" });
   } else if (message.type === "bench.trips.stop") {
     counting = false;
-    const top = [...byText.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
-    process.send?.({ type: "bench.trips.stop.done", pg, redisCommands, top });
+    clearInterval(sampler);
+    sampleMemory();
+    // What the heap holds once garbage is collected: the live set, against the peak above.
+    const session = new Session();
+    session.connect();
+    session.post("HeapProfiler.collectGarbage", () => {
+      session.disconnect();
+      memory.heapUsedAfterGc = Math.round(process.memoryUsage().heapUsed / 1048576);
+      memory.rssAfterGc = Math.round(process.memoryUsage().rss / 1048576);
+      stopped();
+    });
   }
 });
+
+function stopped() {
+  const top = [...byText.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  process.send?.({ type: "bench.trips.stop.done", pg, redisCommands, top, memory });
+}
 // The bot decides when this process ends; listening to the parent must not keep it alive.
 process.channel?.unref();

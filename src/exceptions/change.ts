@@ -264,7 +264,9 @@ async function writeChanges(
     for (const row of rows) written.set(row.id, row);
   }
   const done = items.map((item) => ({ ...item, row: written.get(item.before.id) ?? item.before }));
-  await recordAudits(
+  // The audit insert and the outbox rows go out together (pipelined on the transaction's
+  // connection: one wait, not two); neither reads what the other writes.
+  const audits = recordAudits(
     tx,
     done.flatMap(({ before, reported, row, change, moreAudits = [] }) => [
       {
@@ -281,14 +283,20 @@ async function writeChanges(
       })),
     ]),
   );
-  // The change's own rows first (a moved card's last words go out before its new card).
-  for (const { row, change } of done) await change.outbox?.(tx, row);
-  const entries: OutboxEntry[] = done.flatMap(({ row, change, trace }) =>
-    cardEntries(row, { card: change.card ?? true, note: change.note }).map((entry) =>
-      trace === undefined ? entry : { ...entry, traceContext: trace },
-    ),
-  );
-  await enqueueOutbox(tx, entries);
+  const outbox = (async () => {
+    // The change's own rows first (a moved card's last words go out before its new card).
+    for (const { row, change } of done) await change.outbox?.(tx, row);
+    const entries: OutboxEntry[] = done.flatMap(({ row, change, trace }) =>
+      cardEntries(row, { card: change.card ?? true, note: change.note }).map((entry) =>
+        trace === undefined ? entry : { ...entry, traceContext: trace },
+      ),
+    );
+    await enqueueOutbox(tx, entries);
+  })();
+  // Both settle before a failure is thrown: nothing may still be sent once it rolls back.
+  for (const settled of await Promise.allSettled([audits, outbox])) {
+    if (settled.status === "rejected") throw settled.reason;
+  }
   // Last: a storm card's pending outbox row stays locked until this transaction ends.
   const storms = new Set<number>();
   for (const { before, row, change } of done) {
