@@ -8,8 +8,9 @@
  * (a prepared statement's Bind names the Parse seen earlier on its connection); a transaction
  * is a `begin`. Redis: a command is a RESP array (`*n`) at the start of a command.
  */
-import { Session } from "node:inspector";
 import net from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 type Command = { type: "bench.trips.start" } | { type: "bench.trips.stop" };
 
@@ -110,16 +111,18 @@ process.on("message", (message: Command) => {
     clearInterval(sampler);
     sampleMemory();
     // What the heap holds once garbage is collected: the live set, against the peak above.
-    const session = new Session();
-    session.connect();
-    session.post("HeapProfiler.collectGarbage", () => {
-      session.disconnect();
-      memory.heapUsedAfterGc = Math.round(process.memoryUsage().heapUsed / 1048576);
-      memory.rssAfterGc = Math.round(process.memoryUsage().rss / 1048576);
-      stopped();
-    });
+    fullGc();
+    memory.heapUsedAfterGc = Math.round(process.memoryUsage().heapUsed / 1048576);
+    memory.rssAfterGc = Math.round(process.memoryUsage().rss / 1048576);
+    stopped();
   }
 });
+
+/** A full garbage collection without starting node with --expose-gc. */
+function fullGc() {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
 
 function stopped() {
   const top = [...byText.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
