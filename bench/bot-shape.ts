@@ -34,6 +34,8 @@ export interface BotUnderBench {
 /** Profile sampling interval, microseconds: fine enough for requests costing about a millisecond. */
 const SAMPLING_US = 100;
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+/** The build `npm start` runs (`npm run build` first). */
+const BUILT_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const PROFILE_HOOK = new URL("./profile-hook.ts", import.meta.url).href;
 const TRIPS_HOOK = new URL("./trips-hook.ts", import.meta.url).href;
 
@@ -117,7 +119,7 @@ function startRole(
 export async function startProcess(
   roles: ("web" | "worker")[],
   settings: Record<string, string>,
-  options: { profiles?: boolean; trips?: boolean } = {},
+  options: { profiles?: boolean; trips?: boolean; built?: boolean } = {},
 ): Promise<RoleProcess> {
   const profiles = options.profiles ?? false;
   const role = roles.join("+");
@@ -125,7 +127,16 @@ export async function startProcess(
     ...(profiles ? ["--import", PROFILE_HOOK] : []),
     ...(options.trips ? ["--import", TRIPS_HOOK] : []),
   ];
-  const child = spawn(process.execPath, ["--import", "tsx", ...hooks, MAIN, ...roles], {
+  // Built: exactly `npm start` (no TypeScript loader thread and its heap in the RSS), unless
+  // a hook (TypeScript) needs tsx.
+  const args = options.built
+    ? [
+        "--enable-source-maps",
+        ...(hooks.length > 0 ? ["--import", "tsx", ...hooks] : []),
+        BUILT_MAIN,
+      ]
+    : ["--import", "tsx", ...hooks, MAIN];
+  const child = spawn(process.execPath, [...args, ...roles], {
     env: { ...process.env, ...settings },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -14,7 +14,10 @@
  * and `rejected_events`. Prints events/s for both, the ratio, and the bot's peak RSS.
  *
  * Settings: BENCH_EVENTS, BENCH_FINGERPRINTS, BENCH_FLOOR_CONCURRENCY (32), BENCH_ADMIN_URL,
- * REDIS_URL, BENCH_LOG_LEVEL (silent), BENCH_CPU_PROF_DIR (a CPU profile of the bot's drain), and any syncdesk setting passed through BENCH_BOT_ENV
+ * REDIS_URL, BENCH_LOG_LEVEL (silent), BENCH_CPU_PROF_DIR (a CPU profile of the bot's drain),
+ * BENCH_TRIPS=1 (round trips, statements, Redis commands and memory of the bot, counted inside
+ * it), BENCH_BOT_BUILT=1 (the bot from dist/, exactly `npm start`; run `npm run build` first;
+ * the RSS then has no TypeScript loader in it), and any syncdesk setting passed through BENCH_BOT_ENV
  * as `KEY=value,KEY=value` (e.g. `JOB_CONCURRENCY=32`).
  */
 import { randomBytes } from "node:crypto";
@@ -44,6 +47,8 @@ const CHUNK = 500;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 /** When set (BENCH_TRIPS=1), the bot's Postgres round trips and Redis commands are counted. */
 const TRIPS = Boolean(process.env.BENCH_TRIPS);
+/** When set (BENCH_BOT_BUILT=1), the bot runs from dist/ as `npm start` does (build it first). */
+const BUILT = Boolean(process.env.BENCH_BOT_BUILT);
 const say = (text = "") => console.log(text);
 
 /** The same events for both sides: fingerprint i % FINGERPRINTS, in arrival order. */
@@ -164,7 +169,7 @@ async function runBot(
       prefix,
       routingFile: ROUTING,
     }),
-    { profiles: PROFILE_DIR !== undefined, trips: TRIPS },
+    { profiles: PROFILE_DIR !== undefined, trips: TRIPS, built: BUILT },
   );
   const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
   const queue = new Queue("inventory-sync-failures", { connection: redis, prefix });
