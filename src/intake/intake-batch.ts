@@ -12,7 +12,8 @@
  * - Per fingerprint, the batch's events fold in their order of arrival: the first opens, the
  *   rest are occurrences, the latest by time is shown, each has its audit row.
  * - Storms (src/storms/storm-intake.ts), audit, outbox rows and SLA deadlines commit with the
- *   rows; the after-commit hooks run once for the batch.
+ *   rows, and so does the caller's `inTransaction` work (the failed-delivery count); the
+ *   after-commit hooks run once for the batch.
  * - A batch that fails for a reason other than a transient one is done again event by event,
  *   so one bad event fails alone.
  */

@@ -40,7 +40,7 @@ export function startFailureIntake(
 ): FailureIntake {
   const batcher = createBatcher<FailureJob, IntakeResult>({
     maxItems: settings.maxBatch,
-    // Two: one batch's after-commit work (timers, Home, delivery counts) overlaps the next
+    // Two: one batch's after-commit work (timers, Home) overlaps the next
     // one's transaction. Both lock rows in the same orders, so they wait, never in a ring.
     maxInFlight: 2,
     run: async (jobs) => {
