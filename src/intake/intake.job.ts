@@ -86,10 +86,13 @@ export function startFailureIntake(
           span.setAttribute("syncdesk.intake.result", result.kind);
           if (result.kind !== "rejected") {
             span.setAttribute("syncdesk.exception.id", result.exceptionId);
-            exceptionLogger(deps.logger, result.exceptionId, job.data).info(
-              { jobId: job.id, result: result.kind },
-              "failure event taken in",
-            );
+            // A child logger per event costs CPU and garbage even when it writes nothing
+            // (production runs at warn): made only when the line is written.
+            if (deps.logger.isLevelEnabled("info"))
+              exceptionLogger(deps.logger, result.exceptionId, job.data).info(
+                { jobId: job.id, result: result.kind },
+                "failure event taken in",
+              );
           }
           return result.kind;
         },
