@@ -130,11 +130,7 @@ export async function startProcess(
   // Built: exactly `npm start` (no TypeScript loader thread and its heap in the RSS), unless
   // a hook (TypeScript) needs tsx.
   const args = options.built
-    ? [
-        "--enable-source-maps",
-        ...(hooks.length > 0 ? ["--import", "tsx", ...hooks] : []),
-        BUILT_MAIN,
-      ]
+    ? [...startFlags(), ...(hooks.length > 0 ? ["--import", "tsx", ...hooks] : []), BUILT_MAIN]
     : ["--import", "tsx", ...hooks, MAIN];
   const child = spawn(process.execPath, [...args, ...roles], {
     env: { ...process.env, ...settings },
@@ -182,6 +178,19 @@ export async function startProcess(
     },
     stop: () => stopChild(child, exited),
   };
+}
+
+/**
+ * The node flags of package.json's `start` script (what `npm start` runs), then those of
+ * BENCH_NODE_FLAGS (space-separated, to try one before it goes into the script).
+ */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  const script = pkg.scripts.start ?? "";
+  const flags = script.split(/\s+/).filter((word) => word.startsWith("--"));
+  return [...flags, ...(process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean)];
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
