@@ -3,8 +3,8 @@
 # dependencies; the runtime stage gets dist/, drizzle/ and node_modules only, and runs as `node`.
 #   docker build -t syncdesk .
 #   docker run --env-file .env syncdesk node dist/migrate.js   # release
-#   docker run --env-file .env -p 3000:3000 syncdesk node dist/main.js web
-#   docker run --env-file .env syncdesk node dist/main.js worker
+#   docker run --env-file .env -p 3000:3000 syncdesk node --heap-growing-percent=100 dist/main.js web
+#   docker run --env-file .env syncdesk node --heap-growing-percent=100 dist/main.js worker
 ARG NODE_VERSION=22
 
 # All dependencies and the sources: what the build needs (and the compose file's Slack stand-in).
@@ -42,4 +42,4 @@ EXPOSE 3000 9090
 # is for the load balancer or the orchestrator's readiness probe).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.METRICS_PORT}/livez`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--enable-source-maps", "dist/main.js"]
+CMD ["node", "--heap-growing-percent=100", "--enable-source-maps", "dist/main.js"]

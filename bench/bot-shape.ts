@@ -35,7 +35,20 @@ export interface BotUnderBench {
 /** Profile sampling interval, microseconds: fine enough for requests costing about a millisecond. */
 const SAMPLING_US = 100;
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+/** The build `npm start` runs (`npm run build` first). */
+const BUILT_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const PROFILE_HOOK = new URL("./profile-hook.ts", import.meta.url).href;
+const TRIPS_HOOK = new URL("./trips-hook.ts", import.meta.url).href;
+
+/** What bench/trips-hook.ts counted in a child between `trips()` and its stop. */
+export interface Trips {
+  pg: { roundTrips: number; statements: number; transactions: number };
+  redisCommands: number;
+  /** The most run statements (their text, shortened) and how often each ran. */
+  top: [string, number][];
+  /** process.memoryUsage() parts in MB: at the start (`…AtStart`) and the largest seen. */
+  memory: Record<string, number>;
+}
 
 export async function startBot(
   shape: Shape,
@@ -86,6 +99,8 @@ export interface RoleProcess {
   pid: number;
   port: number | null;
   profile(file: string): Promise<() => Promise<void>>;
+  /** Starts counting round trips (started with `trips`); the returned stop reports them. */
+  trips(): Promise<() => Promise<Trips>>;
   stop(): Promise<void>;
 }
 
@@ -106,15 +121,23 @@ function startRole(
 export async function startProcess(
   roles: ("web" | "worker")[],
   settings: Record<string, string>,
-  options: { profiles?: boolean } = {},
+  options: { profiles?: boolean; trips?: boolean; built?: boolean } = {},
 ): Promise<RoleProcess> {
   const profiles = options.profiles ?? false;
   const role = roles.join("+");
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", ...(profiles ? ["--import", PROFILE_HOOK] : []), MAIN, ...roles],
-    { env: { ...process.env, ...settings }, stdio: ["ignore", "inherit", "inherit", "ipc"] },
-  );
+  const hooks = [
+    ...(profiles ? ["--import", PROFILE_HOOK] : []),
+    ...(options.trips ? ["--import", TRIPS_HOOK] : []),
+  ];
+  // Built: exactly `npm start` (no TypeScript loader thread and its heap in the RSS), unless
+  // a hook (TypeScript) needs tsx.
+  const args = options.built
+    ? [...startFlags(), ...(hooks.length > 0 ? ["--import", "tsx", ...hooks] : []), BUILT_MAIN]
+    : ["--import", "tsx", ...hooks, MAIN];
+  const child = spawn(process.execPath, [...args, ...roles], {
+    env: { ...process.env, ...settings },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const reply = (type: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -144,8 +167,32 @@ export async function startProcess(
         await stopped;
       };
     },
+    trips: async () => {
+      if (!options.trips) throw new Error(`the ${role} process was started without the trips hook`);
+      const started = reply("bench.trips.start.done");
+      child.send({ type: "bench.trips.start" });
+      await started;
+      return async () => {
+        const stopped = reply("bench.trips.stop.done");
+        child.send({ type: "bench.trips.stop" });
+        return (await stopped) as unknown as Trips;
+      };
+    },
     stop: () => stopChild(child, exited),
   };
+}
+
+/**
+ * The node flags of package.json's `start` script (what `npm start` runs), then those of
+ * BENCH_NODE_FLAGS (space-separated, to try one before it goes into the script).
+ */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  const script = pkg.scripts.start ?? "";
+  const flags = script.split(/\s+/).filter((word) => word.startsWith("--"));
+  return [...flags, ...(process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean)];
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {

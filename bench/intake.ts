@@ -14,7 +14,10 @@
  * and `rejected_events`. Prints events/s for both, the ratio, and the bot's peak RSS.
  *
  * Settings: BENCH_EVENTS, BENCH_FINGERPRINTS, BENCH_FLOOR_CONCURRENCY (32), BENCH_ADMIN_URL,
- * REDIS_URL, BENCH_LOG_LEVEL (silent), BENCH_CPU_PROF_DIR (a CPU profile of the bot's drain), and any syncdesk setting passed through BENCH_BOT_ENV
+ * REDIS_URL, BENCH_LOG_LEVEL (silent), BENCH_CPU_PROF_DIR (a CPU profile of the bot's drain),
+ * BENCH_TRIPS=1 (round trips, statements, Redis commands and memory of the bot, counted inside
+ * it), BENCH_BOT_BUILT=1 (the bot from dist/, exactly `npm start`; run `npm run build` first;
+ * the RSS then has no TypeScript loader in it), and any syncdesk setting passed through BENCH_BOT_ENV
  * as `KEY=value,KEY=value` (e.g. `JOB_CONCURRENCY=32`).
  */
 import { randomBytes } from "node:crypto";
@@ -27,6 +30,7 @@ import postgres from "postgres";
 import { clearPrefix } from "../src/platform/queue/redis.js";
 import { startProcess } from "./bot-shape.js";
 import { line } from "./figures.js";
+import { costsPerEvent, snapshotCosts } from "./intake-costs.js";
 import { startSlackSide } from "./slack-side.client.js";
 import { botEnv } from "./stage.js";
 
@@ -41,6 +45,10 @@ const ROUTING = fileURLToPath(new URL("./routing.bench.yml", import.meta.url));
 const CHUNK = 500;
 /** When set, a CPU profile of the bot's event loop over the drain is written here. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+/** When set (BENCH_TRIPS=1), the bot's Postgres round trips and Redis commands are counted. */
+const TRIPS = Boolean(process.env.BENCH_TRIPS);
+/** When set (BENCH_BOT_BUILT=1), the bot runs from dist/ as `npm start` does (build it first). */
+const BUILT = Boolean(process.env.BENCH_BOT_BUILT);
 const say = (text = "") => console.log(text);
 
 /** The same events for both sides: fingerprint i % FINGERPRINTS, in arrival order. */
@@ -161,7 +169,7 @@ async function runBot(
       prefix,
       routingFile: ROUTING,
     }),
-    { profiles: PROFILE_DIR !== undefined },
+    { profiles: PROFILE_DIR !== undefined, trips: TRIPS, built: BUILT },
   );
   const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
   const queue = new Queue("inventory-sync-failures", { connection: redis, prefix });
@@ -173,6 +181,8 @@ async function runBot(
     const stopProfile = PROFILE_DIR
       ? await bot.profile(`${PROFILE_DIR}/intake-bot-${id}.cpuprofile`)
       : null;
+    const stopTrips = TRIPS ? await bot.trips() : null;
+    const before = await snapshotCosts(sql, redis, name, bot.pid);
     const started = performance.now();
     await addAll(queue, events, "bot");
     await waitUntil("the bot to account for every event", async () => {
@@ -182,6 +192,12 @@ async function runBot(
       return (row?.n ?? 0) >= events.length;
     });
     const seconds = (performance.now() - started) / 1000;
+    const costs = costsPerEvent(
+      before,
+      await snapshotCosts(sql, redis, name, bot.pid),
+      events.length,
+    );
+    const trips = stopTrips ? await stopTrips() : null;
     if (stopProfile) {
       await stopProfile();
       say(`CPU profile: ${PROFILE_DIR}/intake-bot-${id}.cpuprofile`);
@@ -190,7 +206,7 @@ async function runBot(
       select (select count(*) from exceptions)::int as exceptions,
              (select coalesce(sum(occurrences), 0) from exceptions)::int as occurrences,
              (select count(*) from storms)::int as storms`;
-    return { eventsPerSecond: events.length / seconds, peakRssMb, counts };
+    return { eventsPerSecond: events.length / seconds, peakRssMb, counts, costs, trips, seconds };
   } finally {
     clearInterval(sampler);
     await bot.stop();
@@ -247,6 +263,57 @@ async function main() {
         `${bot.counts?.exceptions} / ${bot.counts?.occurrences} / ${bot.counts?.storms}`,
       ),
     );
+    const per = (value: number, digits = 3) => value.toFixed(digits);
+    say(
+      line(
+        "per event: bot CPU (loop / process)",
+        `${per(bot.costs.botThreadMs)} / ${per(bot.costs.botProcessMs)} ms`,
+      ),
+    );
+    say(
+      line(
+        "per event: Postgres CPU, Redis CPU (server)",
+        `${per(bot.costs.postgresMs)} ms, ${per(bot.costs.redisMs)} ms`,
+      ),
+    );
+    say(
+      line(
+        "per event: commits, Redis commands (server)",
+        `${per(bot.costs.commits)}, ${per(bot.costs.redisCalls, 1)}`,
+      ),
+    );
+    say(
+      line(
+        "bot event loop busy (loop CPU / wall)",
+        `${((bot.costs.botThreadMs * events.length) / (bot.seconds * 10)).toFixed(0)} %`,
+      ),
+    );
+    if (bot.trips) {
+      const { pg, redisCommands, top } = bot.trips;
+      say(
+        line(
+          "per event: PG round trips / statements / tx",
+          `${per(pg.roundTrips / events.length)} / ${per(pg.statements / events.length)} / ${per(pg.transactions / events.length)}`,
+        ),
+      );
+      say(line("per event: Redis commands (bot)", per(redisCommands / events.length)));
+      say(
+        line(
+          "bot memory, MB (at start -> peak)",
+          ["rss", "heapUsed", "heapTotal", "external", "arrayBuffers"]
+            .map((k) => `${k} ${bot.trips?.memory[`${k}AtStart`]}->${bot.trips?.memory[k]}`)
+            .join(", "),
+        ),
+      );
+      say(
+        line(
+          "bot memory after a full GC, MB",
+          `rss ${bot.trips.memory.rssAfterGc}, heapUsed ${bot.trips.memory.heapUsedAfterGc}`,
+        ),
+      );
+      say("  statements run most (count, text):");
+      for (const [text, count] of top) say(`    ${String(count).padStart(7)}  ${text}`);
+    }
     say(line("load at the end", loadavg()[0]?.toFixed(1) ?? "?"));
     if (bot.counts?.exceptions !== FINGERPRINTS)
       throw new Error(`expected one exception per fingerprint (${FINGERPRINTS})`);

@@ -14,6 +14,8 @@ type Command =
 
 let session: Session | null = null;
 process.on("message", (message: Command) => {
+  // Other hooks (bench/trips-hook.ts) share the channel: answer only our own commands.
+  if (message?.type !== "bench.profile.start" && message?.type !== "bench.profile.stop") return;
   void handle(message).then(
     () => process.send?.({ type: `${message.type}.done` }),
     (error: unknown) => process.send?.({ type: `${message.type}.done`, error: String(error) }),

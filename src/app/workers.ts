@@ -60,7 +60,9 @@ export async function startWorkers(
   });
   const intake = startFailureIntake(deps, {
     maxBatch: settings.intakeConcurrency,
-    // After the cards: a failed delivery of its pipeline (a repeat job counts once).
+    // A failed delivery of its pipeline (a repeat job counts once), in the batch's transaction;
+    // after it, for the events that batch did not write (duplicates, one at a time).
+    inTransaction: (tx, events) => deliveries.failuresSeenIn(tx, events),
     afterTaken: (data) => deliveries.failuresSeen(data),
   });
   // Jobs held at once are the batches' size: a batch commits while the next one gathers.

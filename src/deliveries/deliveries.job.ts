@@ -11,15 +11,16 @@
 import { randomUUID } from "node:crypto";
 
 import type { Deps } from "../app/deps.js";
-import { failureEventSchema } from "../intake/failure-event.schema.js";
+import { type FailureEvent, failureEventSchema } from "../intake/failure-event.schema.js";
 import { rejectionTargetOf } from "../intake/rejection-groups.js";
 import { check } from "../intake/validation.js";
 import { type GatedSuccess, recoverFromSuccesses } from "../outcomes/outcome.service.js";
+import type { Tx } from "../platform/db/db.js";
 import { isTransientError } from "../platform/transient.js";
 import { pipelineFor } from "../routing/evaluate.js";
 import { type DeliveryRecord, judgeDeliveryJob, NO_PIPELINE } from "./delivery.js";
 import { countFlush } from "./delivery-metrics.js";
-import { type FlushResult, flushRecords } from "./flush.repo.js";
+import { type FlushResult, flushInTx, flushRecords } from "./flush.repo.js";
 import { createDeliveryRecorder, type FlushOutcome } from "./recorder.js";
 import { parseStreamId } from "./stream-id.js";
 import { openDeliveryWal } from "./wal.js";
@@ -35,6 +36,14 @@ export interface DeliveryDesk {
   failuresSeen(data: readonly unknown[]): Promise<void>;
   /** One flush of the WAL now (besides the timer's), for tests and tools. */
   flush(): Promise<FlushOutcome>;
+  /**
+   * `failuresSeen` inside the intake batch's own transaction (no second transaction per
+   * batch), under a savepoint: a blip throws (the batch is retried), any other error is logged
+   * and rolled back to the savepoint, so the intake commits uncounted rather than failing.
+   * The returned function, called once the transaction committed, counts the flush in metrics
+   * and ends the late gates of the failed deliveries.
+   */
+  failuresSeenIn(tx: Tx, events: readonly FailureEvent[]): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -73,12 +82,46 @@ export function startDeliveryDesk(
     ) => Promise<void>;
   },
 ): DeliveryDesk {
-  const flush = async (records: DeliveryRecord[]) => {
-    const result = await flushRecords(deps.db, records, {
-      receivedAt: deps.clock.now().getTime(),
-      rejectionTarget: rejectionTargetOf(deps.routing.current().config),
-    });
-    return result;
+  const flushOptions = () => ({
+    receivedAt: deps.clock.now().getTime(),
+    rejectionTarget: rejectionTargetOf(deps.routing.current().config),
+  });
+  const flush = (records: DeliveryRecord[]) => flushRecords(deps.db, records, flushOptions());
+  /** A failure event counts as a failed delivery of its pipeline. */
+  const failedRecord = (
+    config: ReturnType<Deps["routing"]["current"]>["config"],
+    event: FailureEvent,
+  ): Extract<DeliveryRecord, { kind: "failed" }> => ({
+    kind: "failed",
+    eventId: event.eventId,
+    pipeline: pipelineFor(config, event)?.name ?? NO_PIPELINE,
+    client: event.client,
+    targetSystem: event.targetSystem,
+    occurredAt: Date.parse(event.occurredAt),
+  });
+  const notCounted = (error: unknown, eventIds: readonly (string | undefined)[]) => {
+    // A blip: the failure jobs run again (intake is idempotent, the count deduped). Any
+    // other error must not fail the intake of failures that are already carded.
+    if (isTransientError(error)) throw error;
+    deps.logger.error(
+      { err: error, eventIds: eventIds.slice(0, 20) },
+      "could not count failed deliveries",
+    );
+  };
+  /**
+   * After failures were counted: a failure that ends a started delivery ends its late gate
+   * too (through the gates' hook). The failures are carded already: an error here is logged,
+   * and the late exception waits for the SKU's next success instead.
+   */
+  const endLateGates = async (records: Extract<DeliveryRecord, { kind: "failed" }>[]) => {
+    try {
+      await settings.afterFlush?.(records, []);
+    } catch (error) {
+      deps.logger.error(
+        { err: error, eventIds: records.slice(0, 20).map((r) => r.eventId) },
+        "could not end the late gates of failed deliveries",
+      );
+    }
   };
   const successesOf = (records: DeliveryRecord[]) =>
     records.flatMap((record) =>
@@ -173,40 +216,45 @@ export function startDeliveryDesk(
     },
     async failuresSeen(data) {
       const { config } = deps.routing.current();
-      const records = data.flatMap((item): Extract<DeliveryRecord, { kind: "failed" }>[] => {
+      const records = data.flatMap((item) => {
         // The same checks intake made (lone surrogates become U+FFFD), so what intake took in
         // is what is counted, and Postgres can store its eventId.
         const checked = check(failureEventSchema, item);
-        if (!checked.ok) return [];
-        const event = checked.value;
-        return [
-          {
-            kind: "failed",
-            eventId: event.eventId,
-            pipeline: pipelineFor(config, event)?.name ?? NO_PIPELINE,
-            client: event.client,
-            targetSystem: event.targetSystem,
-            occurredAt: Date.parse(event.occurredAt),
-          },
-        ];
+        return checked.ok ? [failedRecord(config, checked.value)] : [];
       });
       if (records.length === 0) return;
       try {
         // Written at once with the batch intake took in, not held for the next flush of deliveries.
         countFlush(await flush(records));
-        // A failure that ends a started delivery ends its late gate too.
-        await settings.afterFlush?.(records, []);
       } catch (error) {
-        // A blip: the failure jobs run again (intake is idempotent, the count deduped). Any
-        // other error must not fail the intake of failures that are already carded.
-        if (isTransientError(error)) throw error;
-        deps.logger.error(
-          { err: error, eventIds: records.slice(0, 20).map((r) => r.eventId) },
-          "could not count failed deliveries",
+        notCounted(
+          error,
+          records.map((r) => r.eventId),
         );
+        return;
       }
+      await endLateGates(records);
     },
     flush: () => recorder.flush(),
+    async failuresSeenIn(tx, events) {
+      const { config } = deps.routing.current();
+      const records = events.map((event) => failedRecord(config, event));
+      if (records.length === 0) return async () => {};
+      let result: FlushResult | undefined;
+      try {
+        result = await tx.transaction((savepoint) => flushInTx(savepoint, records, flushOptions()));
+      } catch (error) {
+        notCounted(
+          error,
+          records.map((r) => r.eventId),
+        );
+      }
+      return async () => {
+        if (!result) return;
+        countFlush(result);
+        await endLateGates(records);
+      };
+    },
     close: () => recorder.close(),
   };
 }

@@ -14,7 +14,7 @@
  * joins a transaction someone else runs (a routing activation), and that caller hands the
  * unit's changes to `runAfterCommit` once it committed.
  */
-import { asc, eq, inArray } from "drizzle-orm";
+import { asc, eq, type SQL, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { type AuditEntry, recordAudits } from "../audit/audit.js";
 import type { Tx } from "../platform/db/db.js";
@@ -167,12 +167,7 @@ export function openChangeUnit(
     async recordMany(entries) {
       if (entries.length === 0) return [];
       const ids = [...new Set(entries.map((entry) => entry.exceptionId))];
-      const rows = await tx
-        .select()
-        .from(exceptions)
-        .where(
-          ids.length === 1 ? eq(exceptions.id, ids[0] as number) : inArray(exceptions.id, ids),
-        );
+      const rows = await tx.select().from(exceptions).where(idIn(ids));
       const byId = new Map(rows.map((row) => [row.id, row]));
       const items = entries.map((entry): Item => {
         const row = byId.get(entry.exceptionId);
@@ -218,11 +213,18 @@ async function lockExceptions(tx: Tx, ids: readonly number[]): Promise<Exception
   return tx
     .select()
     .from(exceptions)
-    .where(
-      ids.length === 1 ? eq(exceptions.id, ids[0] as number) : inArray(exceptions.id, [...ids]),
-    )
+    .where(idIn(ids))
     .orderBy(asc(exceptions.id))
     .for("no key update");
+}
+
+/**
+ * `id` is one of `ids`, as one JSON parameter: the statement text does not grow with the list,
+ * so it is prepared once per connection (one round trip, no parse), however many rows.
+ */
+function idIn(ids: readonly number[]): SQL {
+  if (ids.length === 1) return eq(exceptions.id, ids[0] as number);
+  return sql`${exceptions.id} in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::bigint)`;
 }
 
 interface Item {
@@ -258,15 +260,13 @@ async function writeChanges(
   }
   const written = new Map<number, ExceptionRow>();
   for (const { set, ids } of groups.values()) {
-    const rows = await tx
-      .update(exceptions)
-      .set(set)
-      .where(ids.length === 1 ? eq(exceptions.id, ids[0] as number) : inArray(exceptions.id, ids))
-      .returning();
+    const rows = await tx.update(exceptions).set(set).where(idIn(ids)).returning();
     for (const row of rows) written.set(row.id, row);
   }
   const done = items.map((item) => ({ ...item, row: written.get(item.before.id) ?? item.before }));
-  await recordAudits(
+  // The audit insert and the outbox rows go out together (pipelined on the transaction's
+  // connection: one wait, not two); neither reads what the other writes.
+  const audits = recordAudits(
     tx,
     done.flatMap(({ before, reported, row, change, moreAudits = [] }) => [
       {
@@ -283,14 +283,20 @@ async function writeChanges(
       })),
     ]),
   );
-  // The change's own rows first (a moved card's last words go out before its new card).
-  for (const { row, change } of done) await change.outbox?.(tx, row);
-  const entries: OutboxEntry[] = done.flatMap(({ row, change, trace }) =>
-    cardEntries(row, { card: change.card ?? true, note: change.note }).map((entry) =>
-      trace === undefined ? entry : { ...entry, traceContext: trace },
-    ),
-  );
-  await enqueueOutbox(tx, entries);
+  const outbox = (async () => {
+    // The change's own rows first (a moved card's last words go out before its new card).
+    for (const { row, change } of done) await change.outbox?.(tx, row);
+    const entries: OutboxEntry[] = done.flatMap(({ row, change, trace }) =>
+      cardEntries(row, { card: change.card ?? true, note: change.note }).map((entry) =>
+        trace === undefined ? entry : { ...entry, traceContext: trace },
+      ),
+    );
+    await enqueueOutbox(tx, entries);
+  })();
+  // Both settle before a failure is thrown: nothing may still be sent once it rolls back.
+  for (const settled of await Promise.allSettled([audits, outbox])) {
+    if (settled.status === "rejected") throw settled.reason;
+  }
   // Last: a storm card's pending outbox row stays locked until this transaction ends.
   const storms = new Set<number>();
   for (const { before, row, change } of done) {

@@ -12,7 +12,8 @@
  * - Per fingerprint, the batch's events fold in their order of arrival: the first opens, the
  *   rest are occurrences, the latest by time is shown, each has its audit row.
  * - Storms (src/storms/storm-intake.ts), audit, outbox rows and SLA deadlines commit with the
- *   rows; the after-commit hooks run once for the batch.
+ *   rows, and so does the caller's `inTransaction` work (the failed-delivery count); the
+ *   after-commit hooks run once for the batch.
  * - A batch that fails for a reason other than a transient one is done again event by event,
  *   so one bad event fails alone.
  */
@@ -20,6 +21,7 @@ import { sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { inChangeTransaction } from "../exceptions/change.js";
 
+import type { Tx } from "../platform/db/db.js";
 import { failureEvents } from "../platform/db/schema.js";
 import type { Settled } from "../platform/queue/batcher.js";
 import { isTransientError } from "../platform/transient.js";
@@ -41,10 +43,21 @@ export interface FailureJob {
   trace?: string | null;
 }
 
+export interface BatchOptions {
+  /**
+   * More work in the batch's transaction, after its rows (the failed-delivery count); what it
+   * returns runs once the transaction committed.
+   */
+  inTransaction?: (tx: Tx, events: readonly FailureEvent[]) => Promise<() => Promise<void>>;
+  /** Filled with the eventIds `inTransaction` saw in a transaction that committed. */
+  done?: Set<string>;
+}
+
 /** One outcome per job, in order. */
 export async function ingestFailures(
   deps: IntakeDeps,
   jobs: readonly FailureJob[],
+  options: BatchOptions = {},
 ): Promise<Settled<IntakeResult>[]> {
   const outcomes: Settled<IntakeResult>[] = new Array(jobs.length);
   const settle = async (i: number, work: () => Promise<IntakeResult>) => {
@@ -68,7 +81,8 @@ export async function ingestFailures(
     } else valid.push({ index, event: checked.value });
   });
 
-  const taken = valid.length > 0 ? takeValid(deps, jobs, valid, outcomes) : Promise.resolve();
+  const taken =
+    valid.length > 0 ? takeValid(deps, jobs, valid, outcomes, options) : Promise.resolve();
   await Promise.all([...rejections, taken]);
   return outcomes;
 }
@@ -78,6 +92,7 @@ async function takeValid(
   jobs: readonly FailureJob[],
   valid: readonly { index: number; event: FailureEvent }[],
   outcomes: Settled<IntakeResult>[],
+  options: BatchOptions,
 ): Promise<void> {
   const known = await knownEvents(
     deps,
@@ -94,16 +109,22 @@ async function takeValid(
   if (fresh.size > 0) {
     const items = [...fresh.values()];
     try {
-      const results = await inChangeTransaction(deps, (unit) =>
-        writeBatch(
+      const events = items.map((item) => item.event);
+      let afterCommit = async () => {};
+      const results = await inChangeTransaction(deps, async (unit) => {
+        const written = await writeBatch(
           unit,
           deps,
-          items.map((item) => item.event),
+          events,
           new Map(
             items.map((item) => [item.event.eventId, jobs[item.index]?.trace ?? null] as const),
           ),
-        ),
-      );
+        );
+        if (options.inTransaction) afterCommit = await options.inTransaction(unit.tx, events);
+        return written;
+      });
+      await afterCommit();
+      if (options.inTransaction) for (const event of events) options.done?.add(event.eventId);
       items.forEach((item, i) => {
         outcomes[item.index] = { ok: true, value: results[i] as IntakeResult };
       });

@@ -10,7 +10,7 @@ import { createBatcher } from "../platform/queue/batcher.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
 import { activeTraceparent, inSpan, producerTraceparent } from "../platform/tracing.js";
 import type { IntakeResult } from "./intake.service.js";
-import { type FailureJob, ingestFailures } from "./intake-batch.js";
+import { type BatchOptions, type FailureJob, ingestFailures } from "./intake-batch.js";
 import type { intakeJobs } from "./intake-jobs.schema.js";
 import { sweepFailedIntake } from "./intake-sweeper.js";
 import { queueRejectedCardFor } from "./rejected.js";
@@ -20,9 +20,10 @@ import { queueRejectedCardFor } from "./rejected.js";
  * waits for the batch holding it (src/intake/intake-batch.ts) to commit. Its card (or a
  * rejection's) and its SLA deadline commit with the row through the Slack outbox, so a Slack
  * outage cannot fail the job (a producer's job may allow no retries); the timers are armed by
- * the exception seam after the commit, once per batch. `afterTaken` runs after that for the
- * batch's events that were not rejected; a transient failure of it fails their jobs (retried:
- * intake is idempotent).
+ * the exception seam after the commit, once per batch. `inTransaction` runs in the batch's
+ * transaction (the failed-delivery count); `afterTaken` runs after the commit for the batch's
+ * events that were taken but not seen by it (duplicates of events stored before, events taken
+ * one at a time); a transient failure of either fails their jobs (retried: intake is idempotent).
  */
 export interface FailureIntake {
   take(job: Job): Promise<string>;
@@ -33,19 +34,29 @@ export function startFailureIntake(
   settings: {
     /** The most events one batch takes: the failures worker's concurrency. */
     maxBatch: number;
+    inTransaction?: BatchOptions["inTransaction"];
     afterTaken?: (data: readonly unknown[]) => Promise<void>;
   },
 ): FailureIntake {
   const batcher = createBatcher<FailureJob, IntakeResult>({
     maxItems: settings.maxBatch,
-    // Two: one batch's after-commit work (timers, Home, delivery counts) overlaps the next
+    // Two: one batch's after-commit work (timers, Home) overlaps the next
     // one's transaction. Both lock rows in the same orders, so they wait, never in a ring.
     maxInFlight: 2,
     run: async (jobs) => {
-      const outcomes = await ingestFailures(deps, jobs);
-      const taken = jobs.filter((_, i) => {
+      const done = new Set<string>();
+      const outcomes = await ingestFailures(deps, jobs, {
+        ...(settings.inTransaction ? { inTransaction: settings.inTransaction } : {}),
+        done,
+      });
+      const taken = jobs.filter((job, i) => {
         const outcome = outcomes[i];
-        return outcome?.ok && outcome.value.kind !== "rejected";
+        const eventId = (job.data as { eventId?: unknown } | null)?.eventId;
+        return (
+          outcome?.ok &&
+          outcome.value.kind !== "rejected" &&
+          !(typeof eventId === "string" && done.has(eventId))
+        );
       });
       if (taken.length > 0 && settings.afterTaken) {
         try {
@@ -75,10 +86,13 @@ export function startFailureIntake(
           span.setAttribute("syncdesk.intake.result", result.kind);
           if (result.kind !== "rejected") {
             span.setAttribute("syncdesk.exception.id", result.exceptionId);
-            exceptionLogger(deps.logger, result.exceptionId, job.data).info(
-              { jobId: job.id, result: result.kind },
-              "failure event taken in",
-            );
+            // A child logger per event costs CPU and garbage even when it writes nothing
+            // (production runs at warn): made only when the line is written.
+            if (deps.logger.isLevelEnabled("info"))
+              exceptionLogger(deps.logger, result.exceptionId, job.data).info(
+                { jobId: job.id, result: result.kind },
+                "failure event taken in",
+              );
           }
           return result.kind;
         },

@@ -34,7 +34,9 @@ export interface MidBurst {
 export async function faultMidBurst(
   s: Stage,
   fault: () => Promise<void>,
-  size = { events: 200, bad: 5 },
+  // Many batches long (a batch takes up to INTAKE_CONCURRENCY events, 256): the fault lands
+  // between commits, not after the only one.
+  size = { events: 2000, bad: 5 },
 ): Promise<MidBurst> {
   const worker = await s.start("worker");
   const timers = [1, 2, 3].map((n) => failureEvent({ client: "timers", sku: `SKU-TIMER-${n}` }));

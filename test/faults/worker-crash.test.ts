@@ -26,7 +26,9 @@ describe("worker crash", () => {
   it("SIGKILL in the middle of a burst loses no event and posts no card twice", async () => {
     stage = await startStage();
     const first = await stage.start("worker");
-    const events = burst(200, 6);
+    // Many batches long (a batch takes up to INTAKE_CONCURRENCY events, 256): the kill lands
+    // between commits, not after the only one.
+    const events = burst(2000, 6);
     const bad = badJobs(10);
     await stage.report(events);
     await stage.reportRaw(bad);

@@ -8,6 +8,7 @@
 import { asc, eq, inArray } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDeliveryDesk } from "../../src/deliveries/deliveries.job.js";
 import { ingestFailures } from "../../src/intake/intake-batch.js";
 import {
   auditLog,
@@ -213,6 +214,62 @@ describe("a burst through the failures queue", () => {
       expect(
         h.fake.callsTo("chat.postMessage").filter((c) => sku.test(String(c.body.text))),
       ).toHaveLength(1);
+    }
+  });
+});
+
+describe("the failed-delivery count of a batch", () => {
+  const failuresOf = async (client: string) => {
+    const [row] = await outside<{ n: number }[]>`
+      select coalesce(sum(failures), 0)::int as n from delivery_minutes where client = ${client}`;
+    return row?.n ?? 0;
+  };
+
+  it("commits with the batch's rows, once per eventId, and a count that fails leaves intake standing", async () => {
+    const desk = startDeliveryDesk(h.bot.deps, { flushMs: 60_000 });
+    try {
+      const print = failureEvent({ sku: "SKU-COUNT", client: "count-co" });
+      const again = { ...print, eventId: `${print.eventId}-2` };
+      const done = new Set<string>();
+      const options = { inTransaction: desk.failuresSeenIn, done };
+      const outcomes = await ingestFailures(
+        h.bot.deps,
+        [
+          { id: "count-1", data: print },
+          { id: "count-2", data: again },
+          { id: "count-3", data: print },
+        ],
+        options,
+      );
+      expect(outcomes.map((o) => (o.ok ? o.value.kind : "failed"))).toEqual([
+        "opened",
+        "occurrence",
+        "duplicate",
+      ]);
+      expect([...done].sort()).toEqual([print.eventId, again.eventId].sort());
+      expect(await failuresOf("count-co")).toBe(2);
+
+      // Not a blip (a figure table gone): rolled back to its savepoint, logged; intake commits.
+      await outside`alter table delivery_days rename to delivery_days_away`;
+      try {
+        const broken = failureEvent({ sku: "SKU-COUNT-BROKEN", client: "count-co" });
+        const [taken] = await ingestFailures(
+          h.bot.deps,
+          [{ id: "count-broken", data: broken }],
+          options,
+        );
+        expect(taken?.ok && taken.value.kind).toBe("opened");
+        const stored = await db()
+          .select({ eventId: failureEvents.eventId })
+          .from(failureEvents)
+          .where(eq(failureEvents.eventId, broken.eventId));
+        expect(stored).toHaveLength(1);
+        expect(await failuresOf("count-co")).toBe(2);
+      } finally {
+        await outside`alter table delivery_days_away rename to delivery_days`;
+      }
+    } finally {
+      await desk.close();
     }
   });
 });

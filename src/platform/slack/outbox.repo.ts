@@ -83,27 +83,32 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
   if (entries.length === 0) return;
   // The change that queued the rows (an intake, a click): its Slack calls continue its trace.
   const traceContext = activeTraceparent();
+  const toRow = (entry: OutboxEntry) => ({
+    lane: entry.lane,
+    kind: entry.kind,
+    dedupeKey: entry.dedupeKey ?? null,
+    exceptionId: entry.exceptionId ?? null,
+    channel: entry.channel ?? null,
+    inCardThread: entry.inCardThread ?? false,
+    payload: entry.payload ?? {},
+    paceKey: paceKeyOf(entry),
+    traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
+  });
   const values = (kind: SlackOutboxKind) =>
-    entries
-      .filter((entry) => entry.kind === kind)
-      .map((entry) => ({
-        lane: entry.lane,
-        kind: entry.kind,
-        dedupeKey: entry.dedupeKey ?? null,
-        exceptionId: entry.exceptionId ?? null,
-        channel: entry.channel ?? null,
-        inCardThread: entry.inCardThread ?? false,
-        payload: entry.payload ?? {},
-        paceKey: paceKeyOf(entry),
-        traceContext: entry.traceContext === undefined ? traceContext : entry.traceContext,
-      }));
+    entries.filter((entry) => entry.kind === kind).map(toRow);
   // One card row per exception: a multi-row upsert may not touch one row twice.
-  const cards = [...new Map(values("card").map((card) => [card.exceptionId, card])).values()];
+  const cards = [
+    ...new Map(
+      entries.filter((entry) => entry.kind === "card").map((entry) => [entry.exceptionId, entry]),
+    ).values(),
+  ];
   const messages = values("message");
-  if (cards.length > 0) {
+  if (cards.length > 0 && cards.every((entry) => typeof entry.paceKey !== "object")) {
+    await upsertCards(db, cards, traceContext);
+  } else if (cards.length > 0) {
     await db
       .insert(slackOutbox)
-      .values(cards)
+      .values(cards.map(toRow))
       .onConflictDoUpdate({
         target: slackOutbox.exceptionId,
         targetWhere: sql`kind = 'card' and state = 'pending'`,
@@ -133,6 +138,45 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
       ? sql`select pg_notify(${OUTBOX_NOTIFY}, ${lanes[0]})`
       : sql`select pg_notify(${OUTBOX_NOTIFY}, lane) from jsonb_array_elements_text(${JSON.stringify(lanes)}::jsonb) as lane`,
   );
+}
+
+/**
+ * The card rows of `enqueueOutbox` as one JSON parameter (a prepared statement: an intake
+ * batch queues a card per exception it touched). A card with no pace key of its own waits on
+ * its exception's channel, as `paceKeyOf` says.
+ */
+async function upsertCards(
+  db: Queryable,
+  cards: OutboxEntry[],
+  traceContext: string | null,
+): Promise<void> {
+  const rows = JSON.stringify(
+    cards.map((card) => ({
+      lane: card.lane,
+      kind: card.kind,
+      dedupe_key: card.dedupeKey ?? null,
+      exception_id: card.exceptionId ?? null,
+      channel: card.channel ?? null,
+      in_card_thread: card.inCardThread ?? false,
+      payload: card.payload ?? {},
+      pace_key: (card.paceKey as string | undefined) ?? card.channel ?? null,
+      trace_context: card.traceContext === undefined ? traceContext : card.traceContext,
+    })),
+  );
+  await db.execute(sql`
+    insert into ${slackOutbox} (lane, kind, dedupe_key, exception_id, channel, in_card_thread,
+      payload, pace_key, trace_context)
+    select r.lane, r.kind, r.dedupe_key, r.exception_id, r.channel, r.in_card_thread, r.payload,
+      coalesce(r.pace_key, (select e.channel from exceptions e where e.id = r.exception_id)),
+      r.trace_context
+    from rows from (jsonb_to_recordset(${rows}::jsonb) as (lane text, kind text,
+      dedupe_key text, exception_id bigint, channel text, in_card_thread boolean, payload jsonb,
+      pace_key text, trace_context text))
+      with ordinality as r(lane, kind, dedupe_key, exception_id, channel, in_card_thread,
+        payload, pace_key, trace_context, n)
+    order by r.n
+    on conflict (exception_id) where kind = 'card' and state = 'pending'
+      do update set not_before = ${slackOutbox}.not_before`);
 }
 
 export interface ReadyLane {
