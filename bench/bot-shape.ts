@@ -12,7 +12,6 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { childPids } from "../dev/proc.js";
 import { type Env, loadEnv } from "../src/env.js";
 import { connectDatabase, type Db } from "../src/platform/db/db.js";
 import { createLogger } from "../src/platform/logger.js";
@@ -85,8 +84,7 @@ export async function startBot(
     env,
     db: database.db,
     url: `http://127.0.0.1:${web.port}`,
-    // With WEB_CONCURRENCY the web pid is the cluster's primary: count its copies instead.
-    cpuMs: () => ({ web: familyCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
+    cpuMs: () => ({ web: threadCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
     profileWeb: (file) => web.profile(file),
     stop: async () => {
       await Promise.allSettled([web.stop(), worker.stop()]);
@@ -219,11 +217,6 @@ async function profileThisThread(file: string): Promise<() => Promise<void>> {
 async function saveProfile(file: string, profile: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(profile));
-}
-
-/** The event-loop threads of `pid` and of its child processes (a web cluster's copies). */
-function familyCpuMs(pid: number): number {
-  return [pid, ...childPids(pid)].reduce((sum, p) => sum + threadCpuMs(p), 0);
 }
 
 /** utime + stime of a process's main (event-loop) thread, from /proc (Linux). */

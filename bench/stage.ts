@@ -67,8 +67,7 @@ export function botEnv(
     (process.env.BENCH_BOT_ENV ?? "")
       .split(",")
       .filter(Boolean)
-      // Split at the first "=": a value may hold one (NODE_OPTIONS=--max-semi-space-size=32).
-      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+      .map((pair) => pair.split("=") as [string, string]),
   );
   return {
     SLACK_BOT_TOKEN: standInBotToken(),

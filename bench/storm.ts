@@ -21,7 +21,7 @@
  *   of 1,000) through the warm-up and both click rounds (issue 12: acks stay under 100 ms while
  *   5,000 deliveries a second flow).
  * - BENCH_LOG_LEVEL (silent), BENCH_STORM_THRESHOLD, BENCH_ADMIN_URL, REDIS_URL, and syncdesk
- *   settings through BENCH_BOT_ENV as `KEY=value,…` (e.g. `WEB_CONCURRENCY=2`).
+ *   settings through BENCH_BOT_ENV as `KEY=value,…` (e.g. `INTAKE_CONCURRENCY=64`).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";

@@ -37,11 +37,6 @@ export const envSchema = z.object({
   SLACK_API_URL: optional(z.url()),
   PORT: withDefault(z.coerce.number().int().min(0).max(65535), 3000),
   /**
-   * Web processes sharing PORT when the web role runs alone (`main.js web`), Heroku's
-   * convention: a burst of clicks is acked by several event loops instead of one.
-   */
-  WEB_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(32), 1),
-  /**
    * Port of /livez, /readyz and /metrics, apart from the public Slack port; every role serves
    * it. Unset: only the web process serves them, on PORT, beside /slack/events and /healthz.
    */

@@ -1,15 +1,12 @@
 /**
- * `npm start` (web and worker in one process), `npm run start:web`, `npm run start:worker`;
- * the web role alone with WEB_CONCURRENCY > 1 runs that many copies (src/web-cluster.ts).
+ * `npm start` (web and worker in one process), `npm run start:web`, `npm run start:worker`.
  * SIGTERM drains: workers stop taking jobs and finish what they hold, Bolt stops listening,
  * connections close, and the process exits 0 within 10 seconds.
  */
-import cluster from "node:cluster";
 import { EnvError, loadEnv } from "./env.js";
 import { createLogger } from "./platform/logger.js";
 import { RoutingFileError } from "./routing/load.js";
 import { type ProcessRole, startSyncdesk } from "./syncdesk.js";
-import { runWebCluster } from "./web-cluster.js";
 
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -37,10 +34,6 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(env.LOG_LEVEL);
-  if (cluster.isPrimary && env.WEB_CONCURRENCY > 1 && roles.length === 1 && roles[0] === "web") {
-    runWebCluster(env.WEB_CONCURRENCY, logger);
-    return;
-  }
   let bot: Awaited<ReturnType<typeof startSyncdesk>>;
   try {
     bot = await startSyncdesk(env, { roles, logger });

@@ -7,32 +7,12 @@
  * counted by the outbound path (src/platform/slack/slack-metrics.ts, `promSlackMetrics(registry)`)
  * on this same registry.
  */
-import cluster from "node:cluster";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Queue } from "bullmq";
-import {
-  AggregatorRegistry,
-  Counter,
-  collectDefaultMetrics,
-  Gauge,
-  Histogram,
-  Registry,
-} from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "syncdesk_process_" });
-
-/** A copy of the web role (WEB_CONCURRENCY, src/web-cluster.ts) asks the primary for the sum. */
-export const CLUSTER_METRICS = {
-  request: "syncdesk.metrics",
-  reply: "syncdesk.metrics.reply",
-} as const;
-const CLUSTER_METRICS_TIMEOUT_MS = 3000;
-if (cluster.isWorker) {
-  // Answer the primary's collection with this registry (prom-client listens once one exists).
-  AggregatorRegistry.setRegistries([registry]);
-  new AggregatorRegistry();
-}
 
 /** A counter on the process registry. */
 export function counter<L extends string>(
@@ -144,8 +124,6 @@ new Gauge({
   help: "Jobs per queue and state, read from Redis at scrape time.",
   labelNames: ["queue", "state"] as const,
   registers: [registry],
-  // Every copy of the web role reads the same Redis: one reading, not their sum.
-  aggregator: "max",
   async collect() {
     this.reset();
     const queues = new Map<string, Queue>();
@@ -168,33 +146,10 @@ export function watchQueueDepth(queues: () => Queue[]): () => void {
   return () => watchedQueues.delete(queues);
 }
 
-let clusterRequests = 0;
-
-/** The metrics of every copy of the web role, summed by the primary. */
-function clusterMetrics(): Promise<string> {
-  const id = ++clusterRequests;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      process.off("message", onReply);
-      reject(new Error("the web role's primary did not answer"));
-    }, CLUSTER_METRICS_TIMEOUT_MS);
-    const onReply = (message: { type?: string; id?: number; text?: string; error?: string }) => {
-      if (message?.type !== CLUSTER_METRICS.reply || message.id !== id) return;
-      clearTimeout(timer);
-      process.off("message", onReply);
-      if (message.error !== undefined || message.text === undefined)
-        reject(new Error(message.error ?? "no metrics"));
-      else resolve(message.text);
-    };
-    process.on("message", onReply);
-    process.send?.({ type: CLUSTER_METRICS.request, id });
-  });
-}
-
-/** `GET /metrics` in Prometheus text format (a web role of several copies: their sum). */
+/** `GET /metrics` in Prometheus text format. */
 export async function serveMetrics(_req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const body = cluster.isWorker ? await clusterMetrics() : await registry.metrics();
+    const body = await registry.metrics();
     res.writeHead(200, { "content-type": registry.contentType });
     res.end(body);
   } catch (error) {

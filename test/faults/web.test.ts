@@ -4,7 +4,6 @@
  */
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { childPids } from "../../dev/proc.js";
 import { slackRequester } from "../../dev/slack/signing.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { eventually, failureEvent } from "../support/harness.js";
@@ -90,48 +89,5 @@ describe("web process", () => {
           /ECONNREFUSED|ECONNRESET|other side closed/,
         );
     }
-  });
-
-  it("WEB_CONCURRENCY=2: two copies share the port, /metrics sums them, a dead one is replaced, SIGTERM stops both", async () => {
-    stage = await startStage();
-    const s = stage;
-    const port = await freePort();
-    const web = await stage.start("web", { PORT: String(port), WEB_CONCURRENCY: "2" });
-    const started = () => web.output().split('"msg":"syncdesk started"').length - 1;
-    await eventually(async () => started() === 2, 30_000, "both copies serving");
-    const copies = childPids(web.child.pid as number);
-    expect(copies).toHaveLength(2);
-
-    const slack = slackRequester({
-      url: `http://127.0.0.1:${port}`,
-      signingSecret: SIGNING_SECRET,
-      responseUrl: () => s.fake.responseUrl(),
-    });
-    const answers = await Promise.all(
-      Array.from({ length: 40 }, () =>
-        slack.command({ command: "/inventory", text: "help", userId: "U0ALICE", channelId: "C0X" }),
-      ),
-    );
-    expect(answers.map((a) => a.status)).toEqual(Array(40).fill(200));
-    // Whichever copy answers the scrape, it counts the requests both copies answered.
-    for (let scrape = 0; scrape < 4; scrape++) {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const acked = /^syncdesk_slack_ack_seconds_count\{status="200"\} (\d+)$/m.exec(text);
-      expect(Number(acked?.[1])).toBe(40);
-    }
-
-    // A copy that dies is replaced; the other one serves meanwhile.
-    process.kill(copies[0] as number, "SIGKILL");
-    await eventually(async () => started() === 3, 30_000, "a new copy serving");
-    const now = childPids(web.child.pid as number);
-    expect(now).toHaveLength(2);
-    expect(now).not.toContain(copies[0]);
-
-    const sentAt = Date.now();
-    web.child.kill("SIGTERM");
-    const { code, at } = await web.exited;
-    expect(code, web.output().slice(-2000)).toBe(0);
-    expect(at - sentAt).toBeLessThan(12_000);
-    for (const pid of now) expect(() => process.kill(pid, 0)).toThrow();
   });
 });
