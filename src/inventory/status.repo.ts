@@ -130,9 +130,11 @@ export async function openedPerDay(
 
 /**
  * The stale and over-budget gates are about whole pipelines (their SKU is `pipeline:<name>`,
- * their target a glob): the Freshness section shows them, the top failing lists do not.
+ * their target a glob): the Freshness section shows them, the top failing lists do not. Told
+ * apart by that SKU, a column of the window index: a failure_mode test would fetch every row
+ * of the window from the heap (bench:status: /inventory status 30d P95 184 ms against 91 ms).
  */
-const notPipelineGate = sql`failure_mode not in ('stale', 'over_budget')`;
+const notPipelineGate = sql`sku not like 'pipeline:%'`;
 
 export async function topFailingTargets(db: Db, scope: Scope, window: Window): Promise<Failing[]> {
   const rows = await db.execute<{ name: string; failures: number; exceptions: number }>(sql`
