@@ -99,29 +99,37 @@ export function startDeliveryDesk(
     targetSystem: event.targetSystem,
     occurredAt: Date.parse(event.occurredAt),
   });
-  const notCounted = (error: unknown, eventIds: readonly (string | undefined)[]) => {
-    // A blip: the failure jobs run again (intake is idempotent, the count deduped). Any
-    // other error must not fail the intake of failures that are already carded.
-    if (isTransientError(error)) throw error;
-    deps.logger.error(
-      { err: error, eventIds: eventIds.slice(0, 20) },
-      "could not count failed deliveries",
-    );
-  };
   /**
-   * After failures were counted: a failure that ends a started delivery ends its late gate
-   * too (through the gates' hook). The failures are carded already: an error here is logged,
-   * and the late exception waits for the SKU's next success instead.
+   * Counts failure events as failed deliveries with `write`; returns what follows the commit:
+   * the Prometheus counts, and the end of the late gates those failures end (logged, never
+   * thrown: the failures are carded already, and a late exception left open waits for the
+   * SKU's next success instead). A blip throws, so the failure jobs run again (intake is
+   * idempotent, the count deduped); any other error must not fail an intake already carded.
    */
-  const endLateGates = async (records: Extract<DeliveryRecord, { kind: "failed" }>[]) => {
+  const countFailures = async (
+    records: Extract<DeliveryRecord, { kind: "failed" }>[],
+    write: () => Promise<FlushResult>,
+  ): Promise<() => Promise<void>> => {
+    const eventIds = records.slice(0, 20).map((r) => r.eventId);
+    let result: FlushResult;
     try {
-      await settings.afterFlush?.(records, []);
+      result = await write();
     } catch (error) {
-      deps.logger.error(
-        { err: error, eventIds: records.slice(0, 20).map((r) => r.eventId) },
-        "could not end the late gates of failed deliveries",
-      );
+      if (isTransientError(error)) throw error;
+      deps.logger.error({ err: error, eventIds }, "could not count failed deliveries");
+      return async () => {};
     }
+    return async () => {
+      countFlush(result);
+      try {
+        await settings.afterFlush?.(records, []);
+      } catch (error) {
+        deps.logger.error(
+          { err: error, eventIds },
+          "could not end the late gates of failed deliveries",
+        );
+      }
+    };
   };
   const successesOf = (records: DeliveryRecord[]) =>
     records.flatMap((record) =>
@@ -155,8 +163,7 @@ export function startDeliveryDesk(
     // An empty log costs one Redis call, not a Postgres transaction, per desk per interval.
     if ((await wal.length()) === 0) return "idle";
     const commit = await commitWalFlush(deps.db, wal, {
-      receivedAt: deps.clock.now().getTime(),
-      rejectionTarget: rejectionTargetOf(deps.routing.current().config),
+      ...flushOptions(),
       owner,
       leaseMs: desk.followUpLeaseMs,
       maxRecords: desk.flushRecords,
@@ -223,37 +230,17 @@ export function startDeliveryDesk(
         return checked.ok ? [failedRecord(config, checked.value)] : [];
       });
       if (records.length === 0) return;
-      try {
-        // Written at once with the batch intake took in, not held for the next flush of deliveries.
-        countFlush(await flush(records));
-      } catch (error) {
-        notCounted(
-          error,
-          records.map((r) => r.eventId),
-        );
-        return;
-      }
-      await endLateGates(records);
+      // Written at once with the batch intake took in, not held for the next flush of deliveries.
+      await (await countFailures(records, () => flush(records)))();
     },
     flush: () => recorder.flush(),
     async failuresSeenIn(tx, events) {
       const { config } = deps.routing.current();
       const records = events.map((event) => failedRecord(config, event));
       if (records.length === 0) return async () => {};
-      let result: FlushResult | undefined;
-      try {
-        result = await tx.transaction((savepoint) => flushInTx(savepoint, records, flushOptions()));
-      } catch (error) {
-        notCounted(
-          error,
-          records.map((r) => r.eventId),
-        );
-      }
-      return async () => {
-        if (!result) return;
-        countFlush(result);
-        await endLateGates(records);
-      };
+      return countFailures(records, () =>
+        tx.transaction((savepoint) => flushInTx(savepoint, records, flushOptions())),
+      );
     },
     close: () => recorder.close(),
   };
