@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { Queue, Worker } from "bullmq";
+import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
@@ -98,7 +99,19 @@ async function main() {
     until(`the card for ${sku}`, async () =>
       (await cards()).find((row) => row.sku === sku && row.cardTs),
     );
-  const showCard = async (sku: string) => showRow(await cardOf(sku));
+  /** Slack's side has caught up with the row: none of its outbox rows is still to go. */
+  const drawn = (exceptionId: number) =>
+    until(`the card of EX-${exceptionId} drawn`, async () => {
+      const [left] = await bot.deps.db.execute<{ n: number }>(sql`
+        select count(*)::int as n from slack_outbox
+        where exception_id = ${exceptionId} and state in ('pending', 'sending')`);
+      return left?.n === 0;
+    });
+  const showCard = async (sku: string) => {
+    const row = await cardOf(sku);
+    await drawn(row.id);
+    showRow(row);
+  };
   const showRow = (row: Awaited<ReturnType<typeof cardOf>>) => {
     const message = fake.messages(row.channel).find((m) => m.ts === row.cardTs);
     say(`  ${CHANNELS[row.channel] ?? row.channel}`);
