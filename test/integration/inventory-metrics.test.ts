@@ -51,12 +51,14 @@ describe("GET /metrics", () => {
     });
     expect(unsigned.status).toBe(401);
 
+    // The claim's counter moves just after its commit, so the row can read claimed a moment
+    // before the scrape counts it: wait for both.
+    const claims = 'syncdesk_actions_total{kind="claim",actor="human"}';
     const after = await eventually(async () => {
       const scraped = await scrape();
       const received = value(scraped.text, 'syncdesk_events_received_total{queue="failures"}');
-      return received - value(before, 'syncdesk_events_received_total{queue="failures"}') >= 4
-        ? scraped
-        : null;
+      const taken = received - value(before, 'syncdesk_events_received_total{queue="failures"}');
+      return taken >= 4 && value(scraped.text, claims) > value(before, claims) ? scraped : null;
     });
     expect(after.status).toBe(200);
     expect(after.type).toContain("text/plain");
@@ -66,7 +68,7 @@ describe("GET /metrics", () => {
     expect(delta('syncdesk_events_deduplicated_total{by="event_id"}')).toBe(1);
     expect(delta('syncdesk_events_deduplicated_total{by="fingerprint"}')).toBe(1);
     expect(delta("syncdesk_cards_posted_total")).toBeGreaterThanOrEqual(1);
-    expect(delta('syncdesk_actions_total{kind="claim",actor="human"}')).toBe(1);
+    expect(delta(claims)).toBe(1);
     expect(after.text).toMatch(/syncdesk_queue_depth\{queue="syncdesk",state="waiting"\} \d+/);
     expect(after.text).toMatch(
       /syncdesk_queue_depth\{queue="inventory-sync-failures",state="failed"\} \d+/,
