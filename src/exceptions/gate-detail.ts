@@ -18,6 +18,7 @@ export const GATE_FAILURE_MODE = {
   stale: "stale",
   over_budget: "over_budget",
 } as const satisfies Record<GateKind, FailureEvent["failureMode"]>;
+export type GateFailureMode = (typeof GATE_FAILURE_MODE)[GateKind];
 
 export const gateDetailSchema = z.object({
   kind: z.enum(GATE_KINDS),

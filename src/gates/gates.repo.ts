@@ -2,6 +2,7 @@
 import { and, inArray, ne, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
+import type { GateFailureMode } from "../exceptions/gate-detail.js";
 import type { LateDelivery } from "./gate-policy.js";
 
 export interface OverdueDelivery extends LateDelivery {
@@ -145,7 +146,7 @@ export async function liveByFingerprint(
  */
 export async function liveGateExceptions(
   db: Db,
-  failureModes: readonly string[],
+  failureModes: readonly GateFailureMode[],
   deliveryEventIds?: readonly string[],
 ): Promise<{ id: number; gate: unknown }[]> {
   const forDeliveries =
@@ -153,10 +154,12 @@ export async function liveGateExceptions(
       ? sql``
       : sql`and latest_event->'gate'->>'deliveryEventId' in
           (select jsonb_array_elements_text(${JSON.stringify(deliveryEventIds)}::jsonb))`;
+  // The modes as literals, so the planner can prove the partial index exceptions_live_gates
+  // covers the query (a parameter would leave it a scan of every live exception).
+  const modes = sql.raw(failureModes.map((mode) => `'${mode}'`).join(", "));
   const rows = await db.execute<{ id: string | number; gate: unknown }>(sql`
     select id, latest_event->'gate' as gate from ${exceptions}
-    where state <> 'resolved'
-      and failure_mode in (select jsonb_array_elements_text(${JSON.stringify(failureModes)}::jsonb))
+    where state <> 'resolved' and failure_mode in (${modes})
       ${forDeliveries}
     order by id`);
   return rows.map((row) => ({ id: Number(row.id), gate: row.gate }));

@@ -2,19 +2,14 @@
  * The transaction of one intake batch (src/intake/intake-batch.ts): the batch's exceptions,
  * events, storm steps, audit rows, cards and deadlines in a few multi-row statements.
  */
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { SYSTEM_ACTOR } from "../audit/audit.js";
 import type { ChangeUnit, RecordEntry, RowChange } from "../exceptions/change.js";
 import { type ExceptionState, exceptions, failureEvents } from "../platform/db/schema.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorms } from "../storms/storm-intake.js";
-import {
-  LIVE_FINGERPRINT,
-  openedDetails,
-  openingColumns,
-  repeatColumns,
-} from "./exception-columns.js";
+import { openedDetails, openingColumns, type Routed } from "./exception-columns.js";
 import type { FailureEvent } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
 import type { IntakeResult } from "./intake.service.js";
@@ -95,46 +90,16 @@ export async function writeBatch(
     fresh.map((group) => [group.key, evaluate(routing.config, group.events[0] as FailureEvent)]),
   );
   if (fresh.length > 0) {
-    // Two deliveries racing on a new fingerprint cannot open two exceptions: the partial
-    // unique index makes the second insert an update (which, only then, skips a number).
-    const rows = await tx
-      .insert(exceptions)
-      .values(
-        fresh.map((group) => {
-          const event = group.events[0] as FailureEvent;
-          const decision = decisions.get(group.key) as ReturnType<typeof evaluate>;
-          return {
-            ...openingColumns(group.key, event, decision, routing.version, now),
-            latestEvent: group.latest,
-            occurrences: group.events.length,
-            traceContext: group.latestTrace,
-            firstSeenAt: group.firstSeen,
-            lastSeenAt: group.lastSeen,
-            // The last resolved episode of the fingerprint, which this one reopens.
-            reopenOf: sql`(select p.id from ${exceptions} p where p.fingerprint = ${group.key}
-              and p.state = 'resolved' order by p.opened_at desc limit 1)`,
-          };
-        }),
-      )
-      .onConflictDoUpdate({
-        ...LIVE_FINGERPRINT,
-        set: repeatColumns(sql`${exceptions.occurrences} + excluded.occurrences`, now),
-      })
-      .returning({
-        id: exceptions.id,
-        fingerprint: exceptions.fingerprint,
-        state: exceptions.state,
-        reopenOf: exceptions.reopenOf,
-        inserted: sql<boolean>`(xmax = 0)`,
-      });
-    for (const row of rows) {
-      written.set(row.fingerprint, {
-        id: row.id,
-        state: row.state,
-        inserted: row.inserted,
-        reopenOf: row.inserted ? row.reopenOf : null,
-      });
-    }
+    const rows = await insertFresh(
+      tx,
+      fresh.map((group) => ({
+        group,
+        decision: decisions.get(group.key) as ReturnType<typeof evaluate>,
+      })),
+      routing.version,
+      now,
+    );
+    for (const row of rows) written.set(row.fingerprint, row);
   }
 
   const exceptionOfGroup = new Map<string, Written>();
@@ -296,4 +261,94 @@ async function updateRepeats(
       { id: Number(row.id), state: row.state, inserted: false, reopenOf: null },
     ]),
   );
+}
+
+const EXCEPTION_COLUMNS = getTableColumns(exceptions);
+
+/** Fields of an exception by their column names, as a JSON parameter's recordset reads them. */
+function byColumnName(fields: Partial<Record<keyof typeof EXCEPTION_COLUMNS, unknown>>) {
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [
+      EXCEPTION_COLUMNS[key as keyof typeof EXCEPTION_COLUMNS].name,
+      value,
+    ]),
+  );
+}
+
+/**
+ * New fingerprints: one INSERT for the batch, its rows in one JSON parameter (a prepared
+ * statement whatever the batch's size), in fingerprint order so two batches lock alike. Two
+ * deliveries racing on a new fingerprint cannot open two exceptions: the partial unique index
+ * makes the second insert a repeat (which, only then, skips a number).
+ */
+async function insertFresh(
+  tx: ChangeUnit["tx"],
+  fresh: readonly { group: Group; decision: Routed }[],
+  routingVersion: number | null,
+  now: Date,
+): Promise<(Written & { fingerprint: string })[]> {
+  const values = JSON.stringify(
+    fresh.map(({ group, decision }) =>
+      byColumnName({
+        ...openingColumns(
+          group.key,
+          group.events[0] as FailureEvent,
+          decision,
+          routingVersion,
+          now,
+        ),
+        latestEvent: group.latest,
+        occurrences: group.events.length,
+        traceContext: group.latestTrace,
+        firstSeenAt: group.firstSeen,
+        lastSeenAt: group.lastSeen,
+      }),
+    ),
+  );
+  const rows = await tx.execute<{
+    id: string | number;
+    fingerprint: string;
+    state: ExceptionState;
+    reopen_of: string | number | null;
+    inserted: boolean;
+  }>(sql`
+    insert into ${exceptions} as e (fingerprint, client, vertical, sku, source_system,
+      target_system, operation, failure_mode, severity, role, rule_index, routing_version,
+      channel, first_event, latest_event, occurrences, trace_context, first_seen_at,
+      last_seen_at, opened_at, created_at, updated_at, reopen_of)
+    select r.fingerprint, r.client, r.vertical, r.sku, r.source_system, r.target_system,
+      r.operation, r.failure_mode, r.severity, r.role, r.rule_index, r.routing_version,
+      r.channel, r.first_event, r.latest_event, r.occurrences, r.trace_context,
+      r.first_seen_at, r.last_seen_at, r.opened_at, r.created_at, r.updated_at,
+      -- The last resolved episode of the fingerprint, which this one reopens.
+      (select p.id from ${exceptions} p where p.fingerprint = r.fingerprint
+        and p.state = 'resolved' order by p.opened_at desc limit 1)
+    from rows from (jsonb_to_recordset(${values}::jsonb) as (fingerprint text, client text,
+      vertical text, sku text, source_system text, target_system text, operation text,
+      failure_mode text, severity text, role text, rule_index int, routing_version int,
+      channel text, first_event jsonb, latest_event jsonb, occurrences int, trace_context text,
+      first_seen_at timestamptz, last_seen_at timestamptz, opened_at timestamptz,
+      created_at timestamptz, updated_at timestamptz))
+      with ordinality as r(fingerprint, client, vertical, sku, source_system, target_system,
+        operation, failure_mode, severity, role, rule_index, routing_version, channel,
+        first_event, latest_event, occurrences, trace_context, first_seen_at, last_seen_at,
+        opened_at, created_at, updated_at, n)
+    order by r.n
+    on conflict (fingerprint) where state <> 'resolved' do update set
+      occurrences = e.occurrences + excluded.occurrences,
+      latest_event = case when excluded.last_seen_at >= e.last_seen_at
+        then excluded.latest_event else e.latest_event end,
+      trace_context = case when excluded.last_seen_at >= e.last_seen_at
+        then coalesce(excluded.trace_context, e.trace_context) else e.trace_context end,
+      last_seen_at = greatest(e.last_seen_at, excluded.last_seen_at),
+      first_seen_at = least(e.first_seen_at, excluded.first_seen_at),
+      updated_at = excluded.updated_at
+    returning e.id, e.fingerprint, e.state, e.reopen_of, (e.xmax = 0) as inserted`);
+  return rows.map((row) => ({
+    id: Number(row.id),
+    fingerprint: row.fingerprint,
+    state: row.state,
+    inserted: row.inserted,
+    reopenOf: row.inserted && row.reopen_of !== null ? Number(row.reopen_of) : null,
+  }));
 }

@@ -119,6 +119,13 @@ export const exceptions = pgTable(
       .on(t.resolvedAt)
       .where(sql`resolution = 'manual' and root_cause is null`),
     index("exceptions_storm").on(t.stormId).where(sql`storm_id is not null`),
+    // The live latency-gate exceptions (src/gates/gates.repo.ts), read after every intake batch
+    // that counts failed deliveries: a handful of rows, not a scan of every live exception.
+    index("exceptions_live_gates")
+      .on(t.failureMode, t.id)
+      .where(
+        sql`state <> 'resolved' and failure_mode in ('latency', 'stale', 'over_budget')`,
+      ),
     // Mean time to remediate per pipeline (src/deliveries/figures.repo.ts): an index-only scan
     // of the exceptions resolved in a window.
     index("exceptions_resolved_window")

@@ -1,0 +1,1 @@
+CREATE INDEX "exceptions_live_gates" ON "exceptions" USING btree ("failure_mode","id") WHERE state <> 'resolved' and failure_mode in ('latency', 'stale', 'over_budget');
