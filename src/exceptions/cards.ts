@@ -47,7 +47,12 @@ export async function queueCardSync(db: Queryable, exceptionId: number): Promise
 /** Queues a post-or-refresh of an exception's card from its row, if it has a card of its own. */
 export async function queueCardFor(db: Queryable, exceptionId: number): Promise<void> {
   const [row] = await db
-    .select({ id: exceptions.id, stormId: exceptions.stormId, cardTs: exceptions.cardTs })
+    .select({
+      id: exceptions.id,
+      stormId: exceptions.stormId,
+      cardTs: exceptions.cardTs,
+      channel: exceptions.channel,
+    })
     .from(exceptions)
     .where(eq(exceptions.id, exceptionId));
   if (row) await enqueueOutbox(db, cardEntries(row, { card: true }));
@@ -64,13 +69,15 @@ function hasOwnCard(row: Pick<ExceptionRow, "stormId" | "cardTs">): boolean {
  * twice) one note; without it every call is a note of its own.
  */
 export function cardEntries(
-  row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">,
+  row: Pick<ExceptionRow, "id" | "stormId" | "cardTs" | "channel">,
   show: { card: boolean; note?: string | MessageInput | null; dedupeKey?: string },
 ): OutboxEntry[] {
   if (!hasOwnCard(row)) return [];
   const entries: OutboxEntry[] = [];
   const lane = cardLane(row.id);
-  if (show.card) entries.push({ lane, kind: "card", exceptionId: row.id });
+  // The card's channel, known here: the relay can tell a wake-up for a busy channel apart.
+  const paceKey = row.channel;
+  if (show.card) entries.push({ lane, kind: "card", exceptionId: row.id, paceKey });
   if (show.note) {
     const note = show.note;
     entries.push({
@@ -78,6 +85,7 @@ export function cardEntries(
       kind: "message",
       exceptionId: row.id,
       inCardThread: true,
+      paceKey,
       dedupeKey: show.dedupeKey ?? `note-${row.id}-${randomUUID()}`,
       payload: messagePayloadSchema.parse(typeof note === "string" ? { text: note } : note),
     });
@@ -92,7 +100,7 @@ export function cardEntries(
  */
 export async function queueThreadNote(
   db: Queryable,
-  row: Pick<ExceptionRow, "id" | "stormId" | "cardTs">,
+  row: Pick<ExceptionRow, "id" | "stormId" | "cardTs" | "channel">,
   note: string | MessageInput,
   dedupeKey?: string,
 ): Promise<void> {

@@ -271,7 +271,12 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     }
   };
 
-  const listener = await options.sql.listen(OUTBOX_NOTIFY, wake);
+  // New rows for a channel one of our lanes is writing to wait for that lane: its end wakes
+  // the scan, which would find nothing of that channel before then (one lane a channel).
+  const listener = await options.sql.listen(OUTBOX_NOTIFY, (paceKey) => {
+    if (paceKey !== "" && [...pacing.values()].includes(paceKey)) return;
+    wake();
+  });
   const poll = setInterval(wake, settings.pollMs);
   const prune = setInterval(() => {
     pruneOutbox(db, settings.retentionDays).catch((error: unknown) =>

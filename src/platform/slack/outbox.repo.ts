@@ -11,7 +11,10 @@ import { activeTraceparent } from "../tracing.js";
 
 export type OutboxRow = typeof slackOutbox.$inferSelect;
 
-/** The Postgres NOTIFY channel relays listen on; the payload is the lane. */
+/**
+ * The Postgres NOTIFY channel relays listen on; the payload is the pace key of the rows added
+ * (empty when it is only known to the database).
+ */
 export const OUTBOX_NOTIFY = "syncdesk_slack_outbox";
 
 const OPEN = ["pending", "sending"] as const;
@@ -131,13 +134,20 @@ export async function enqueueOutbox(db: Queryable, entries: OutboxEntry[]): Prom
       )
       .onConflictDoNothing();
   }
-  // One statement for every lane (a batch of intake touches many): one wake-up each at commit.
-  const lanes = [...new Set(entries.map((entry) => entry.lane))];
+  // One statement for the batch (an intake batch touches many lanes): a wake-up per pace key
+  // at commit, so a relay already writing to that channel need not look for work it cannot do.
+  const paceKeys = [...new Set(entries.map(notifiedPaceKey))];
   await db.execute(
-    lanes.length === 1
-      ? sql`select pg_notify(${OUTBOX_NOTIFY}, ${lanes[0]})`
-      : sql`select pg_notify(${OUTBOX_NOTIFY}, lane) from jsonb_array_elements_text(${JSON.stringify(lanes)}::jsonb) as lane`,
+    paceKeys.length === 1
+      ? sql`select pg_notify(${OUTBOX_NOTIFY}, ${paceKeys[0]})`
+      : sql`select pg_notify(${OUTBOX_NOTIFY}, k) from jsonb_array_elements_text(${JSON.stringify(paceKeys)}::jsonb) as k`,
   );
+}
+
+/** The NOTIFY payload of an entry: its pace key when known here, else empty (wake every relay). */
+function notifiedPaceKey(entry: OutboxEntry): string {
+  const paceKey = paceKeyOf(entry);
+  return typeof paceKey === "string" ? paceKey : "";
 }
 
 /**
