@@ -52,7 +52,8 @@ export interface Trips {
 export async function startBot(
   shape: Shape,
   settings: Record<string, string>,
-  options: { profiles?: boolean } = {},
+  /** `built`: the split roles run from dist/ as the Procfile does (`npm run build` first). */
+  options: { profiles?: boolean; built?: boolean } = {},
 ): Promise<BotUnderBench> {
   const env = loadEnv(settings);
   if (shape === "single") {
@@ -71,8 +72,9 @@ export async function startBot(
     };
   }
   // The worker first: the first start writes routing version 1, and two starts must not race.
-  const worker = await startRole("worker", settings, false);
-  const web = await startRole("web", settings, options.profiles ?? false).catch(
+  const built = options.built ?? false;
+  const worker = await startProcess(["worker"], settings, { built });
+  const web = await startProcess(["web"], settings, { profiles: options.profiles, built }).catch(
     async (error: unknown) => {
       await worker.stop();
       throw error;
@@ -103,19 +105,11 @@ export interface RoleProcess {
 }
 
 /**
- * One role as the Procfile runs it, told its settings through the environment. With
- * `profiles`, bench/profile-hook.ts is preloaded so that profile() can start and stop a CPU
- * profile of the child's event loop over the IPC channel.
+ * `src/main.ts` with the given roles (both: `npm start`; one: a Procfile line) as a child
+ * process, told its settings through the environment, once it serves; with `built`, dist/main.js
+ * exactly as `npm start` runs it. With `profiles`, bench/profile-hook.ts is preloaded so that
+ * profile() can start and stop a CPU profile of the child's event loop over the IPC channel.
  */
-function startRole(
-  role: "web" | "worker",
-  settings: Record<string, string>,
-  profiles: boolean,
-): Promise<RoleProcess> {
-  return startProcess([role], settings, { profiles });
-}
-
-/** `src/main.ts` with the given roles (both: `npm start`) as a child process, once it serves. */
 export async function startProcess(
   roles: ("web" | "worker")[],
   settings: Record<string, string>,

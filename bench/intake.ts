@@ -3,7 +3,7 @@
  *
  * - The floor: a bare BullMQ worker (concurrency 32) doing one `INSERT … ON CONFLICT` per job
  *   into a table of its own: what this machine, Redis, Postgres and BullMQ cost per event.
- * - The bot: `src/main.ts` with both roles as a child process (`npm start`), Slack played by the
+ * - The bot: `dist/main.js` with both roles as a child process (`npm start`), Slack played by the
  *   local stand-in with no rate limit, draining the same events from its failure queue.
  *
  * The events: BENCH_EVENTS (12,000) failures over BENCH_FINGERPRINTS (3,000) fingerprints, each
@@ -16,8 +16,8 @@
  * Settings: BENCH_EVENTS, BENCH_FINGERPRINTS, BENCH_FLOOR_CONCURRENCY (32), BENCH_ADMIN_URL,
  * REDIS_URL, BENCH_LOG_LEVEL (silent), BENCH_CPU_PROF_DIR (a CPU profile of the bot's drain),
  * BENCH_TRIPS=1 (round trips, statements, Redis commands and memory of the bot, counted inside
- * it), BENCH_BOT_BUILT=1 (the bot from dist/, exactly `npm start`; run `npm run build` first;
- * the RSS then has no TypeScript loader in it), and any syncdesk setting passed through BENCH_BOT_ENV
+ * it), BENCH_BOT_BUILT=0 (the bot from src/ through tsx, whose loader adds to the RSS; by default
+ * it runs from dist/, which `npm run bench:intake` builds first), and any syncdesk setting passed through BENCH_BOT_ENV
  * as `KEY=value,KEY=value` (e.g. `JOB_CONCURRENCY=32`).
  */
 import { randomBytes } from "node:crypto";
@@ -47,8 +47,8 @@ const CHUNK = 500;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 /** When set (BENCH_TRIPS=1), the bot's Postgres round trips and Redis commands are counted. */
 const TRIPS = Boolean(process.env.BENCH_TRIPS);
-/** When set (BENCH_BOT_BUILT=1), the bot runs from dist/ as `npm start` does (build it first). */
-const BUILT = Boolean(process.env.BENCH_BOT_BUILT);
+/** The bot from dist/, exactly `npm start` (the npm script builds it); BENCH_BOT_BUILT=0: tsx. */
+const BUILT = process.env.BENCH_BOT_BUILT !== "0";
 const say = (text = "") => console.log(text);
 
 /** The same events for both sides: fingerprint i % FINGERPRINTS, in arrival order. */

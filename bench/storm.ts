@@ -7,8 +7,9 @@
  *
  * Settings (environment):
  * - BENCH_SHAPE=single (default): web and worker roles in this process, as `npm start` runs.
- *   BENCH_SHAPE=split: the Procfile's shape, `node --import tsx src/main.ts worker` and `… web`
- *   as two child processes (the README's recommended deployment).
+ *   BENCH_SHAPE=split: the Procfile's shape, `node dist/main.js worker` and `… web` as two
+ *   child processes (the README's recommended deployment; `npm run bench:storm` builds dist/
+ *   first; BENCH_BOT_BUILT=0 runs them from src/ through tsx instead).
  * - BENCH_EVENTS (10000), BENCH_CLICKS (200), BENCH_SPREAD_MS (2000): the load.
  * - BENCH_WARMUP_CLICKS (200): refused clicks (an outsider's Claim storm) sent before the
  *   measured rounds, so neither shape is measured on code the JIT has not seen; 0 for none.
@@ -50,6 +51,8 @@ const CLICKS = Number(process.env.BENCH_CLICKS ?? 200);
 /** The second round of clicks arrives spread over this long instead of all at once. */
 const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 2000);
 const SHAPE = (process.env.BENCH_SHAPE ?? "single") as Shape;
+/** Split roles run from dist/ as the Procfile runs them; BENCH_BOT_BUILT=0: from src/ (tsx). */
+const BUILT = process.env.BENCH_BOT_BUILT !== "0";
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const WARMUP = Number(process.env.BENCH_WARMUP_CLICKS ?? 200);
 const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
@@ -84,7 +87,10 @@ async function main() {
     // Overrides for comparisons, e.g. BENCH_STORM_THRESHOLD=1000000 for "no storm grouping".
     process.env.BENCH_STORM_THRESHOLD ? { STORM_THRESHOLD: process.env.BENCH_STORM_THRESHOLD } : {},
   );
-  const bot = await startBot(SHAPE, settings, { profiles: PROFILE_DIR !== undefined });
+  const bot = await startBot(SHAPE, settings, {
+    profiles: PROFILE_DIR !== undefined,
+    built: BUILT,
+  });
   const { db, env } = bot;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const failures = new Queue(env.FAILURE_QUEUE, { connection: redis, prefix });
