@@ -1,8 +1,8 @@
 /** The latency gates' queries: started deliveries past their deadline, last successes, watches. */
 import { and, inArray, ne, sql } from "drizzle-orm";
+import type { GateFailureMode } from "../exceptions/gate-detail.js";
 import type { Db } from "../platform/db/db.js";
 import { exceptions } from "../platform/db/schema.js";
-import type { GateFailureMode } from "../exceptions/gate-detail.js";
 import type { LateDelivery } from "./gate-policy.js";
 
 export interface OverdueDelivery extends LateDelivery {

@@ -123,9 +123,7 @@ export const exceptions = pgTable(
     // that counts failed deliveries: a handful of rows, not a scan of every live exception.
     index("exceptions_live_gates")
       .on(t.failureMode, t.id)
-      .where(
-        sql`state <> 'resolved' and failure_mode in ('latency', 'stale', 'over_budget')`,
-      ),
+      .where(sql`state <> 'resolved' and failure_mode in ('latency', 'stale', 'over_budget')`),
     // Mean time to remediate per pipeline (src/deliveries/figures.repo.ts): an index-only scan
     // of the exceptions resolved in a window.
     index("exceptions_resolved_window")
