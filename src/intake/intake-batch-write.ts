@@ -2,14 +2,14 @@
  * The transaction of one intake batch (src/intake/intake-batch.ts): the batch's exceptions,
  * events, storm steps, audit rows, cards and deadlines in a few multi-row statements.
  */
-import { getTableColumns, sql } from "drizzle-orm";
+import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { Deps } from "../app/deps.js";
 import { SYSTEM_ACTOR } from "../audit/audit.js";
 import type { ChangeUnit, RecordEntry, RowChange } from "../exceptions/change.js";
 import { type ExceptionState, exceptions, failureEvents } from "../platform/db/schema.js";
 import { evaluate } from "../routing/evaluate.js";
 import { groupIntoStorms } from "../storms/storm-intake.js";
-import { openedDetails, openingColumns, type Routed } from "./exception-columns.js";
+import { openedDetails, openingColumns, type Routed, repeatColumns } from "./exception-columns.js";
 import type { FailureEvent } from "./failure-event.schema.js";
 import { fingerprint } from "./fingerprint.js";
 import type { IntakeResult } from "./intake.service.js";
@@ -276,6 +276,24 @@ function byColumnName(fields: Partial<Record<keyof typeof EXCEPTION_COLUMNS, unk
 }
 
 /**
+ * The SET list of a repeat, as the one-event path's upsert has it (`repeatColumns`); the time
+ * comes from the row proposed (a Date parameter outside a column's mapping is not sent as one).
+ */
+function repeatSet(now: Date): SQL {
+  const set = {
+    ...repeatColumns(sql`${exceptions.occurrences} + excluded.occurrences`, now),
+    updatedAt: sql`excluded.updated_at`,
+  };
+  return sql.join(
+    Object.entries(set).map(
+      ([key, value]) =>
+        sql`${sql.identifier(EXCEPTION_COLUMNS[key as keyof typeof set].name)} = ${value}`,
+    ),
+    sql`, `,
+  );
+}
+
+/**
  * New fingerprints: one INSERT for the batch, its rows in one JSON parameter (a prepared
  * statement whatever the batch's size), in fingerprint order so two batches lock alike. Two
  * deliveries racing on a new fingerprint cannot open two exceptions: the partial unique index
@@ -312,7 +330,7 @@ async function insertFresh(
     reopen_of: string | number | null;
     inserted: boolean;
   }>(sql`
-    insert into ${exceptions} as e (fingerprint, client, vertical, sku, source_system,
+    insert into ${exceptions} (fingerprint, client, vertical, sku, source_system,
       target_system, operation, failure_mode, severity, role, rule_index, routing_version,
       channel, first_event, latest_event, occurrences, trace_context, first_seen_at,
       last_seen_at, opened_at, created_at, updated_at, reopen_of)
@@ -334,16 +352,8 @@ async function insertFresh(
         first_event, latest_event, occurrences, trace_context, first_seen_at, last_seen_at,
         opened_at, created_at, updated_at, n)
     order by r.n
-    on conflict (fingerprint) where state <> 'resolved' do update set
-      occurrences = e.occurrences + excluded.occurrences,
-      latest_event = case when excluded.last_seen_at >= e.last_seen_at
-        then excluded.latest_event else e.latest_event end,
-      trace_context = case when excluded.last_seen_at >= e.last_seen_at
-        then coalesce(excluded.trace_context, e.trace_context) else e.trace_context end,
-      last_seen_at = greatest(e.last_seen_at, excluded.last_seen_at),
-      first_seen_at = least(e.first_seen_at, excluded.first_seen_at),
-      updated_at = excluded.updated_at
-    returning e.id, e.fingerprint, e.state, e.reopen_of, (e.xmax = 0) as inserted`);
+    on conflict (fingerprint) where state <> 'resolved' do update set ${repeatSet(now)}
+    returning id, fingerprint, state, reopen_of, (xmax = 0) as inserted`);
   return rows.map((row) => ({
     id: Number(row.id),
     fingerprint: row.fingerprint,
