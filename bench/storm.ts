@@ -182,9 +182,12 @@ async function main() {
     };
     // The floor: the same burst against a bare Node server that answers 200 at once (a child
     // process, like Bolt's in the split shape): what this machine and the clickers cost.
-    const floor = await floorLatencies(clicks, (url, planned) =>
-      fake.click({ url, secret: SECRET }, planned.map(toRequest), 0),
-    );
+    const sendBurst = (url: string, planned: Click[]) =>
+      fake.click({ url, secret: SECRET }, planned.map(toRequest), 0);
+    const floor = await floorLatencies(clicks, sendBurst, BARE_SERVER);
+    // And one that first records each request with a BullMQ add, as the edge records a click:
+    // what the durable record alone costs here, apart from verifying and parsing.
+    const recordFloor = await floorLatencies(clicks, sendBurst, recordingServer(`${prefix}-floor`));
     flow = startDeliveryFlow(outcomes, DELIVERIES_PER_SEC, id);
     // A process that has served no click yet runs its first ones unoptimised (JIT), which a web
     // process in production does once per deploy: warm it with clicks that change nothing (an
@@ -321,6 +324,12 @@ async function main() {
         `${ms(percentile(floor, 50))} / ${ms(percentile(floor, 99))}`,
       ),
     );
+    say(
+      line(
+        "  floor: bare server + a BullMQ add each (P50 / P99)",
+        `${ms(percentile(recordFloor, 50))} / ${ms(percentile(recordFloor, 99))}`,
+      ),
+    );
     say(line("Slack calls caused by the clicks (so far)", clickCalls));
     say();
     say("Resolve all");
@@ -342,6 +351,7 @@ async function main() {
       ["close Slack's side", () => fake.close()],
       ["drop the database", () => dropDatabase(database)],
       ["clear the queues", () => clearPrefix(redis, prefix)],
+      ["clear the recording floor's queue", () => clearPrefix(redis, `${prefix}-floor`)],
       ["close Redis", () => redis.quit()],
     ];
     for (const [what, step] of steps) {
@@ -350,19 +360,34 @@ async function main() {
   }
 }
 
+/** A Node server that answers 200 once it has read the request. */
+const BARE_SERVER = `require("node:http").createServer((req, res) => { req.resume(); req.on("end", () => res.end()); })
+  .listen(0, "127.0.0.1", function () { process.send(this.address().port); });`;
+
+/** The same, after adding the request's body to a BullMQ queue under `prefix` (as edge-ack.ts). */
+function recordingServer(prefix: string): string {
+  return `const { Queue } = require("bullmq");
+  const queue = new Queue("slack-clicks", { prefix: ${JSON.stringify(prefix)},
+    connection: { url: ${JSON.stringify(REDIS_URL)}, maxRetriesPerRequest: null } });
+  require("node:http").createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString();
+      queue.add("click", { body, ackedAt: Date.now() }, { jobId: "c-" + Math.random(),
+        removeOnComplete: { age: 900 } }).then(() => res.end(), () => { res.statusCode = 503; res.end(); });
+    });
+  }).listen(0, "127.0.0.1", function () { process.send(this.address().port); });`;
+}
+
 async function floorLatencies(
   clicks: Click[],
   send: (url: string, clicks: Click[]) => Promise<{ ms: number }[]>,
+  server: string,
 ): Promise<number[]> {
-  const bare = spawn(
-    process.execPath,
-    [
-      "-e",
-      `require("node:http").createServer((req, res) => { req.resume(); req.on("end", () => res.end()); })
-        .listen(0, "127.0.0.1", function () { process.send(this.address().port); });`,
-    ],
-    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
-  );
+  const bare = spawn(process.execPath, ["-e", server], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   try {
     const port = await new Promise<number>((resolve) => bare.once("message", resolve));
     return (await send(`http://127.0.0.1:${port}`, clicks)).map((r) => r.ms);
