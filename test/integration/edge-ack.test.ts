@@ -30,6 +30,7 @@ let app: App;
 let slack: SlackRequester;
 const lines: Record<string, unknown>[] = [];
 const clicked: string[] = [];
+const counted: string[] = [];
 let running = false;
 const events: { what: string; at: number }[] = [];
 let release: () => void = () => {};
@@ -65,6 +66,9 @@ beforeAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, Number(view.private_metadata)));
     events.push({ what: "form answered", at: performance.now() });
     await ack();
+  });
+  app.action<BlockAction>("counted", async ({ body }) => {
+    counted.push(body.user.id);
   });
   app.action<BlockAction>("order", async () => {
     events.push({ what: "click work", at: performance.now() });
@@ -106,6 +110,20 @@ describe("clicks acked at the edge", () => {
     await eventually(async () => clicked.includes("slow by U0ALICE"));
     await eventually(async () => (await clicks.getJobState(recorded!.id!)) === "completed");
     expect(clicked.filter((c) => c === "slow by U0ALICE")).toHaveLength(1);
+  });
+
+  it("records a burst of clicks together, answers each, and does each once", async () => {
+    const users = Array.from({ length: 25 }, (_, i) => `U0BURST${i}`);
+    const answers = await Promise.all(
+      users.map((userId) => slack.blockAction({ ...CARD, userId, actionId: "counted" })),
+    );
+    expect(answers.map((res) => res.status)).toEqual(users.map(() => 200));
+    const recorded = await clicks.getJobs(["waiting", "active", "completed"]);
+    const burst = recorded.filter((job) => job.data.body.actions?.[0]?.action_id === "counted");
+    expect(burst).toHaveLength(users.length);
+    await eventually(async () => counted.length >= users.length);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect([...counted].sort()).toEqual([...users].sort());
   });
 
   it("dispatches nothing for a forged click", async () => {

@@ -7,7 +7,8 @@
  *
  * So once the receiver has verified a click (size, signature, window, replay), the click is
  * written to a BullMQ queue (`slack-clicks`, job id from the request's signature, so the same
- * request cannot be queued twice) and only then answered 200. Every web process consumes that
+ * request cannot be queued twice) and only then answered 200. The clicks verified in one turn
+ * of the event loop are written together (one `addBulk`): in a burst, one write for many. Every web process consumes that
  * queue and hands each click to Bolt's `app.processEvent` with a no-op ack (the answer went
  * out), one click per turn of the event loop, and only while no request to the endpoint is
  * waiting for its answer, or once the click has waited `maxHoldMs`: acks first, work right after.
@@ -79,6 +80,32 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
   /** Ids of the clicks this process acked and has not seen done. */
   const pending = new Set<string>();
   let worker: WorkerHandle | null = null;
+
+  // ---- the record: the clicks that arrived in one turn of the event loop, in one write -----
+  type ClickRecord = Parameters<typeof queue.addBulk>[0][number];
+  let batch: { record: ClickRecord; done: (error?: unknown) => void }[] = [];
+  const writeBatch = () => {
+    const taken = batch;
+    batch = [];
+    const [first] = taken;
+    const written =
+      taken.length === 1 && first
+        ? queue.add(first.record.name, first.record.data, first.record.opts)
+        : queue.addBulk(taken.map((item) => item.record));
+    written.then(
+      () => {
+        for (const item of taken) item.done();
+      },
+      (error: unknown) => {
+        for (const item of taken) item.done(error ?? new Error("click record failed"));
+      },
+    );
+  };
+  const recordSoon = (record: ClickRecord) =>
+    new Promise<void>((resolve, reject) => {
+      if (batch.length === 0) setImmediate(writeBatch);
+      batch.push({ record, done: (error) => (error ? reject(error) : resolve()) });
+    });
 
   // ---- the hold: acks first, work right after --------------------------------------------
   const waiting: { ackedAt: number; go: () => void }[] = [];
@@ -156,12 +183,16 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
       pending.add(jobId);
       try {
         await withTimeout(
-          queue.add("click", data, {
-            jobId,
-            attempts: 1,
-            // Kept past the signature window, so the id still refuses a second copy.
-            removeOnComplete: { age: 900 },
-            removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+          recordSoon({
+            name: "click",
+            data,
+            opts: {
+              jobId,
+              attempts: 1,
+              // Kept past the signature window, so the id still refuses a second copy.
+              removeOnComplete: { age: 900 },
+              removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+            },
           }),
           options.recordTimeoutMs ?? 1500,
         );
