@@ -11,6 +11,8 @@
  *   child processes (the README's recommended deployment; `npm run bench:storm` builds dist/
  *   first; BENCH_BOT_BUILT=0 runs them from src/ through tsx instead).
  * - BENCH_EVENTS (10000), BENCH_CLICKS (200), BENCH_SPREAD_MS (2000): the load.
+ * - BENCH_CLICKS_DURING (1): the click rounds run while a second storm of BENCH_EVENTS is being
+ *   taken in (the first gives them their cards); 0: once the first storm is in and all is quiet.
  * - BENCH_WARMUP_CLICKS (200): refused clicks (an outsider's Claim storm) sent before the
  *   measured rounds, so neither shape is measured on code the JIT has not seen; 0 for none.
  * - BENCH_RESOLVE_LIMIT_MS (300000): how long to wait for Resolve all; a small value ends the
@@ -56,6 +58,8 @@ const BUILT = process.env.BENCH_BOT_BUILT !== "0";
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const WARMUP = Number(process.env.BENCH_WARMUP_CLICKS ?? 200);
 const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
+/** Clicks during a second storm's intake (default); BENCH_CLICKS_DURING=0: once all is quiet. */
+const DURING = process.env.BENCH_CLICKS_DURING !== "0";
 const SECRET = BENCH_SIGNING_SECRET;
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -103,18 +107,24 @@ async function main() {
       `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s), ${SHAPE === "single" ? "web and worker in one process" : "web and worker in separate processes"}`,
     );
     // ---- 1. the storm ----
-    const events = stormEvents(EVENTS);
+    const enqueue = async (events: unknown[], jobPrefix: string) => {
+      for (let i = 0; i < events.length; i += 500) {
+        await failures.addBulk(
+          events.slice(i, i + 500).map((data, j) => ({
+            name: "sync.failed",
+            data,
+            opts: {
+              jobId: `${jobPrefix}-${i + j}`,
+              attempts: 3,
+              backoff: { type: "fixed" as const, delay: 200 },
+            },
+          })),
+        );
+      }
+    };
     const callsBefore = (await fake.calls()).length;
     const sentAt = performance.now();
-    for (let i = 0; i < events.length; i += 500) {
-      await failures.addBulk(
-        events.slice(i, i + 500).map((data, j) => ({
-          name: "sync.failed",
-          data,
-          opts: { jobId: `bench-${i + j}`, attempts: 3, backoff: { type: "fixed", delay: 200 } },
-        })),
-      );
-    }
+    await enqueue(stormEvents(EVENTS), "bench");
     const enqueuedMs = performance.now() - sentAt;
     const accounted = await waitFor(
       "every event accounted for",
@@ -200,8 +210,20 @@ async function main() {
           .map((c) => toRequest({ ...c, kind: "storm-claim", userId: "U0EVE" })),
         SPREAD_MS,
       );
+    // During a storm, as the issue asks: a second storm of the same kinds is queued, and both
+    // click rounds run while the worker takes it in (the first one is in, for the targets).
+    const takenIn = async () => {
+      const [row] = await db.execute<{ n: number }>(sql`
+        select (select coalesce(sum(occurrences), 0) from exceptions)::int
+             + (select count(*) from rejected_events)::int as n`);
+      return (row?.n ?? 0) - (accounted.occurrences + accounted.rejected);
+    };
+    if (DURING) await enqueue(stormEvents(EVENTS, `${id}-second`), "second");
     const burst = await round("burst", clicks, 0);
     const spread = await round("spread", planClicks(CLICKS, stormTargets, cardTargets), SPREAD_MS);
+    const secondAtLastAck = DURING ? await takenIn() : 0;
+    if (DURING)
+      await waitFor("the second storm taken in", async () => (await takenIn()) >= EVENTS, 600_000);
     const flowRate = await flow.stop();
     const clickCalls = (await fake.calls(clickCallsBefore)).length;
 
@@ -297,6 +319,13 @@ async function main() {
       `Clicks (${clicks.length} signed requests from Slack's side, in a thread of its own, after ${WARMUP} warm-up clicks)`,
     );
     say(line("by kind", JSON.stringify(countBy(clicks, (c) => c.kind))));
+    if (DURING)
+      say(
+        line(
+          "during a second storm of",
+          `${EVENTS} events: ${secondAtLastAck} taken in at the last ack${secondAtLastAck < EVENTS ? " (intake still running)" : " (intake had finished: the clicks were not during it)"}`,
+        ),
+      );
     if (DELIVERIES_PER_SEC > 0)
       say(line("deliveries flowing meanwhile, per second", flowRate.toFixed(0)));
     for (const [label, { results, cpu, acks }] of [
