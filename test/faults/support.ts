@@ -105,6 +105,9 @@ export async function startStage(
     // Recover a killed worker's jobs in seconds, not BullMQ's default 30.
     QUEUE_LOCK_MS: "4000",
     INTAKE_SWEEP_MS: "1000",
+    // The suite's time bounds are about the bot, not about sharing the CPU with the test runner
+    // at a lower priority (worker-priority.test.ts covers WORKER_NICENESS).
+    WORKER_NICENESS: "0",
     ...env,
   };
   const procs: Proc[] = [];

@@ -172,8 +172,14 @@ export const eventId = () => `evt-${randomBytes(8).toString("hex")}`;
  * `tsx src/main.ts worker` as its own process on the harness's database, queues and fake
  * Slack: a real worker replica that a test can kill with SIGKILL.
  */
-export function spawnWorker(h: Harness, routingFile: string): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "worker"], {
+export function spawnWorker(
+  h: Harness,
+  routingFile: string,
+  /** `env`: settings on top of the harness's; an undefined one is left unset. */
+  options: { roles?: string[]; env?: Record<string, string | undefined> } = {},
+): ChildProcess {
+  const roles = options.roles ?? ["worker"];
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...roles], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -189,8 +195,12 @@ export function spawnWorker(h: Harness, routingFile: string): ChildProcess {
       // another takes them over within about this long (30 s by default).
       QUEUE_LOCK_MS: "3000",
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+      // Timers are held to 5 s here: not behind other test files at a lower CPU priority.
+      WORKER_NICENESS: "0",
+      ...options.env,
     },
-    stdio: ["ignore", "inherit", "inherit"],
+    // The IPC channel carries the "syncdesk.ready" message main.ts sends once it serves.
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return child;
 }
