@@ -328,16 +328,18 @@ async function main() {
       );
     if (DELIVERIES_PER_SEC > 0)
       say(line("deliveries flowing meanwhile, per second", flowRate.toFixed(0)));
-    for (const [label, { results, cpu, acks }] of [
-      ["all at once", burst],
-      [`spread over ${SPREAD_MS} ms`, spread],
+    // The issue's target (P99 < 100 ms) is for clicks as people send them, spread; all at once
+    // is the stress case, to be read beside the floors of the same burst.
+    for (const [label, { results, cpu, acks }, p99] of [
+      ["all at once (stress: every click in one instant)", burst, "compare the floors below"],
+      [`spread over ${SPREAD_MS} ms`, spread, "target < 100 ms"],
     ] as const) {
       const latencies = results.map((r) => r.ms);
       say(`  ${label}:`);
       say(line("  HTTP statuses", JSON.stringify(countBy(results, (r) => String(r.status)))));
       say(line("  ack latency median", ms(percentile(latencies, 50))));
       say(line("  ack latency P90", ms(percentile(latencies, 90))));
-      say(line("  ack latency P99 (target < 100 ms)", ms(percentile(latencies, 99))));
+      say(line(`  ack latency P99 (${p99})`, ms(percentile(latencies, 99))));
       say(line("  ack latency max", ms(Math.max(...latencies))));
       say(
         line(
