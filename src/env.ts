@@ -111,7 +111,7 @@ export const envSchema = z.object({
    * that a web process on the same host answers Slack first when the CPU is short: intake is
    * throughput, an ack has 3 s. A process with both roles keeps 0. On bench:storm (split, 2
    * cores, 200 clicks at once during a second 10,000-event storm) click-ack P99 was 378-404 ms
-   * with the worker at 0 and 161-249 ms at 10. Lowering one's own priority needs no privilege.
+   * with the worker at 0 and 161-331 ms at 10. Lowering one's own priority needs no privilege.
    */
   WORKER_NICENESS: withDefault(z.coerce.number().int().min(0).max(19), 10),
   /**

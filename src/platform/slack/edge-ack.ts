@@ -8,10 +8,11 @@
  * So once the receiver has verified a click (size, signature, window, replay), the click is
  * written to a BullMQ queue (`slack-clicks`, job id from the request's signature, so the same
  * request cannot be queued twice) and only then answered 200. The clicks verified in one turn
- * of the event loop are written together (one `addBulk`): in a burst, one write for many. Every web process consumes that
- * queue and hands each click to Bolt's `app.processEvent` with a no-op ack (the answer went
- * out), one click per turn of the event loop, and only while no request to the endpoint is
- * waiting for its answer, or once the click has waited `maxHoldMs`: acks first, work right after.
+ * of the event loop are written together (one `addBulk`): in a burst, one write for many.
+ * Every web process consumes that queue and hands each click to Bolt's `app.processEvent` with
+ * a no-op ack (the answer went out), one click per turn of the event loop, and only while no
+ * request to the endpoint is waiting for its answer, or once the click has waited
+ * `maxHoldMs`: acks first, work right after.
  *
  * A click acked by a process that then dies is not lost: it waits in Redis (done by the next web
  * process to look) or its job lock runs out and BullMQ's stalled check hands it to another.
