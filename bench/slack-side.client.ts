@@ -1,9 +1,13 @@
 /** The bench's handle on its Slack-side worker thread (bench/slack-side.ts). */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import type { ClickRequest, SlackSideReply, SlackSideRequest } from "./slack-side.js";
 
 export interface SlackSide {
   url: string;
+  /** How this thread is scheduled: real-time when the machine allows it, else as the bot. */
+  priority: string;
   calls(from?: number): Promise<Extract<SlackSideReply, { type: "calls" }>["calls"]>;
   click(
     target: { url: string; secret: string },
@@ -39,6 +43,7 @@ export async function startSlackSide(): Promise<SlackSide> {
   const ready = await next("ready");
   return {
     url: ready.url,
+    priority: await raisePriority(ready.tid),
     calls: async (from = 0) => (await ask({ type: "calls", from }, "calls")).calls,
     click: async (target, clicks, spreadMs) =>
       (await ask({ type: "clicks", ...target, clicks, spreadMs }, "clicked")).results,
@@ -47,4 +52,22 @@ export async function startSlackSide(): Promise<SlackSide> {
       await worker.terminate();
     },
   };
+}
+
+/**
+ * Slack is not on the bot's machine in production, so the time its clickers wait for a CPU is
+ * not the bot's: on two cores busy with a storm, a clicker thread at the bot's priority stamps
+ * an answer late when it is not scheduled to read it. So the thread runs real-time (SCHED_FIFO,
+ * `chrt`; it sleeps between clicks) where that is allowed (root or CAP_SYS_NICE), and the bench
+ * says which. BENCH_CLICKER_PRIORITY=normal keeps it at the bot's priority.
+ */
+async function raisePriority(tid: number | null): Promise<string> {
+  if (process.env.BENCH_CLICKER_PRIORITY === "normal") return "normal (BENCH_CLICKER_PRIORITY)";
+  if (tid === null) return "normal (no thread id on this system)";
+  try {
+    await promisify(execFile)("chrt", ["--fifo", "--pid", "10", String(tid)]);
+    return "real-time (chrt --fifo 10)";
+  } catch (error) {
+    return `normal (chrt refused: ${String((error as Error).message).split("\n")[0]})`;
+  }
 }

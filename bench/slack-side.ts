@@ -6,6 +6,7 @@
  * click cost this thread more CPU than the bare request, and on two cores that CPU is the bot's).
  * A click's latency runs from opening its connection to the first byte of the answer.
  */
+import { readlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { parentPort } from "node:worker_threads";
 import { type FakeSlack, startFakeSlack } from "../dev/slack/fake-slack.js";
@@ -25,7 +26,8 @@ export type SlackSideRequest =
   | { type: "close" };
 
 export type SlackSideReply =
-  | { type: "ready"; url: string }
+  /** `tid`: this thread's id on Linux (null elsewhere), so the bench can raise its priority. */
+  | { type: "ready"; url: string; tid: number | null }
   | { type: "calls"; calls: FakeSlack["calls"] }
   | { type: "clicked"; results: { ms: number; status: number }[] }
   | { type: "closed" };
@@ -66,7 +68,16 @@ port.on("message", async (request: SlackSideRequest) => {
       return;
   }
 });
-send({ type: "ready", url: fake.url });
+send({ type: "ready", url: fake.url, tid: threadId() });
+
+/** This thread's kernel id: `/proc/thread-self` links to `<pid>/task/<tid>` (Linux only). */
+function threadId(): number | null {
+  try {
+    return Number(readlinkSync("/proc/thread-self").split("/").pop()) || null;
+  } catch {
+    return null;
+  }
+}
 
 function signedRequest(target: SlackTarget, click: ClickRequest): Buffer {
   const payload = blockActionPayload(target, {
