@@ -26,6 +26,8 @@ export interface BotUnderBench {
   url: string;
   /** Milliseconds of CPU the event-loop thread of each process has used so far. */
   cpuMs(): Record<string, number>;
+  /** Milliseconds the event-loop thread of each process has so far waited, runnable, for a CPU. */
+  waitMs(): Record<string, number>;
   /** Starts a CPU profile of the web side's event loop; the returned stop writes it to `file`. */
   profileWeb(file: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
@@ -52,8 +54,11 @@ export interface Trips {
 export async function startBot(
   shape: Shape,
   settings: Record<string, string>,
-  /** `built`: the split roles run from dist/ as the Procfile does (`npm run build` first). */
-  options: { profiles?: boolean; built?: boolean } = {},
+  /**
+   * `built`: the split roles run from dist/ as the Procfile does (`npm run build` first).
+   * `ownSessions`: each split role leads a session of its own, as separate services do.
+   */
+  options: { profiles?: boolean; built?: boolean; ownSessions?: boolean } = {},
 ): Promise<BotUnderBench> {
   const env = loadEnv(settings);
   if (shape === "single") {
@@ -67,19 +72,23 @@ export async function startBot(
       db: bot.deps.db,
       url: `http://127.0.0.1:${bot.port}`,
       cpuMs: () => ({ "web+worker": threadCpuMs(process.pid) }),
+      waitMs: () => ({ "web+worker": threadWaitMs(process.pid) }),
       profileWeb: (file) => profileThisThread(file),
       stop: () => bot.stop(),
     };
   }
   // The worker first: the first start writes routing version 1, and two starts must not race.
   const built = options.built ?? false;
-  const worker = await startProcess(["worker"], settings, { built });
-  const web = await startProcess(["web"], settings, { profiles: options.profiles, built }).catch(
-    async (error: unknown) => {
-      await worker.stop();
-      throw error;
-    },
-  );
+  const ownSession = options.ownSessions ?? false;
+  const worker = await startProcess(["worker"], settings, { built, ownSession });
+  const web = await startProcess(["web"], settings, {
+    profiles: options.profiles,
+    built,
+    ownSession,
+  }).catch(async (error: unknown) => {
+    await worker.stop();
+    throw error;
+  });
   const database = connectDatabase(env.DATABASE_URL, { max: 4 });
   return {
     shape,
@@ -87,6 +96,7 @@ export async function startBot(
     db: database.db,
     url: `http://127.0.0.1:${web.port}`,
     cpuMs: () => ({ web: threadCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
+    waitMs: () => ({ web: threadWaitMs(web.pid), worker: threadWaitMs(worker.pid) }),
     profileWeb: (file) => web.profile(file),
     stop: async () => {
       await Promise.allSettled([web.stop(), worker.stop()]);
@@ -109,11 +119,13 @@ export interface RoleProcess {
  * process, told its settings through the environment, once it serves; with `built`, dist/main.js
  * exactly as `npm start` runs it. With `profiles`, bench/profile-hook.ts is preloaded so that
  * profile() can start and stop a CPU profile of the child's event loop over the IPC channel.
+ * With `ownSession`, the child leads a session of its own (Linux schedules each session as one
+ * group: a service of its own, not a process beside the bench).
  */
 export async function startProcess(
   roles: ("web" | "worker")[],
   settings: Record<string, string>,
-  options: { profiles?: boolean; trips?: boolean; built?: boolean } = {},
+  options: { profiles?: boolean; trips?: boolean; built?: boolean; ownSession?: boolean } = {},
 ): Promise<RoleProcess> {
   const profiles = options.profiles ?? false;
   const role = roles.join("+");
@@ -129,8 +141,19 @@ export async function startProcess(
   const child = spawn(process.execPath, [...args, ...roles], {
     env: { ...process.env, ...settings },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    detached: options.ownSession ?? false,
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  // A child in a session of its own does not get the terminal's Ctrl-C: pass it on.
+  if (options.ownSession) {
+    const interrupted = () => {
+      child.kill("SIGTERM");
+      // The last child told ends the bench, as Ctrl-C would have without a listener.
+      if (process.listenerCount("SIGINT") === 0) process.exit(130);
+    };
+    process.once("SIGINT", interrupted);
+    void exited.then(() => process.off("SIGINT", interrupted));
+  }
   const reply = (type: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const onMessage = (message: unknown) => {
@@ -211,6 +234,16 @@ async function profileThisThread(file: string): Promise<() => Promise<void>> {
 async function saveProfile(file: string, profile: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(profile));
+}
+
+/** The scheduler's count (schedstat) of the time a process's main thread was runnable but not run. */
+function threadWaitMs(pid: number): number {
+  try {
+    const [, waitNs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ");
+    return Number(waitNs) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** utime + stime of a process's main (event-loop) thread, from /proc (Linux). */

@@ -1,12 +1,16 @@
-/** The bench's handle on its Slack-side worker thread (bench/slack-side.ts). */
+/**
+ * The bench's handle on Slack's side: the fake Web API (bench/slack-side.ts) and the people
+ * clicking (bench/clicker.ts), each in a worker thread of its own.
+ */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
-import type { ClickRequest, SlackSideReply, SlackSideRequest } from "./slack-side.js";
+import type { ClickerReply, ClickerRequest, ClickRequest } from "./clicker.js";
+import type { SlackSideReply, SlackSideRequest } from "./slack-side.js";
 
 export interface SlackSide {
   url: string;
-  /** How this thread is scheduled: real-time when the machine allows it, else as the bot. */
+  /** How the clickers' thread is scheduled: real-time when the machine allows it, else as the bot. */
   priority: string;
   calls(from?: number): Promise<Extract<SlackSideReply, { type: "calls" }>["calls"]>;
   click(
@@ -18,40 +22,49 @@ export interface SlackSide {
 }
 
 export async function startSlackSide(): Promise<SlackSide> {
-  // A TypeScript worker: register tsx's loader in the thread, then import the module.
+  const api = thread<SlackSideRequest, SlackSideReply>("./slack-side.ts");
+  const clicker = thread<ClickerRequest, ClickerReply>("./clicker.ts");
+  const [ready, clickerReady] = await Promise.all([api.next("ready"), clicker.next("ready")]);
+  const slackUrl = new URL(ready.url).origin;
+  return {
+    url: ready.url,
+    priority: await raisePriority(clickerReady.tid),
+    calls: async (from = 0) => (await api.ask({ type: "calls", from }, "calls")).calls,
+    click: async (target, clicks, spreadMs) =>
+      (await clicker.ask({ type: "clicks", ...target, slackUrl, clicks, spreadMs }, "clicked"))
+        .results,
+    close: async () => {
+      await api.ask({ type: "close" }, "closed");
+      await Promise.all([api.worker.terminate(), clicker.worker.terminate()]);
+    },
+  };
+}
+
+/** A TypeScript module in a worker thread, asked by message and answered by message type. */
+function thread<Request, Reply extends { type: string }>(module: string) {
+  // Register tsx's loader in the thread, then import the module.
   const worker = new Worker(
     `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
-      .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL("./slack-side.ts", import.meta.url).href)}); })`,
+      .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL(module, import.meta.url).href)}); })`,
     { eval: true },
   );
-  const next = <T extends SlackSideReply["type"]>(type: T) =>
-    new Promise<Extract<SlackSideReply, { type: T }>>((resolve, reject) => {
-      const onMessage = (reply: SlackSideReply) => {
+  const next = <T extends Reply["type"]>(type: T) =>
+    new Promise<Extract<Reply, { type: T }>>((resolve, reject) => {
+      const onMessage = (reply: Reply) => {
         if (reply.type !== type) return;
         worker.off("message", onMessage);
         worker.off("error", reject);
-        resolve(reply as Extract<SlackSideReply, { type: T }>);
+        resolve(reply as Extract<Reply, { type: T }>);
       };
       worker.on("message", onMessage);
       worker.once("error", reject);
     });
-  const ask = <T extends SlackSideReply["type"]>(request: SlackSideRequest, type: T) => {
+  const ask = <T extends Reply["type"]>(request: Request, type: T) => {
     const reply = next(type);
     worker.postMessage(request);
     return reply;
   };
-  const ready = await next("ready");
-  return {
-    url: ready.url,
-    priority: await raisePriority(ready.tid),
-    calls: async (from = 0) => (await ask({ type: "calls", from }, "calls")).calls,
-    click: async (target, clicks, spreadMs) =>
-      (await ask({ type: "clicks", ...target, clicks, spreadMs }, "clicked")).results,
-    close: async () => {
-      await ask({ type: "close" }, "closed");
-      await worker.terminate();
-    },
-  };
+  return { worker, next, ask };
 }
 
 /**

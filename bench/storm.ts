@@ -10,6 +10,9 @@
  *   BENCH_SHAPE=split: the Procfile's shape, `node dist/main.js worker` and `… web` as two
  *   child processes (the README's recommended deployment; `npm run bench:storm` builds dist/
  *   first; BENCH_BOT_BUILT=0 runs them from src/ through tsx instead).
+ * - BENCH_SESSIONS (own): each split role leads a session of its own, as separate services (a
+ *   dyno, a unit) are scheduled apart from each other on Linux; `shared`: both in the bench's
+ *   session, as one terminal or foreman runs them.
  * - BENCH_EVENTS (10000), BENCH_CLICKS (200), BENCH_SPREAD_MS (2000): the load.
  * - BENCH_CLICKS_DURING (1): the click rounds run while a second storm of BENCH_EVENTS is being
  *   taken in (the first gives them their cards); 0: once the first storm is in and all is quiet.
@@ -58,6 +61,8 @@ const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 2000);
 const SHAPE = (process.env.BENCH_SHAPE ?? "single") as Shape;
 /** Split roles run from dist/ as the Procfile runs them; BENCH_BOT_BUILT=0: from src/ (tsx). */
 const BUILT = process.env.BENCH_BOT_BUILT !== "0";
+/** Split roles as separate services (own, default) or as processes of the bench's session. */
+const SESSIONS = process.env.BENCH_SESSIONS ?? "own";
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const WARMUP = Number(process.env.BENCH_WARMUP_CLICKS ?? 200);
 const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
@@ -89,6 +94,8 @@ async function main() {
   // Slack (the fake Web API and the people clicking) runs in a thread of its own.
   const fake = await startSlackSide();
   if (SHAPE !== "single" && SHAPE !== "split") throw new Error("BENCH_SHAPE is single or split");
+  if (SESSIONS !== "own" && SESSIONS !== "shared")
+    throw new Error("BENCH_SESSIONS is own or shared");
   const settings = botEnv(
     { slackUrl: fake.url, databaseUrl: dbUrl.toString(), prefix, routingFile: ROUTING },
     // Overrides for comparisons, e.g. BENCH_STORM_THRESHOLD=1000000 for "no storm grouping".
@@ -97,6 +104,7 @@ async function main() {
   const bot = await startBot(SHAPE, settings, {
     profiles: PROFILE_DIR !== undefined,
     built: BUILT,
+    ownSessions: SESSIONS === "own",
   });
   const { db, env } = bot;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -107,7 +115,7 @@ async function main() {
 
   try {
     say(
-      `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s), ${SHAPE === "single" ? "web and worker in one process" : "web and worker in separate processes"}`,
+      `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s), ${SHAPE === "single" ? "web and worker in one process" : `web and worker in separate processes, ${SESSIONS === "own" ? "each in a session of its own" : "in the bench's session"}`}`,
     );
     // ---- 1. the storm ----
     const enqueue = async (events: unknown[], jobPrefix: string) => {
@@ -184,8 +192,10 @@ async function main() {
       // A scrape also restarts the event-loop delay figures: the next one covers this round.
       const acksBefore = ackHistogram(await scrape(bot.url));
       const cpuBefore = bot.cpuMs();
+      const waitBefore = bot.waitMs();
       const results = await fake.click(bolt, planned.map(toRequest), spreadMs);
       const cpuAfter = bot.cpuMs();
+      const waitAfter = bot.waitMs();
       const scraped = await scrape(bot.url);
       const acks = subtract(ackHistogram(scraped), acksBefore);
       const loop = loopDelay(scraped);
@@ -194,7 +204,10 @@ async function main() {
         ([proc, after]) =>
           `${proc} ${((after - (cpuBefore[proc] ?? 0)) / planned.length).toFixed(2)} ms`,
       );
-      return { results, cpu: cpu.join(", "), acks, loop };
+      const waited = Object.entries(waitAfter).map(
+        ([proc, after]) => `${proc} ${ms(after - (waitBefore[proc] ?? 0))}`,
+      );
+      return { results, cpu: cpu.join(", "), waited: waited.join(", "), acks, loop };
     };
     // The floor: the same burst against a bare Node server that answers 200 at once (a child
     // process, like Bolt's in the split shape): what this machine and the clickers cost.
@@ -337,7 +350,7 @@ async function main() {
       say(line("deliveries flowing meanwhile, per second", flowRate.toFixed(0)));
     // The issue's target (P99 < 100 ms) is for clicks as people send them, spread; all at once
     // is the stress case, to be read beside the floors of the same burst.
-    for (const [label, { results, cpu, acks, loop }, p99] of [
+    for (const [label, { results, cpu, waited, acks, loop }, p99] of [
       ["all at once (stress: every click in one instant)", burst, "compare the floors below"],
       [`spread over ${SPREAD_MS} ms`, spread, "target < 100 ms"],
     ] as const) {
@@ -355,6 +368,7 @@ async function main() {
         ),
       );
       say(line("  event-loop CPU per click, until the last ack", cpu));
+      say(line("  event-loop thread waiting for a CPU, in all", waited));
       say(line("  web event-loop delay P99 / max (/metrics)", loop));
     }
     say(
