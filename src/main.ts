@@ -3,9 +3,9 @@
  * SIGTERM drains: workers stop taking jobs and finish what they hold, Bolt stops listening,
  * connections close, and the process exits 0 within 10 seconds.
  */
-import { setPriority } from "node:os";
 import { EnvError, loadEnv } from "./env.js";
 import { createLogger } from "./platform/logger.js";
+import { lowerWorkerPriority } from "./platform/priority.js";
 import { RoutingFileError } from "./routing/load.js";
 import { type ProcessRole, startSyncdesk } from "./syncdesk.js";
 
@@ -22,20 +22,6 @@ function rolesFrom(argv: string[]): ProcessRole[] {
   return asked as ProcessRole[];
 }
 
-/**
- * A worker-only process yields the CPU to a web process on the same host (WORKER_NICENESS).
- * Set before the work starts: the threads started later (libuv's pool) inherit it.
- */
-function lowerPriority(niceness: number, logger: ReturnType<typeof createLogger>): void {
-  if (niceness === 0) return;
-  try {
-    setPriority(niceness);
-    logger.info({ niceness }, "worker runs at a lower CPU priority than web");
-  } catch (error) {
-    logger.warn({ err: error, niceness }, "could not lower the worker's CPU priority");
-  }
-}
-
 async function main(): Promise<void> {
   const roles = rolesFrom(process.argv.slice(2));
   let env: ReturnType<typeof loadEnv>;
@@ -49,7 +35,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(env.LOG_LEVEL);
-  if (roles.length === 1 && roles[0] === "worker") lowerPriority(env.WORKER_NICENESS, logger);
+  if (roles.length === 1 && roles[0] === "worker") lowerWorkerPriority(env.WORKER_NICENESS, logger);
   let bot: Awaited<ReturnType<typeof startSyncdesk>>;
   try {
     bot = await startSyncdesk(env, { roles, logger });

@@ -175,8 +175,15 @@ export const eventId = () => `evt-${randomBytes(8).toString("hex")}`;
 export function spawnWorker(
   h: Harness,
   routingFile: string,
-  /** `env`: settings on top of the harness's; an undefined one is left unset. */
-  options: { roles?: string[]; env?: Record<string, string | undefined> } = {},
+  /**
+   * `env`: settings on top of the harness's; an undefined one is left unset. `ownSession`: the
+   * child leads a session of its own, as a daemon or a process manager's child may.
+   */
+  options: {
+    roles?: string[];
+    env?: Record<string, string | undefined>;
+    ownSession?: boolean;
+  } = {},
 ): ChildProcess {
   const roles = options.roles ?? ["worker"];
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...roles], {
@@ -201,6 +208,7 @@ export function spawnWorker(
     },
     // The IPC channel carries the "syncdesk.ready" message main.ts sends once it serves.
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    detached: options.ownSession ?? false,
   });
   return child;
 }
