@@ -33,8 +33,8 @@ export interface BotUnderBench {
   stop(): Promise<void>;
 }
 
-/** Profile sampling interval, microseconds: fine enough for requests costing about a millisecond. */
-const SAMPLING_US = 100;
+/** Profile sampling interval, µs (BENCH_PROFILE_US): fine enough for requests of about 1 ms. */
+const SAMPLING_US = Number(process.env.BENCH_PROFILE_US ?? 100);
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 /** The build `npm start` runs (`npm run build` first). */
 const BUILT_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
