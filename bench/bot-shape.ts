@@ -30,6 +30,8 @@ export interface BotUnderBench {
   waitMs(): Record<string, number>;
   /** Starts a CPU profile of the web side's event loop; the returned stop writes it to `file`. */
   profileWeb(file: string): Promise<() => Promise<void>>;
+  /** Starts counting the web process's round trips (split, `trips`); the stop reports them. */
+  tripsWeb(): Promise<() => Promise<Trips>>;
   stop(): Promise<void>;
 }
 
@@ -57,8 +59,9 @@ export async function startBot(
   /**
    * `built`: the split roles run from dist/ as the Procfile does (`npm run build` first).
    * `ownSessions`: each split role leads a session of its own, as separate services do.
+   * `trips`: the split web process counts its Postgres round trips and Redis commands.
    */
-  options: { profiles?: boolean; built?: boolean; ownSessions?: boolean } = {},
+  options: { profiles?: boolean; trips?: boolean; built?: boolean; ownSessions?: boolean } = {},
 ): Promise<BotUnderBench> {
   const env = loadEnv(settings);
   if (shape === "single") {
@@ -74,6 +77,7 @@ export async function startBot(
       cpuMs: () => ({ "web+worker": threadCpuMs(process.pid) }),
       waitMs: () => ({ "web+worker": threadWaitMs(process.pid) }),
       profileWeb: (file) => profileThisThread(file),
+      tripsWeb: () => Promise.reject(new Error("round trips are counted in the split shape")),
       stop: () => bot.stop(),
     };
   }
@@ -83,6 +87,7 @@ export async function startBot(
   const worker = await startProcess(["worker"], settings, { built, ownSession });
   const web = await startProcess(["web"], settings, {
     profiles: options.profiles,
+    trips: options.trips,
     built,
     ownSession,
   }).catch(async (error: unknown) => {
@@ -98,6 +103,7 @@ export async function startBot(
     cpuMs: () => ({ web: threadCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
     waitMs: () => ({ web: threadWaitMs(web.pid), worker: threadWaitMs(worker.pid) }),
     profileWeb: (file) => web.profile(file),
+    tripsWeb: () => web.trips(),
     stop: async () => {
       await Promise.allSettled([web.stop(), worker.stop()]);
       await database.close();

@@ -23,6 +23,8 @@
  * - BENCH_PROFILE_DIR: write a CPU profile of the web side's event loop during each click round
  *   there (`<shape>-burst.cpuprofile`, `<shape>-spread.cpuprofile`); summarise one with
  *   `npx tsx bench/profile-summary.ts <file>`.
+ * - BENCH_TRIPS=1 (split): the web process's Postgres round trips, statements and Redis commands
+ *   per click, and its most run statements, in each click round.
  * - BENCH_DELIVERIES_PER_SEC (0): keep that many deliveries a second flowing (`sync.batch` jobs
  *   of 1,000) through the warm-up and both click rounds (issue 12: acks stay under 100 ms while
  *   5,000 deliveries a second flow).
@@ -64,6 +66,8 @@ const BUILT = process.env.BENCH_BOT_BUILT !== "0";
 /** Split roles as separate services (own, default) or as processes of the bench's session. */
 const SESSIONS = process.env.BENCH_SESSIONS ?? "own";
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** BENCH_TRIPS=1 (split): the web's Postgres round trips and Redis commands per click. */
+const TRIPS = SHAPE === "split" && Boolean(process.env.BENCH_TRIPS);
 const WARMUP = Number(process.env.BENCH_WARMUP_CLICKS ?? 200);
 const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
 /** Clicks during a second storm's intake (default); BENCH_CLICKS_DURING=0: once all is quiet. */
@@ -105,6 +109,7 @@ async function main() {
     profiles: PROFILE_DIR !== undefined,
     built: BUILT,
     ownSessions: SESSIONS === "own",
+    trips: TRIPS,
   });
   const { db, env } = bot;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -191,10 +196,12 @@ async function main() {
         : null;
       // A scrape also restarts the event-loop delay figures: the next one covers this round.
       const acksBefore = ackHistogram(await scrape(bot.url));
+      const stopTrips = TRIPS ? await bot.tripsWeb() : null;
       const cpuBefore = bot.cpuMs();
       const waitBefore = bot.waitMs();
       const results = await fake.click(bolt, planned.map(toRequest), spreadMs);
       const cpuAfter = bot.cpuMs();
+      const trips = await stopTrips?.();
       const waitAfter = bot.waitMs();
       const scraped = await scrape(bot.url);
       const acks = subtract(ackHistogram(scraped), acksBefore);
@@ -207,7 +214,7 @@ async function main() {
       const waited = Object.entries(waitAfter).map(
         ([proc, after]) => `${proc} ${ms(after - (waitBefore[proc] ?? 0))}`,
       );
-      return { results, cpu: cpu.join(", "), waited: waited.join(", "), acks, loop };
+      return { results, cpu: cpu.join(", "), waited: waited.join(", "), acks, loop, trips };
     };
     // The floor: the same burst against a bare Node server that answers 200 at once (a child
     // process, like Bolt's in the split shape): what this machine and the clickers cost.
@@ -350,7 +357,7 @@ async function main() {
       say(line("deliveries flowing meanwhile, per second", flowRate.toFixed(0)));
     // The issue's target (P99 < 100 ms) is for clicks as people send them, spread; all at once
     // is the stress case, to be read beside the floors of the same burst.
-    for (const [label, { results, cpu, waited, acks, loop }, p99] of [
+    for (const [label, { results, cpu, waited, acks, loop, trips }, p99] of [
       ["all at once (stress: every click in one instant)", burst, "compare the floors below"],
       [`spread over ${SPREAD_MS} ms`, spread, "target < 100 ms"],
     ] as const) {
@@ -370,6 +377,17 @@ async function main() {
       say(line("  event-loop CPU per click, until the last ack", cpu));
       say(line("  event-loop thread waiting for a CPU, in all", waited));
       say(line("  web event-loop delay P99 / max (/metrics)", loop));
+      if (trips) {
+        const per = (n: number) => (n / results.length).toFixed(2);
+        say(
+          line(
+            "  web, per click until the last ack: PG round trips / statements / Redis commands",
+            `${per(trips.pg.roundTrips)} / ${per(trips.pg.statements)} / ${per(trips.redisCommands)}`,
+          ),
+        );
+        for (const [text, n] of trips.top.slice(0, 8))
+          say(`      ${String(n).padStart(5)}  ${text}`);
+      }
     }
     say(
       line(
