@@ -28,8 +28,8 @@ export function lowerWorkerPriority(niceness: number, logger: Logger): void {
   );
 }
 
-/** What became of this process's autogroup: lowered, shared (left alone) or none (no autogroup). */
-function lowerOwnAutogroup(niceness: number): "lowered" | "shared" | "none" {
+/** What became of this process's autogroup: lowered, shared (left alone), refused, or none. */
+function lowerOwnAutogroup(niceness: number): "lowered" | "shared" | "refused" | "none" {
   let stat: string;
   try {
     stat = readFileSync("/proc/self/stat", "utf8");
@@ -45,6 +45,6 @@ function lowerOwnAutogroup(niceness: number): "lowered" | "shared" | "none" {
     writeFileSync("/proc/self/autogroup", String(niceness));
     return "lowered";
   } catch {
-    return "none"; // the kernel refused it
+    return "refused";
   }
 }
