@@ -45,11 +45,27 @@ export async function openStage(): Promise<Stage> {
       await clearPrefix(redis, prefix);
       await redis.quit();
       await fake.close();
-      const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`drop database if exists "${database}" with (force)`);
-      await admin.end();
+      await dropDatabase(database);
     },
   };
+}
+
+/** Drops a bench's database, again for a few seconds while the bot's last connections go. */
+export async function dropDatabase(database: string): Promise<void> {
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.unsafe(`drop database if exists "${database}" with (force)`);
+        return;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
 }
 
 /**

@@ -34,14 +34,12 @@
  * - BENCH_LOG_LEVEL (silent), BENCH_STORM_THRESHOLD, BENCH_ADMIN_URL, REDIS_URL, and syncdesk
  *   settings through BENCH_BOT_ENV as `KEY=value,…` (e.g. `INTAKE_CONCURRENCY=64`).
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { eq, sql } from "drizzle-orm";
 import { Redis } from "ioredis";
-import postgres from "postgres";
 import type { RecordedCall } from "../dev/slack/fake-slack.js";
 import { slackRequester } from "../dev/slack/signing.js";
 import { ACTIONS } from "../src/exceptions/card.js";
@@ -50,10 +48,17 @@ import { clearPrefix } from "../src/platform/queue/redis.js";
 import { STORM_ACTIONS } from "../src/storms/storm-card.js";
 import { STORM_RESOLVE_CALLBACK } from "../src/storms/storms.slack.js";
 import { type Shape, startBot } from "./bot-shape.js";
+import {
+  BARE_SERVER,
+  clickRound,
+  floorLatencies,
+  printRound,
+  recordingServer,
+} from "./click-round.js";
 import { type DeliveryFlow, startDeliveryFlow } from "./delivery-flow.js";
 import { countBy, line, ms, percentile } from "./figures.js";
 import { startSlackSide } from "./slack-side.client.js";
-import { BENCH_SIGNING_SECRET, botEnv } from "./stage.js";
+import { ADMIN_URL, BENCH_SIGNING_SECRET, botEnv, dropDatabase, REDIS_URL } from "./stage.js";
 import { type Click, planClicks, stormEvents } from "./storm-plan.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
@@ -73,8 +78,6 @@ const DELIVERIES_PER_SEC = Number(process.env.BENCH_DELIVERIES_PER_SEC ?? 0);
 /** Clicks during a second storm's intake (default); BENCH_CLICKS_DURING=0: once all is quiet. */
 const DURING = process.env.BENCH_CLICKS_DURING !== "0";
 const SECRET = BENCH_SIGNING_SECRET;
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUTING = fileURLToPath(new URL("./routing.bench.yml", import.meta.url));
 const say = (text = "") => console.log(text);
 
@@ -189,41 +192,21 @@ async function main() {
     const clicks = planClicks(CLICKS, stormTargets, cardTargets);
     const clickCallsBefore = (await fake.calls()).length;
     const bolt = { url: bot.url, secret: SECRET };
-    /** One round of clicks, with the CPU each process's event loop spent until the last ack. */
-    const round = async (name: string, planned: Click[], spreadMs: number) => {
-      const stopProfile = PROFILE_DIR
-        ? await bot.profileWeb(`${PROFILE_DIR}/${SHAPE}-${name}.cpuprofile`)
-        : null;
-      // A scrape also restarts the event-loop delay figures: the next one covers this round.
-      const acksBefore = ackHistogram(await scrape(bot.url));
-      const stopTrips = TRIPS ? await bot.tripsWeb() : null;
-      const cpuBefore = bot.cpuMs();
-      const waitBefore = bot.waitMs();
-      const results = await fake.click(bolt, planned.map(toRequest), spreadMs);
-      const cpuAfter = bot.cpuMs();
-      const trips = await stopTrips?.();
-      const waitAfter = bot.waitMs();
-      const scraped = await scrape(bot.url);
-      const acks = subtract(ackHistogram(scraped), acksBefore);
-      const loop = loopDelay(scraped);
-      await stopProfile?.();
-      const cpu = Object.entries(cpuAfter).map(
-        ([proc, after]) =>
-          `${proc} ${((after - (cpuBefore[proc] ?? 0)) / planned.length).toFixed(2)} ms`,
-      );
-      const waited = Object.entries(waitAfter).map(
-        ([proc, after]) => `${proc} ${ms(after - (waitBefore[proc] ?? 0))}`,
-      );
-      return { results, cpu: cpu.join(", "), waited: waited.join(", "), acks, loop, trips };
-    };
+    const round = (name: string, planned: Click[], spreadMs: number) =>
+      clickRound(bot, fake, bolt, planned.map(toRequest), spreadMs, {
+        ...(PROFILE_DIR ? { profileFile: `${PROFILE_DIR}/${SHAPE}-${name}.cpuprofile` } : {}),
+        trips: TRIPS,
+      });
     // The floor: the same burst against a bare Node server that answers 200 at once (a child
     // process, like Bolt's in the split shape): what this machine and the clickers cost.
-    const sendBurst = (url: string, planned: Click[]) =>
-      fake.click({ url, secret: SECRET }, planned.map(toRequest), 0);
-    const floor = await floorLatencies(clicks, sendBurst, BARE_SERVER);
+    const burstTo = (url: string) => fake.click({ url, secret: SECRET }, clicks.map(toRequest), 0);
+    const floor = await floorLatencies(burstTo, BARE_SERVER);
     // And one that first records each request with a BullMQ add, as the edge records a click:
     // what the durable record alone costs here, apart from verifying and parsing.
-    const recordFloor = await floorLatencies(clicks, sendBurst, recordingServer(`${prefix}-floor`));
+    const recordFloor = await floorLatencies(
+      burstTo,
+      recordingServer(REDIS_URL, `${prefix}-floor`),
+    );
     flow = startDeliveryFlow(outcomes, DELIVERIES_PER_SEC, id);
     // A process that has served no click yet runs its first ones unoptimised (JIT), which a web
     // process in production does once per deploy: warm it with clicks that change nothing (an
@@ -357,50 +340,23 @@ async function main() {
       say(line("deliveries flowing meanwhile, per second", flowRate.toFixed(0)));
     // The issue's target (P99 < 100 ms) is for clicks as people send them, spread; all at once
     // is the stress case, to be read beside the floors of the same burst.
-    for (const [label, { results, cpu, waited, acks, loop, trips }, p99] of [
-      ["all at once (stress: every click in one instant)", burst, "compare the floors below"],
-      [`spread over ${SPREAD_MS} ms`, spread, "target < 100 ms"],
-    ] as const) {
-      const latencies = results.map((r) => r.ms);
-      say(`  ${label}:`);
-      say(line("  HTTP statuses", JSON.stringify(countBy(results, (r) => String(r.status)))));
-      say(line("  ack latency median", ms(percentile(latencies, 50))));
-      say(line("  ack latency P90", ms(percentile(latencies, 90))));
-      say(line(`  ack latency P99 (${p99})`, ms(percentile(latencies, 99))));
-      say(line("  ack latency max", ms(Math.max(...latencies))));
+    printRound(
+      say,
+      "all at once (stress: every click in one instant)",
+      burst,
+      "compare the floors below",
+    );
+    printRound(say, `spread over ${SPREAD_MS} ms`, spread, "target < 100 ms");
+    for (const [label, latencies] of [
+      ["same burst, bare server", floor],
+      ["bare server + a BullMQ add each", recordFloor],
+    ] as const)
       say(
         line(
-          "  bot's own view (arrival to ack, /metrics)",
-          `P99 <= ${ms(bucketPercentile(acks, 99) * 1000)}, ${withinShare(acks, 0.1)} within 100 ms`,
+          `  floor: ${label} (P50 / P99)`,
+          `${ms(percentile(latencies, 50))} / ${ms(percentile(latencies, 99))}`,
         ),
       );
-      say(line("  event-loop CPU per click, until the last ack", cpu));
-      say(line("  event-loop thread waiting for a CPU, in all", waited));
-      say(line("  web event-loop delay P99 / max (/metrics)", loop));
-      if (trips) {
-        const per = (n: number) => (n / results.length).toFixed(2);
-        say(
-          line(
-            "  web, per click until the last ack: PG round trips / statements / Redis commands",
-            `${per(trips.pg.roundTrips)} / ${per(trips.pg.statements)} / ${per(trips.redisCommands)}`,
-          ),
-        );
-        for (const [text, n] of trips.top.slice(0, 8))
-          say(`      ${String(n).padStart(5)}  ${text}`);
-      }
-    }
-    say(
-      line(
-        "  floor: same burst, bare server (P50 / P99)",
-        `${ms(percentile(floor, 50))} / ${ms(percentile(floor, 99))}`,
-      ),
-    );
-    say(
-      line(
-        "  floor: bare server + a BullMQ add each (P50 / P99)",
-        `${ms(percentile(recordFloor, 50))} / ${ms(percentile(recordFloor, 99))}`,
-      ),
-    );
     say(line("Slack calls caused by the clicks (so far)", clickCalls));
     say();
     say("Resolve all");
@@ -428,102 +384,6 @@ async function main() {
     for (const [what, step] of steps) {
       await step().catch((error: unknown) => console.error(`could not ${what}:`, error));
     }
-  }
-}
-
-/** A Node server that answers 200 once it has read the request. */
-const BARE_SERVER = `require("node:http").createServer((req, res) => { req.resume(); req.on("end", () => res.end()); })
-  .listen(0, "127.0.0.1", function () { process.send(this.address().port); });`;
-
-/** The same, after adding the request's body to a BullMQ queue under `prefix` (as edge-ack.ts). */
-function recordingServer(prefix: string): string {
-  return `const { Queue } = require("bullmq");
-  const queue = new Queue("slack-clicks", { prefix: ${JSON.stringify(prefix)},
-    connection: { url: ${JSON.stringify(REDIS_URL)}, maxRetriesPerRequest: null } });
-  require("node:http").createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString();
-      queue.add("click", { body, ackedAt: Date.now() }, { jobId: "c-" + Math.random(),
-        removeOnComplete: { age: 900 } }).then(() => res.end(), () => { res.statusCode = 503; res.end(); });
-    });
-  }).listen(0, "127.0.0.1", function () { process.send(this.address().port); });`;
-}
-
-async function floorLatencies(
-  clicks: Click[],
-  send: (url: string, clicks: Click[]) => Promise<{ ms: number }[]>,
-  server: string,
-): Promise<number[]> {
-  const bare = spawn(process.execPath, ["-e", server], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  try {
-    const port = await new Promise<number>((resolve) => bare.once("message", resolve));
-    return (await send(`http://127.0.0.1:${port}`, clicks)).map((r) => r.ms);
-  } finally {
-    bare.kill();
-  }
-}
-
-async function scrape(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text();
-}
-
-/**
- * How late the web process's event loop ran its timers since the scrape before (prom-client
- * restarts the figures at each scrape): a click that arrives meanwhile waits at least this long.
- */
-function loopDelay(text: string): string {
-  const seconds = (name: string) =>
-    Number(
-      new RegExp(`^syncdesk_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(
-        text,
-      )?.[1],
-    );
-  return `${ms(seconds("p99") * 1000)} / ${ms(seconds("max") * 1000)}`;
-}
-
-/** `syncdesk_slack_ack_seconds` for status 200 from the web process: [upper bound, count]. */
-function ackHistogram(text: string): [number, number][] {
-  const buckets: [number, number][] = [];
-  for (const m of text.matchAll(
-    /^syncdesk_slack_ack_seconds_bucket\{le="([^"]+)",status="200"\} (\d+)$/gm,
-  ))
-    buckets.push([m[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2])]);
-  return buckets;
-}
-
-const subtract = (after: [number, number][], before: [number, number][]) =>
-  after.map(([le, n], i): [number, number] => [le, n - (before[i]?.[1] ?? 0)]);
-
-/** The smallest bucket bound holding `p` percent of the samples (cumulative buckets). */
-function bucketPercentile(buckets: [number, number][], p: number): number {
-  const total = buckets.at(-1)?.[1] ?? 0;
-  return buckets.find(([, n]) => n >= (p / 100) * total)?.[0] ?? Number.NaN;
-}
-
-function withinShare(buckets: [number, number][], seconds: number): string {
-  const total = buckets.at(-1)?.[1] ?? 0;
-  const within = buckets.find(([le]) => le === seconds)?.[1] ?? 0;
-  return `${within}/${total}`;
-}
-
-async function dropDatabase(database: string): Promise<void> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await admin.unsafe(`drop database if exists "${database}" with (force)`);
-        return;
-      } catch (error) {
-        if (attempt >= 5) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    }
-  } finally {
-    await admin.end();
   }
 }
 
