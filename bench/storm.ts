@@ -3,7 +3,8 @@
  * A 10,000-event storm across three clients, then 200 concurrent signed button clicks (all at
  * once, then spread over 2 s), then one Resolve all. Prints: events accounted for, cards
  * posted, Slack calls per 1,000 events, click acknowledgement latency, the CPU the bot's event
- * loop(s) spent per click, how late the web's event loop ran, and intake throughput.
+ * loop(s) spent per click and waited for a CPU, how late the web's event loop ran, and intake
+ * throughput.
  *
  * Settings (environment):
  * - BENCH_SHAPE=single (default): web and worker roles in this process, as `npm start` runs.
@@ -98,7 +99,7 @@ async function main() {
   const dbUrl = new URL(ADMIN_URL);
   dbUrl.pathname = `/${database}`;
   const prefix = `bench-${id}`;
-  // Slack (the fake Web API and the people clicking) runs in a thread of its own.
+  // Slack (the fake Web API, and the people clicking) runs in threads of its own.
   const fake = await startSlackSide();
   if (SHAPE !== "single" && SHAPE !== "split") throw new Error("BENCH_SHAPE is single or split");
   if (SESSIONS !== "own" && SESSIONS !== "shared")
