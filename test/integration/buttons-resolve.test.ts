@@ -3,28 +3,22 @@
  * too late or point somewhere else: they change nothing and tell the clicker why.
  */
 import { describe, expect, it } from "vitest";
-import { cardButtons, RETRY } from "../support/card-buttons.js";
+import { RETRY, useCardButtons } from "../support/card-buttons.js";
 import { eventually } from "../support/harness.js";
 import {
   auditOf,
   buttonsOf,
   cardOf,
   click,
-  DESK,
   replyTo,
   submitResolve,
   textOf,
   threadOf,
   USERS,
 } from "../support/slack-actions.js";
-import { useHarness } from "../support/use-harness.js";
 
-// This file opens many unrelated exceptions quickly; it is not about storms.
-const h = useHarness({ ...DESK, env: { STORM_THRESHOLD: "1000" } });
-const { openException, snapshot, clickAndSettle, expectAnnounced, expectRefused } = cardButtons(
-  h,
-  "RES",
-);
+const { h, openException, snapshot, clickAndSettle, expectAnnounced, expectRefused } =
+  useCardButtons("RES");
 
 describe("Resolve", () => {
   it("opens the modal for a member, bound to this exception and channel", async () => {

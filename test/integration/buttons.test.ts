@@ -6,28 +6,21 @@
  */
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { cardButtons, RETRY } from "../support/card-buttons.js";
+import { RETRY, useCardButtons } from "../support/card-buttons.js";
 import { eventually } from "../support/harness.js";
 import {
   auditOf,
   buttonsOf,
   cardOf,
   click,
-  DESK,
   replyTo,
   textOf,
   threadOf,
   USERS,
 } from "../support/slack-actions.js";
-import { useHarness } from "../support/use-harness.js";
 
-// This file opens many unrelated exceptions quickly; it is not about storms.
-const h = useHarness({ ...DESK, env: { STORM_THRESHOLD: "1000" } });
-
-const { openException, snapshot, clickAndSettle, expectAnnounced, expectRefused } = cardButtons(
-  h,
-  "BTN",
-);
+const { h, openException, snapshot, clickAndSettle, expectAnnounced, expectRefused } =
+  useCardButtons("BTN");
 
 describe("Claim", () => {
   it("a listed member claims: card, one thread line without a ping, audit row", async () => {

@@ -12,10 +12,12 @@ import {
   type ClickOptions,
   callsOnCard,
   click,
+  DESK,
   posted,
   replyTo,
   threadOf,
 } from "./slack-actions.js";
+import { useHarness } from "./use-harness.js";
 
 /** A retry spec a producer may send, for cards with a Retry button. */
 export const RETRY = {
@@ -24,8 +26,17 @@ export const RETRY = {
   data: { sku: "placeholder", store: "eu-1" },
 };
 
-/** The steps, on harness `h`; `tag` keeps one file's SKUs apart from another's. */
-export function cardButtons(h: Harness, tag: string) {
+/**
+ * A test file's harness for card buttons, with the steps on it; `tag` keeps one file's SKUs
+ * apart from another's. The files open many unrelated exceptions quickly and are not about
+ * storms, so the storm threshold is out of reach.
+ */
+export function useCardButtons(tag: string) {
+  const h = useHarness({ ...DESK, env: { STORM_THRESHOLD: "1000" } });
+  return { h, ...cardButtons(h, tag) };
+}
+
+function cardButtons(h: Harness, tag: string) {
   let seq = 0;
   /** A fresh exception with its card posted. */
   async function openException(overrides: Partial<FailureEventInput> = {}) {
@@ -97,5 +108,5 @@ export function cardButtons(h: Harness, tag: string) {
     return reply;
   }
 
-  return { RETRY, openException, snapshot, clickAndSettle, expectAnnounced, expectRefused };
+  return { openException, snapshot, clickAndSettle, expectAnnounced, expectRefused };
 }
