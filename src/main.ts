@@ -1,5 +1,6 @@
 /**
- * `npm start` (web and worker in one process), `npm run start:web`, `npm run start:worker`.
+ * `npm start` (web and worker in one process), `npm run start:web`, `npm run start:worker`,
+ * `npm run start:clicks` (the work of recorded clicks, beside a web process: syncdesk.ts).
  * SIGTERM drains: workers stop taking jobs and finish what they hold, Bolt stops listening,
  * connections close, and the process exits 0 within 10 seconds.
  */
@@ -10,13 +11,16 @@ import { RoutingFileError } from "./routing/load.js";
 import { type ProcessRole, startSyncdesk } from "./syncdesk.js";
 
 const SHUTDOWN_LIMIT_MS = 10_000;
+const ROLES: ProcessRole[] = ["web", "worker", "clicks"];
 
 function rolesFrom(argv: string[]): ProcessRole[] {
   const asked = argv.filter((arg) => !arg.startsWith("-"));
   if (asked.length === 0) return ["web", "worker"];
-  const unknown = asked.filter((arg) => arg !== "web" && arg !== "worker");
+  const unknown = asked.filter((arg) => !ROLES.includes(arg as ProcessRole));
   if (unknown.length) {
-    console.error(`Unknown role ${unknown.join(", ")}: use web, worker or nothing for both.`);
+    console.error(
+      `Unknown role ${unknown.join(", ")}: use web, worker, clicks, or nothing for web and worker.`,
+    );
     process.exit(2);
   }
   return asked as ProcessRole[];

@@ -44,7 +44,12 @@ import { stormMemberLine } from "./storms/storm-card.js";
 import { stormCardHandler } from "./storms/storm-cards.js";
 import { registerStormListeners } from "./storms/storms.slack.js";
 
-export type ProcessRole = "web" | "worker";
+/**
+ * `web`: the HTTP edge (Slack, producers, health) and, while no `clicks` process runs, the
+ * clicks' work. `clicks`: only the work of recorded clicks (no HTTP server). `worker`: the
+ * queues, timers and the Slack outbox.
+ */
+export type ProcessRole = "web" | "clicks" | "worker";
 
 export interface StartOptions {
   roles: ProcessRole[];
@@ -81,6 +86,12 @@ export interface Syncdesk {
 }
 
 export async function startSyncdesk(env: Env, options: StartOptions): Promise<Syncdesk> {
+  const web = options.roles.includes("web");
+  const clicks = options.roles.includes("clicks");
+  if (clicks && env.SLACK_APP_TOKEN)
+    throw new Error(
+      "The clicks role is for HTTP mode: in Socket Mode (SLACK_APP_TOKEN set) clicks reach the web process over its socket, and it does them. Run web and worker only.",
+    );
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const closers: Closer[] = [];
   const stop = async () => {
@@ -189,8 +200,8 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
       });
       closers.push({ name: "slack-outbox", close: () => relay.close() });
     }
-    if (options.roles.includes("web")) {
-      app = await createSlackApp({
+    if (web || clicks) {
+      const slack = await createSlackApp({
         token: env.SLACK_BOT_TOKEN,
         signingSecret: env.SLACK_SIGNING_SECRET,
         appToken: env.SLACK_APP_TOKEN,
@@ -201,15 +212,17 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           await database.sql`select 1`;
           return (await redis.ping()) === "PONG";
         },
-        extraRoutes: [
-          // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
-          ...(env.METRICS_PORT === undefined ? ops.routes : []),
-          // POST /v1/events and /v1/openapi.json: producers' tokens, not Slack's signature.
-          ...httpIntakeRoutes(deps, {
-            maxBodyBytes: env.PRODUCER_MAX_BODY_BYTES,
-            rate: { perSecond: env.PRODUCER_RATE_PER_SEC, burst: env.PRODUCER_BURST },
-          }),
-        ],
+        extraRoutes: web
+          ? [
+              // Without METRICS_PORT the ops endpoints stay beside /slack/events, as before.
+              ...(env.METRICS_PORT === undefined ? ops.routes : []),
+              // POST /v1/events and /v1/openapi.json: producers' tokens, not Slack's signature.
+              ...httpIntakeRoutes(deps, {
+                maxBodyBytes: env.PRODUCER_MAX_BODY_BYTES,
+                rate: { perSecond: env.PRODUCER_RATE_PER_SEC, burst: env.PRODUCER_BURST },
+              }),
+            ]
+          : [],
         // The receiver's replay memory and acked clicks (queue `slack-clicks`) live in Redis.
         edge: {
           redis,
@@ -217,16 +230,25 @@ export async function startSyncdesk(env: Env, options: StartOptions): Promise<Sy
           onRejected: auditRejections(deps),
           clicks: {
             lockMs: env.QUEUE_LOCK_MS,
+            // A process that has both roles does clicks whatever else runs.
+            work: clicks ? "dedicated" : "shared",
             ...(tracing ? { telemetry: tracing.telemetry } : {}),
           },
         },
       });
+      app = slack.app;
       registerListeners(app, deps);
-      const started = (await app.start(env.PORT)) as Server | undefined;
-      const address = started?.address?.();
-      port = address && typeof address === "object" ? (address as AddressInfo).port : env.PORT;
-      const running = app;
-      closers.push({ name: "bolt", close: () => running.stop() });
+      if (web) {
+        const started = (await app.start(env.PORT)) as Server | undefined;
+        const address = started?.address?.();
+        port = address && typeof address === "object" ? (address as AddressInfo).port : env.PORT;
+        const running = app;
+        closers.push({ name: "bolt", close: () => running.stop() });
+      } else if (slack.receiver) {
+        const receiver = slack.receiver;
+        closers.push({ name: "clicks", close: () => receiver.stop() });
+        await receiver.startClickWork();
+      }
     }
     let opsPort: number | null = null;
     if (env.METRICS_PORT !== undefined) {

@@ -3,6 +3,8 @@
  * again, so what was answered 200 must still be done, and done once. 20 Claim clicks on 20
  * cards, all answered 200, then SIGKILL (a restarted web process does them) or SIGTERM (the
  * drain does them before the exit): every card ends claimed, with one claim audit row each.
+ * The same when the clicks' work is in a `clicks` process, killed right after the acks: the web
+ * process takes the work back.
  */
 import { createServer } from "node:net";
 import { Queue } from "bullmq";
@@ -11,7 +13,7 @@ import { slackRequester } from "../../dev/slack/signing.js";
 import { ACTIONS } from "../../src/exceptions/card.js";
 import { CLICK_QUEUE } from "../../src/platform/slack/edge-ack.js";
 import { eventually, failureEvent } from "../support/harness.js";
-import { SIGNING_SECRET, type Stage, startStage } from "./support.js";
+import { SIGNING_SECRET, type Stage, startStage, waitForLine } from "./support.js";
 
 const CARDS = 20;
 let stage: Stage | undefined;
@@ -129,6 +131,31 @@ describe("clicks acked by a web process that then stops", () => {
     expect(code, web.output().slice(-2000)).toBe(0);
     expect(at - sentAt).toBeLessThan(10_000);
     // Nothing restarted: what the process acked, it did before it exited.
+    expectOneClaimEach(await claims(s, cards), cards);
+    expect(await clicksLeft(s)).toBe(0);
+  });
+
+  it("SIGKILL of the clicks process right after the acks: the web process does what it left, once", async () => {
+    stage = await startStage();
+    const s = stage;
+    const { port, web, cards } = await cardsOnStage(s, "SKU-CLICKS");
+    const clicks = await s.start("clicks");
+    await waitForLine(web, "a clicks process is running: this web process leaves click work to it");
+    const answers = await claimAll(s, port, cards);
+    clicks.child.kill("SIGKILL");
+    expect(answers.map((res) => res.status)).toEqual(cards.map(() => 200));
+    await clicks.exited;
+
+    // Its presence runs out (3 s), the web process takes the work back, and the clicks the
+    // dead process held come back after their lock (QUEUE_LOCK_MS, 4 s).
+    const takenBack = () =>
+      web.output().split("no clicks process is running: this web process does its clicks").length -
+      1;
+    await eventually(async () => takenBack() === 2, 10_000, "the web process taking clicks back");
+    await eventually(async () => (await claims(s, cards)).claimed === CARDS, 60_000).catch(
+      () => {},
+    );
+    await eventually(async () => (await clicksLeft(s)) === 0, 30_000).catch(() => {});
     expectOneClaimEach(await claims(s, cards), cards);
     expect(await clicksLeft(s)).toBe(0);
   });

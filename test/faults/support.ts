@@ -44,7 +44,7 @@ export interface Stage {
   sql: postgres.Sql;
   redis: Redis;
   failures: Queue;
-  start(role: "worker" | "web", extraEnv?: Record<string, string>): Promise<Proc>;
+  start(role: "worker" | "web" | "clicks", extraEnv?: Record<string, string>): Promise<Proc>;
   /** Adds events the way a producer does (job id from the eventId, one attempt). */
   report(events: FailureEventInput[]): Promise<void>;
   reportRaw(jobs: { jobId: string; data: unknown }[]): Promise<void>;

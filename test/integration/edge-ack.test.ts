@@ -41,14 +41,14 @@ beforeAll(async () => {
   const logger = createLogger("info", sink as unknown as NodeJS.WritableStream);
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   clicks = new Queue(CLICK_QUEUE, { connection: redis, prefix: PREFIX });
-  app = await createSlackApp({
+  ({ app } = await createSlackApp({
     token: "xoxb-edge-test",
     signingSecret: SECRET,
     slackApiUrl: fake.url,
     logger,
     health: async () => true,
     edge: { redis, prefix: PREFIX, unhandledRequestTimeoutMs: 2500 },
-  });
+  }));
   // A listener that never acks and waits until told: the click is answered all the same.
   app.action<BlockAction>("slow", async ({ body }) => {
     running = true;

@@ -31,7 +31,13 @@ export interface SlackAppOptions {
   >;
 }
 
-export async function createSlackApp(options: SlackAppOptions): Promise<App> {
+export interface SlackApp {
+  app: App;
+  /** HTTP mode's receiver (`startClickWork()` for the `clicks` role); null in Socket Mode. */
+  receiver: SlackReceiver | null;
+}
+
+export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp> {
   const logger = boltLogger(options.logger.child({ component: "bolt" }));
   const customRoutes = [
     {
@@ -58,6 +64,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
     convoStore: false as const,
   };
   let app: App;
+  let receiver: SlackReceiver | null = null;
   if (options.appToken) {
     app = new App({
       ...common,
@@ -69,7 +76,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
   } else {
     if (!options.edge)
       throw new Error("HTTP mode needs the edge's Redis (replay memory and acked clicks)");
-    const receiver = new SlackReceiver({
+    receiver = new SlackReceiver({
       ...options.edge,
       signingSecret: options.signingSecret,
       logger: options.logger,
@@ -79,7 +86,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<App> {
     app = new App({ ...common, receiver });
   }
   await app.init();
-  return app;
+  return { app, receiver };
 }
 
 function boltLogger(logger: Logger) {

@@ -9,10 +9,18 @@
  * written to a BullMQ queue (`slack-clicks`, job id from the request's signature, so the same
  * request cannot be queued twice) and only then answered 200. The clicks verified in one turn
  * of the event loop are written together (one `addBulk`): in a burst, one write for many.
- * Every web process consumes that queue and hands each click to Bolt's `app.processEvent` with
- * a no-op ack (the answer went out), one click per turn of the event loop, and only while no
- * request to the endpoint is waiting for its answer, or once the click has waited
- * `maxHoldMs`: acks first, work right after.
+ * A process that does clicks consumes that queue and hands each click to Bolt's
+ * `app.processEvent` with a no-op ack (the answer went out), one click per turn of the event
+ * loop, and only while no request to the endpoint is waiting for its answer, or once the click
+ * has waited `maxHoldMs`: acks first, work right after.
+ *
+ * Who does clicks: a web process does them itself, unless a `clicks` process is running. Each
+ * `clicks` process (`main.js clicks`: no HTTP server, only this queue) keeps a presence key in
+ * Redis alive; a web process looks for it every half second and leaves the work to it while it
+ * is there, so its event loop only verifies, records and answers, and takes the work back
+ * within about 3.5 s of the last `clicks` process dying (at once when one stops cleanly). The
+ * split matters on a small host during a storm: a web process doing its clicks' work waits for
+ * a CPU behind that work, and the acks of the next clicks wait with it.
  *
  * A click acked by a process that then dies is not lost: it waits in Redis (done by the next web
  * process to look) or its job lock runs out and BullMQ's stalled check hands it to another.
@@ -20,7 +28,9 @@
  * state machine refuses the repeat (already claimed by you), so no second change or audit row.
  * SIGTERM waits (bounded) for the clicks this process acked.
  */
+import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
+import { hostname } from "node:os";
 import type { App } from "@slack/bolt";
 import { type Job, Queue, type Telemetry, UnrecoverableError } from "bullmq";
 import type { Redis } from "ioredis";
@@ -30,6 +40,17 @@ import { startWorker, type WorkerHandle } from "../queue/worker.js";
 import { withTimeout } from "./request-checks.js";
 
 export const CLICK_QUEUE = "slack-clicks";
+
+/** A `clicks` process renews its presence this often, for PRESENCE_TTL_MS each time. */
+const PRESENCE_EVERY_MS = 1000;
+const PRESENCE_TTL_MS = 3000;
+/** How often a web process looks for a `clicks` process. */
+const LOOK_EVERY_MS = 500;
+/** Deletes the presence key only if it is still this process's (another may have renewed it). */
+const RELEASE_PRESENCE = `if redis.call("get", KEYS[1]) == ARGV[1] then
+  return redis.call("del", KEYS[1])
+end
+return 0`;
 
 /** What is recorded of a click: what Bolt is handed, and when it was acked. */
 const clickJob = z.object({
@@ -55,15 +76,26 @@ export interface ClickEdgeOptions {
   recordTimeoutMs?: number;
   /** BullMQ's OpenTelemetry hooks: a click's record and its work are spans of one trace. */
   telemetry?: Telemetry;
+  /** The presence of a `clicks` process: renewed, its time to live, looked for (tests). */
+  presence?: { everyMs?: number; ttlMs?: number; lookEveryMs?: number };
 }
+
+/**
+ * `shared`: a web process, doing clicks while no `clicks` process is running.
+ * `dedicated`: a `clicks` process, always doing them and saying so in Redis.
+ */
+export type ClickWork = "shared" | "dedicated";
 
 export interface ClickEdge {
   /** Counts a request to the endpoint from its arrival until it is answered (or dropped). */
   arrived(res: ServerResponse): void;
   /** Records a verified click; resolves once Redis holds it. Answer 200 only then. */
   record(click: Record<string, unknown>, signatureHash: string): Promise<void>;
-  /** Starts doing recorded clicks: this process's, and those of any web process that died. */
-  start(app: Pick<App, "processEvent">): void;
+  /**
+   * Starts doing recorded clicks: this process's, and those of any web process that died;
+   * `shared` (a web process) only while no `clicks` process is running.
+   */
+  start(app: Pick<App, "processEvent">, work?: ClickWork): Promise<void>;
   /** Waits (bounded) for the clicks this process acked to be done, then stops. */
   stop(): Promise<void>;
 }
@@ -81,6 +113,25 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
   /** Ids of the clicks this process acked and has not seen done. */
   const pending = new Set<string>();
   let worker: WorkerHandle | null = null;
+  let work: ClickWork | null = null;
+  let presenceTimer: NodeJS.Timeout | null = null;
+
+  // ---- who does clicks: a key that `clicks` processes keep alive ---------------------------
+  const presence = {
+    key: [options.prefix, "syncdesk-clicks", "present"].join(":"),
+    me: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    everyMs: options.presence?.everyMs ?? PRESENCE_EVERY_MS,
+    lookEveryMs: options.presence?.lookEveryMs ?? LOOK_EVERY_MS,
+    renew: () =>
+      options.connection.set(
+        presence.key,
+        presence.me,
+        "PX",
+        options.presence?.ttlMs ?? PRESENCE_TTL_MS,
+      ),
+    seen: async () => (await options.connection.exists(presence.key)) === 1,
+    release: () => options.connection.eval(RELEASE_PRESENCE, 1, presence.key, presence.me),
+  };
 
   // ---- the record: the clicks that arrived in one turn of the event loop, in one write -----
   type ClickRecord = Parameters<typeof queue.addBulk>[0][number];
@@ -203,19 +254,75 @@ export function createClickEdge(options: ClickEdgeOptions): ClickEdge {
       }
     },
 
-    start(app) {
-      if (worker) return;
-      worker = startWorker(CLICK_QUEUE, (job) => doClick(app, job), {
-        connection: options.connection,
-        prefix: options.prefix,
-        logger,
-        concurrency: options.concurrency ?? 16,
-        ...telemetry,
-        ...(options.lockMs ? { lockMs: options.lockMs } : {}),
-      });
+    async start(app, asked = "shared") {
+      if (work) return;
+      work = asked;
+      const doClicks = () => {
+        if (!worker)
+          worker = startWorker(CLICK_QUEUE, (job) => doClick(app, job), {
+            connection: options.connection,
+            prefix: options.prefix,
+            logger,
+            concurrency: options.concurrency ?? 16,
+            ...telemetry,
+            ...(options.lockMs ? { lockMs: options.lockMs } : {}),
+          });
+      };
+      if (asked === "dedicated") {
+        // Present before the first job is taken, so web processes stop taking them.
+        await presence.renew();
+        presenceTimer = setInterval(
+          () =>
+            presence
+              .renew()
+              .catch((error: unknown) =>
+                logger.warn({ err: error }, "could not renew this clicks process's presence"),
+              ),
+          presence.everyMs,
+        );
+        doClicks();
+        return;
+      }
+      let othersDo: boolean | null = null;
+      const look = async () => {
+        // Redis not answering: carry on as before (the worker waits for Redis anyway).
+        const present = await presence.seen().catch(() => othersDo ?? false);
+        if (work !== "shared" || present === othersDo) return;
+        othersDo = present;
+        if (present) {
+          // Closed, not paused: a paused worker that was waiting for a job still takes the
+          // next one. Its clicks in hand are finished first.
+          const standing = worker;
+          worker = null;
+          await standing?.close();
+          logger.info("a clicks process is running: this web process leaves click work to it");
+        } else {
+          doClicks();
+          logger.info("no clicks process is running: this web process does its clicks");
+        }
+      };
+      await look();
+      let looking = false;
+      presenceTimer = setInterval(() => {
+        if (looking) return;
+        looking = true;
+        void look().finally(() => {
+          looking = false;
+        });
+      }, presence.lookEveryMs);
     },
 
     async stop() {
+      if (presenceTimer) clearInterval(presenceTimer);
+      presenceTimer = null;
+      // A web process standing by takes the work over at its next look.
+      if (work === "dedicated")
+        await presence
+          .release()
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, "could not withdraw this clicks process's presence"),
+          );
+      work = null;
       const deadline = Date.now() + (options.drainMs ?? 6000);
       let lastLook = 0;
       while (pending.size > 0 && Date.now() < deadline) {

@@ -23,7 +23,12 @@ import {
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { metrics } from "../metrics.js";
-import { type ClickEdge, type ClickEdgeOptions, createClickEdge } from "./edge-ack.js";
+import {
+  type ClickEdge,
+  type ClickEdgeOptions,
+  type ClickWork,
+  createClickEdge,
+} from "./edge-ack.js";
 import {
   answer,
   checkSignature,
@@ -58,7 +63,13 @@ export interface SlackReceiverOptions {
   routes?: CustomRoute[];
   /** Every refused request, described without its body (the audit trail). */
   onRejected?: (rejection: RequestRejection) => void;
-  clicks?: Pick<ClickEdgeOptions, "lockMs" | "concurrency" | "maxHoldMs" | "drainMs" | "telemetry">;
+  clicks?: Pick<
+    ClickEdgeOptions,
+    "lockMs" | "concurrency" | "maxHoldMs" | "drainMs" | "telemetry" | "presence"
+  > & {
+    /** `shared` (default): clicks are done here while no `clicks` process is running. */
+    work?: ClickWork;
+  };
   /** Bolt answers 404 when a listener has not acked within this long (3001 ms, as Bolt). */
   unhandledRequestTimeoutMs?: number;
   endpoint?: string;
@@ -91,7 +102,10 @@ export class SlackReceiver implements Receiver {
     this.app = app;
   }
 
-  /** Listens, and starts doing recorded clicks (listeners are registered by now). */
+  /**
+   * Listens, and starts doing recorded clicks (listeners are registered by now): while no
+   * `clicks` process does them, unless `clicks.work` says `dedicated`.
+   */
   async start(port = 3000): Promise<Server> {
     if (this.server) throw new Error("the Slack receiver is already started");
     const server = createServer((req, res) => this.route(req, res));
@@ -103,8 +117,14 @@ export class SlackReceiver implements Receiver {
         resolve();
       });
     });
-    if (this.app) this.clicks.start(this.app);
+    if (this.app) await this.clicks.start(this.app, this.options.clicks?.work);
     return server;
+  }
+
+  /** Does recorded clicks without listening: the `clicks` role (listeners registered by now). */
+  async startClickWork(): Promise<void> {
+    if (!this.app) throw new Error("the Slack receiver was not initialised with an app");
+    await this.clicks.start(this.app, "dedicated");
   }
 
   /** Stops listening, answers what it holds, then waits (bounded) for the clicks it acked. */
