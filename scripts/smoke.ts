@@ -1,9 +1,10 @@
 /**
  * `npm run smoke`: does what a deploy does, in a clean copy of this checkout, and says whether
  * it worked. `npm ci`, `npm run build`, `npm prune --omit=dev`; then the Procfile's `release`
- * line (migrations, compiled JS), its `web` and `worker` lines, readiness green on both, one
- * failure event in and its card out (by BullMQ, then over HTTP with a token from the compiled
- * producers CLI), SIGTERM, both exit 0. Tracing is on (OTLP to a local receiver): the worker's
+ * line (migrations, compiled JS), its `web`, `clicks` and `worker` lines, readiness green on
+ * each, one failure event in and its card out (by BullMQ, then over HTTP with a token from the
+ * compiled producers CLI), a signed Claim click on that card acked by the web process and done
+ * by the clicks process, SIGTERM, every process exits 0. Tracing is on (OTLP to a local receiver): the worker's
  * spans of the event, under the producer's trace, arrive by its exit.
  *
  * Slack is the local stand-in, run here from the dev checkout (the pruned copy has no tsx).
@@ -20,6 +21,8 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { standInBotToken, startFakeSlack } from "../dev/slack/fake-slack.js";
+import { slackRequester } from "../dev/slack/signing.js";
+import { ACTIONS } from "../src/exceptions/card.js";
 import { reportSyncFailure } from "../src/intake/failure-event.schema.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -119,6 +122,7 @@ async function main(): Promise<void> {
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   // Connected once the build is done: npm's synchronous steps would time out its connect.
   let redis: Redis | undefined;
+  let cardDb: postgres.Sql = admin;
   const fake = await startFakeSlack();
   const otlp = await otlpReceiver();
   const running: Running[] = [];
@@ -148,13 +152,15 @@ async function main(): Promise<void> {
     sh(copy, "npm", ["prune", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"]);
 
     const lines = procfile(copy);
-    for (const type of ["release", "web", "worker"])
+    for (const type of ["release", "web", "clicks", "worker"])
       if (!lines[type]) throw new Error(`the Procfile has no ${type} line`);
     const webPort = await freePort();
     const webOps = await freePort();
     const workerOps = await freePort();
+    const clicksOps = await freePort();
     const url = new URL(ADMIN_URL);
     url.pathname = `/${database}`;
+    cardDb = postgres(url.toString(), { max: 1, onnotice: () => {} });
     const env = {
       SLACK_BOT_TOKEN: standInBotToken(),
       SLACK_SIGNING_SECRET: "smoke-signing-secret",
@@ -184,9 +190,14 @@ async function main(): Promise<void> {
       PORT: String(await freePort()),
       METRICS_PORT: String(workerOps),
     });
-    running.push(web, worker);
+    const clicks = runLine("clicks", lines.clicks as string, copy, {
+      ...env,
+      METRICS_PORT: String(clicksOps),
+    });
+    running.push(web, clicks, worker);
     for (const [proc, port] of [
       [web, webOps],
+      [clicks, clicksOps],
       [worker, workerOps],
     ] as const) {
       await until(`${proc.name} /readyz`, 30_000, async () => {
@@ -221,6 +232,33 @@ async function main(): Promise<void> {
       30_000,
     );
     say("failure event in, card posted");
+
+    // A Claim click by the role's manager: acked by the web process, done by the clicks one.
+    await until("the web process leaving click work to the clicks process", 10_000, async () =>
+      web.output().includes("this web process leaves click work to it"),
+    );
+    const [card] = await cardDb<{ id: number; channel: string; card_ts: string }[]>`
+      select id::int, channel, card_ts from exceptions where sku = 'SMOKE-1'`;
+    if (!card) throw new Error("no exception for SMOKE-1");
+    const slack = slackRequester({
+      url: `http://127.0.0.1:${webPort}`,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      responseUrl: () => fake.responseUrl(),
+    });
+    const clicked = await slack.blockAction({
+      userId: "U0MGR3",
+      channelId: card.channel,
+      messageTs: card.card_ts,
+      actionId: ACTIONS.claim,
+      value: String(card.id),
+    });
+    if (clicked.status !== 200) throw new Error(`the Claim click was answered ${clicked.status}`);
+    await until("the claim", 15_000, async () => {
+      const [row] = await cardDb<{ claimed_by: string | null }[]>`
+        select claimed_by from exceptions where id = ${card.id}`;
+      return row?.claimed_by === "U0MGR3";
+    });
+    say("Claim click: 200 from web, claimed by the clicks process");
 
     // The HTTP intake of the built web process, with a token from the compiled producers CLI.
     const created = execFileSync(
@@ -295,6 +333,7 @@ async function main(): Promise<void> {
       if (keys.length) await redis.del(...keys);
       await redis.quit();
     }
+    if (cardDb !== admin) await cardDb.end();
     await admin.unsafe(`drop database if exists "${database}" with (force)`).catch(() => {});
     await admin.end();
     // Removing a node_modules takes 20 s on a busy disk: left to a detached rm, not waited for.
