@@ -1,8 +1,9 @@
 /**
  * The bot under a bench, in one of the two shapes it is deployed in:
  * - `single`: web and worker in the bench's own process (`npm start`);
- * - `split`: the Procfile's shape, `node --import tsx src/main.ts worker` and `… web` as child
- *   processes, so clicks are acknowledged by a process that runs no queue work.
+ * - `split`: the Procfile's shape, `node dist/main.js worker`, `… clicks` and `… web` as child
+ *   processes, so clicks are acknowledged by a process that runs no queue work and does not do
+ *   the clicks' work either (`clicksProcess: false`: no clicks process, the web does it).
  * Either way the bench gets a database handle of its own, the HTTP URL, the event-loop thread
  * CPU of the process(es) and, when asked, CPU profiles of the web side.
  */
@@ -15,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { type Env, loadEnv } from "../src/env.js";
 import { connectDatabase, type Db } from "../src/platform/db/db.js";
 import { createLogger } from "../src/platform/logger.js";
-import { startSyncdesk } from "../src/syncdesk.js";
+import { type ProcessRole, startSyncdesk } from "../src/syncdesk.js";
 
 export type Shape = "single" | "split";
 
@@ -60,8 +61,15 @@ export async function startBot(
    * `built`: the split roles run from dist/ as the Procfile does (`npm run build` first).
    * `ownSessions`: each split role leads a session of its own, as separate services do.
    * `trips`: the split web process counts its Postgres round trips and Redis commands.
+   * `clicksProcess` (true): split, a `clicks` process does the clicks' work.
    */
-  options: { profiles?: boolean; trips?: boolean; built?: boolean; ownSessions?: boolean } = {},
+  options: {
+    profiles?: boolean;
+    trips?: boolean;
+    built?: boolean;
+    ownSessions?: boolean;
+    clicksProcess?: boolean;
+  } = {},
 ): Promise<BotUnderBench> {
   const env = loadEnv(settings);
   if (shape === "single") {
@@ -84,28 +92,38 @@ export async function startBot(
   // The worker first: the first start writes routing version 1, and two starts must not race.
   const built = options.built ?? false;
   const ownSession = options.ownSessions ?? false;
-  const worker = await startProcess(["worker"], settings, { built, ownSession });
-  const web = await startProcess(["web"], settings, {
-    profiles: options.profiles,
-    trips: options.trips,
-    built,
-    ownSession,
-  }).catch(async (error: unknown) => {
-    await worker.stop();
+  // The clicks process before the web, so the web stands by from its first look.
+  const started: Record<string, RoleProcess> = {};
+  const stopAll = () => Promise.allSettled(Object.values(started).map((role) => role.stop()));
+  try {
+    started.worker = await startProcess(["worker"], settings, { built, ownSession });
+    if (options.clicksProcess ?? true)
+      started.clicks = await startProcess(["clicks"], settings, { built, ownSession });
+    started.web = await startProcess(["web"], settings, {
+      profiles: options.profiles,
+      trips: options.trips,
+      built,
+      ownSession,
+    });
+  } catch (error) {
+    await stopAll();
     throw error;
-  });
+  }
+  const web = started.web;
+  const perProcess = (read: (pid: number) => number) => () =>
+    Object.fromEntries(Object.entries(started).map(([role, child]) => [role, read(child.pid)]));
   const database = connectDatabase(env.DATABASE_URL, { max: 4 });
   return {
     shape,
     env,
     db: database.db,
     url: `http://127.0.0.1:${web.port}`,
-    cpuMs: () => ({ web: threadCpuMs(web.pid), worker: threadCpuMs(worker.pid) }),
-    waitMs: () => ({ web: threadWaitMs(web.pid), worker: threadWaitMs(worker.pid) }),
+    cpuMs: perProcess(threadCpuMs),
+    waitMs: perProcess(threadWaitMs),
     profileWeb: (file) => web.profile(file),
     tripsWeb: () => web.trips(),
     stop: async () => {
-      await Promise.allSettled([web.stop(), worker.stop()]);
+      await stopAll();
       await database.close();
     },
   };
@@ -129,7 +147,7 @@ export interface RoleProcess {
  * group: a service of its own, not a process beside the bench).
  */
 export async function startProcess(
-  roles: ("web" | "worker")[],
+  roles: ProcessRole[],
   settings: Record<string, string>,
   options: { profiles?: boolean; trips?: boolean; built?: boolean; ownSession?: boolean } = {},
 ): Promise<RoleProcess> {

@@ -8,9 +8,11 @@
  *
  * Settings (environment):
  * - BENCH_SHAPE=single (default): web and worker roles in this process, as `npm start` runs.
- *   BENCH_SHAPE=split: the Procfile's shape, `node dist/main.js worker` and `… web` as two
- *   child processes (the README's recommended deployment; `npm run bench:storm` builds dist/
+ *   BENCH_SHAPE=split: the Procfile's shape, `node dist/main.js worker`, `… clicks` and `… web`
+ *   as child processes (the README's recommended deployment; `npm run bench:storm` builds dist/
  *   first; BENCH_BOT_BUILT=0 runs them from src/ through tsx instead).
+ * - BENCH_CLICKS_PROCESS (1): split, a third process, `… clicks`, does the clicks' work, as
+ *   the Procfile runs it; 0: the web process does it (the two-line Procfile).
  * - BENCH_SESSIONS (own): each split role leads a session of its own, as separate services (a
  *   dyno, a unit) are scheduled apart from each other on Linux; `shared`: both in the bench's
  *   session, as one terminal or foreman runs them.
@@ -71,6 +73,8 @@ const SHAPE = (process.env.BENCH_SHAPE ?? "single") as Shape;
 const BUILT = process.env.BENCH_BOT_BUILT !== "0";
 /** Split roles as separate services (own, default) or as processes of the bench's session. */
 const SESSIONS = process.env.BENCH_SESSIONS ?? "own";
+/** Split: the clicks' work in a `clicks` process (default), or in the web (0). */
+const CLICKS_PROCESS = process.env.BENCH_CLICKS_PROCESS !== "0";
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 /** BENCH_TRIPS=1 (split): the web's Postgres round trips and Redis commands per click. */
 const TRIPS = SHAPE === "split" && Boolean(process.env.BENCH_TRIPS);
@@ -114,6 +118,7 @@ async function main() {
     built: BUILT,
     ownSessions: SESSIONS === "own",
     trips: TRIPS,
+    clicksProcess: CLICKS_PROCESS,
   });
   const { db, env } = bot;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -124,7 +129,7 @@ async function main() {
 
   try {
     say(
-      `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s), ${SHAPE === "single" ? "web and worker in one process" : `web and worker in separate processes, ${SESSIONS === "own" ? "each in a session of its own" : "in the bench's session"}`}`,
+      `syncdesk storm bench: ${EVENTS} events, ${CLICKS} clicks (threshold ${env.STORM_THRESHOLD}, window ${env.STORM_WINDOW / 1000}s), ${SHAPE === "single" ? "web and worker in one process" : `${CLICKS_PROCESS ? "web, clicks and worker" : "web and worker"} in separate processes, ${SESSIONS === "own" ? "each in a session of its own" : "in the bench's session"}`}`,
     );
     // ---- 1. the storm ----
     const enqueue = async (events: unknown[], jobPrefix: string) => {
