@@ -6,18 +6,18 @@
  * killed outright is in the fault suite (test/faults/clicks.test.ts).
  */
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
 import type { App, BlockAction } from "@slack/bolt";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeSlack, startFakeSlack } from "../../dev/slack/fake-slack.js";
-import { type SlackRequester, slackRequester } from "../../dev/slack/signing.js";
+import type { SlackRequester } from "../../dev/slack/signing.js";
 import { loadEnv } from "../../src/env.js";
 import { createLogger } from "../../src/platform/logger.js";
 import { clearPrefix } from "../../src/platform/queue/redis.js";
 import { createSlackApp, type SlackApp } from "../../src/platform/slack/app.js";
 import { startSyncdesk } from "../../src/syncdesk.js";
 import { eventually } from "../support/harness.js";
+import { listenForSlack } from "../support/listening-app.js";
 
 const SECRET = "clicks-role-signing-secret";
 const CARD = { channelId: "C0OPS", messageTs: "1700000000.000100" };
@@ -73,13 +73,7 @@ const DOES = "no clicks process is running: this web process does its clicks";
 beforeAll(async () => {
   fake = await startFakeSlack({ channels: [{ id: "C0OPS", name: "ops" }] });
   ({ app: web } = await botSide("web", webLines));
-  const server = (await web.start(0)) as Server;
-  const { port } = server.address() as { port: number };
-  slack = slackRequester({
-    url: `http://127.0.0.1:${port}`,
-    signingSecret: SECRET,
-    responseUrl: () => fake.responseUrl(),
-  });
+  slack = await listenForSlack(web, SECRET, fake);
 });
 afterAll(async () => {
   await web?.stop();

@@ -16,6 +16,7 @@ import { clearPrefix } from "../../src/platform/queue/redis.js";
 import { createSlackApp } from "../../src/platform/slack/app.js";
 import { CLICK_QUEUE } from "../../src/platform/slack/edge-ack.js";
 import { eventually } from "../support/harness.js";
+import { listenForSlack } from "../support/listening-app.js";
 
 const SECRET = "edge-ack-signing-secret";
 const CARD = { channelId: "C0OPS", messageTs: "1700000000.000100" };
@@ -80,13 +81,7 @@ beforeAll(async () => {
   app.command("/inventory", async ({ ack }) => {
     await ack({ response_type: "ephemeral", text: "answered by the listener" });
   });
-  const server = (await app.start(0)) as import("node:http").Server;
-  const { port } = server.address() as { port: number };
-  slack = slackRequester({
-    url: `http://127.0.0.1:${port}`,
-    signingSecret: SECRET,
-    responseUrl: () => fake.responseUrl(),
-  });
+  slack = await listenForSlack(app, SECRET, fake);
 });
 afterAll(async () => {
   release();
