@@ -47,10 +47,23 @@ export function windowEdges(window: DeliveryWindow) {
   return { since, hourEdge: ceilTo(since, HOUR_MS), dayEdge: ceilTo(since, DAY_MS) };
 }
 
-function rowsOf(window: DeliveryWindow, filter: { client?: string }) {
+/** Figures of one client's deliveries, or of one pipeline's. */
+export interface FigureFilter {
+  client?: string;
+  pipeline?: string;
+}
+
+function rowsOf(window: DeliveryWindow, filter: FigureFilter) {
   const { since, hourEdge, dayEdge } = windowEdges(window);
   const now = window.now.toISOString();
-  const client = filter.client === undefined ? sql`true` : sql`client = ${filter.client}`;
+  const client = sql.join(
+    [
+      sql`true`,
+      ...(filter.client === undefined ? [] : [sql`client = ${filter.client}`]),
+      ...(filter.pipeline === undefined ? [] : [sql`pipeline = ${filter.pipeline}`]),
+    ],
+    sql` and `,
+  );
   const columns = sql.raw(`pipeline, client, target_system, deliveries, failures, clamped,
       duplicates, timed, sum_ms, max_ms, last_delivered_at, sketch::text as sketch`);
   return sql`
@@ -84,7 +97,7 @@ type StoredRow = {
 export async function deliveryTotals(
   db: Db,
   window: DeliveryWindow,
-  filter: { client?: string } = {},
+  filter: FigureFilter = {},
 ): Promise<FigureTotals[]> {
   const rows = await db.execute<StoredRow>(rowsOf(window, filter));
   const totals = new Map<string, FigureTotals>();
@@ -147,16 +160,21 @@ export async function remediation(
   }));
 }
 
-/** The latest successful delivery per pipeline within `lookbackMs` (freshness), from day rows. */
+/**
+ * The latest successful delivery per pipeline (or of the one named) within `lookbackMs`
+ * (freshness), from day rows.
+ */
 export async function lastDeliveries(
   db: Db,
   now: Date,
   lookbackMs: number,
+  pipeline?: string,
 ): Promise<Map<string, Date>> {
   const since = iso(floorTo(now.getTime() - lookbackMs, DAY_MS));
+  const one = pipeline === undefined ? sql`true` : sql`pipeline = ${pipeline}`;
   const rows = await db.execute<{ pipeline: string; at: string | Date }>(sql`
     select pipeline, max(last_delivered_at) as at from delivery_days
-    where day >= ${since}::timestamptz and last_delivered_at is not null
+    where day >= ${since}::timestamptz and last_delivered_at is not null and ${one}
     group by pipeline`);
   return new Map(rows.map((row) => [row.pipeline, new Date(row.at)]));
 }

@@ -3,6 +3,7 @@ import type { Deps } from "../app/deps.js";
 import {
   type DeliveryWindow,
   deliveryTotals,
+  type FigureFilter,
   lastDeliveries,
   remediation,
 } from "./figures.repo.js";
@@ -16,22 +17,31 @@ export async function pipelineReports(
   deps: Pick<Deps, "db" | "clock" | "routing">,
   args: { windowMs: number; client?: string },
 ): Promise<PipelineReport[]> {
+  // With a client filter, the pipeline's own last delivery would say more than the client's.
+  const lastDelivered =
+    args.client === undefined
+      ? lastDeliveries(deps.db, deps.clock.now(), LAST_DELIVERY_LOOKBACK_MS)
+      : Promise.resolve(new Map<string, Date>());
+  return reportsOver(deps, { windowMs: args.windowMs, filter: args }, lastDelivered);
+}
+
+async function reportsOver(
+  deps: Pick<Deps, "db" | "clock" | "routing">,
+  args: { windowMs: number; filter: FigureFilter },
+  lastDelivered: Promise<Map<string, Date>>,
+): Promise<PipelineReport[]> {
   const now = deps.clock.now();
   const window: DeliveryWindow = { now, ms: args.windowMs };
-  const filter = args.client === undefined ? {} : { client: args.client };
-  const [totals, remediated, lastDelivered] = await Promise.all([
-    deliveryTotals(deps.db, window, filter),
-    remediation(deps.db, window, filter),
-    // With a client filter, the pipeline's own last delivery would say more than the client's.
-    args.client === undefined
-      ? lastDeliveries(deps.db, now, LAST_DELIVERY_LOOKBACK_MS)
-      : Promise.resolve(new Map<string, Date>()),
+  const [totals, remediated, last] = await Promise.all([
+    deliveryTotals(deps.db, window, args.filter),
+    remediation(deps.db, window, args.filter),
+    lastDelivered,
   ]);
   return buildPipelineReports({
     config: deps.routing.current().config,
     totals,
     remediation: remediated,
-    lastDelivered,
+    lastDelivered: last,
     now,
   });
 }
@@ -48,8 +58,12 @@ export async function pipelineWindows(
   deps: Pick<Deps, "db" | "clock" | "routing">,
   name: string,
 ): Promise<{ label: string; report: PipelineReport }[]> {
+  // Only this pipeline's figure rows, and its last delivery read once for the four windows.
+  const lastDelivered = lastDeliveries(deps.db, deps.clock.now(), LAST_DELIVERY_LOOKBACK_MS, name);
   const all = await Promise.all(
-    PIPELINE_WINDOWS.map((window) => pipelineReports(deps, { windowMs: window.ms })),
+    PIPELINE_WINDOWS.map((window) =>
+      reportsOver(deps, { windowMs: window.ms, filter: { pipeline: name } }, lastDelivered),
+    ),
   );
   return PIPELINE_WINDOWS.flatMap((window, i) => {
     const report = all[i]?.find((r) => r.name === name);
