@@ -56,7 +56,7 @@ export interface FigureFilter {
 function rowsOf(window: DeliveryWindow, filter: FigureFilter) {
   const { since, hourEdge, dayEdge } = windowEdges(window);
   const now = window.now.toISOString();
-  const client = sql.join(
+  const scope = sql.join(
     [
       sql`true`,
       ...(filter.client === undefined ? [] : [sql`client = ${filter.client}`]),
@@ -69,14 +69,14 @@ function rowsOf(window: DeliveryWindow, filter: FigureFilter) {
   return sql`
     select ${columns} from delivery_minutes
     where minute >= ${iso(since)}::timestamptz and minute < ${iso(hourEdge)}::timestamptz
-      and minute <= ${now}::timestamptz and ${client}
+      and minute <= ${now}::timestamptz and ${scope}
     union all
     select ${columns} from delivery_hours
     where hour >= ${iso(hourEdge)}::timestamptz and hour < ${iso(dayEdge)}::timestamptz
-      and hour <= ${now}::timestamptz and ${client}
+      and hour <= ${now}::timestamptz and ${scope}
     union all
     select ${columns} from delivery_days
-    where day >= ${iso(dayEdge)}::timestamptz and day <= ${now}::timestamptz and ${client}`;
+    where day >= ${iso(dayEdge)}::timestamptz and day <= ${now}::timestamptz and ${scope}`;
 }
 
 type StoredRow = {
