@@ -7,6 +7,7 @@ import { scheduleGateSweep } from "../gates/gates.job.js";
 import { type GateSettings, gatesAfterFlush } from "../gates/gates.service.js";
 import { startFailureIntake } from "../intake/intake.job.js";
 import { scheduleDigest } from "../inventory/digest.job.js";
+import { scheduleFigureSnapshots } from "../inventory/figure-snapshots.js";
 import { countIntake } from "../platform/metrics.js";
 import { INTERNAL_QUEUE, SCHEDULED } from "../platform/queue/catalog.js";
 import { startWorker } from "../platform/queue/worker.js";
@@ -132,6 +133,7 @@ export async function startWorkers(
       },
     );
     await scheduleDigest(queues, settings.digest);
+    await scheduleFigureSnapshots(queues);
     await scheduleRetention(queues, settings.retention.sweepMs);
     await scheduleGateSweep(deps, settings.gates.sweepMs);
     await scheduleRecon(queues, settings.recon);

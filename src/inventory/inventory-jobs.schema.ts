@@ -14,6 +14,11 @@ export const inventoryJobs = {
     schema: z.object({ userId: z.string().regex(/^[UW][A-Z0-9]+$/) }),
     options: { attempts: 5, removeOnComplete: true, removeOnFail: 100 },
   },
+  /** The long windows' figures of every client and role, computed ahead (figure-snapshots.ts). */
+  "status.figures": {
+    schema: z.object({}),
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: 100 },
+  },
   /** The weekly digest; fired by the DIGEST_CRON job scheduler, keyed by its tick. */
   "digest.send": { schema: z.object({}), options: { attempts: 5 } },
 } satisfies Record<string, JobSpec>;

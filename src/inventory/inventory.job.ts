@@ -2,7 +2,9 @@
 import type { Deps } from "../app/deps.js";
 import type { JobHandlers } from "../platform/queue/catalog.js";
 import { digestKey, sendDigest } from "./digest.job.js";
+import { refreshFigureSnapshots } from "./figure-snapshots.js";
 import { fanOutHome, refreshHomeJob } from "./home.service.js";
+import { statusTimeZone } from "./inventory.service.js";
 import type { inventoryJobs } from "./inventory-jobs.schema.js";
 
 export function inventoryJobHandlers(deps: Deps): JobHandlers<typeof inventoryJobs> {
@@ -10,5 +12,11 @@ export function inventoryJobHandlers(deps: Deps): JobHandlers<typeof inventoryJo
     "home.fanout": (data) => fanOutHome(deps, data.role),
     "home.refresh": (data) => refreshHomeJob(deps, data.userId),
     "digest.send": (_data, job) => sendDigest(deps, digestKey(job)),
+    "status.figures": () =>
+      refreshFigureSnapshots(
+        deps.db,
+        deps.clock.now(),
+        statusTimeZone(deps.routing.current().config, undefined),
+      ),
   };
 }

@@ -9,6 +9,7 @@ import type { RoutingConfig } from "../routing/routing-file.schema.js";
 import { type ChecklistLine, evaluateChecklist } from "./checklist.js";
 import { checklistFacts } from "./checklist.repo.js";
 import { DAY_MS, type StatusArgs } from "./command-args.js";
+import { recentSnapshot } from "./figure-snapshots.js";
 import { liveExceptions } from "./live.repo.js";
 import type { MineReport, QueueItem } from "./queue.view.js";
 import { byUrgency, type LiveException, slaStanding } from "./sla-state.js";
@@ -25,9 +26,15 @@ export async function statusReport(deps: ReadDeps, args: StatusArgs): Promise<St
     ...(args.vertical !== undefined ? { vertical: args.vertical } : {}),
   };
   const timeZone = statusTimeZone(deps.routing.current().config, args.role);
-  const [live, figures, rejected, freshness] = await Promise.all([
+  const window = { now, ms: args.windowMs, timeZone };
+  const everything = Object.keys(scope).length === 0;
+  const [live, { figures, asOf }, rejected, freshness] = await Promise.all([
     liveByRole(deps.db, scope),
-    windowFigures(deps.db, scope, { now, ms: args.windowMs, timeZone }),
+    // Every client and role over 7 or 30 days: as the worker computed it, if it did lately.
+    (everything ? recentSnapshot(deps.db, window) : Promise.resolve(null)).then(
+      async (snapshot) =>
+        snapshot ?? { figures: await windowFigures(deps.db, scope, window), asOf: null },
+    ),
     rejectedSince(deps.db, new Date(now.getTime() - args.windowMs)),
     // Freshness is about now: the last 24 hours, whatever window the rest covers.
     pipelineReports(deps, {
@@ -35,7 +42,16 @@ export async function statusReport(deps: ReadDeps, args: StatusArgs): Promise<St
       ...(args.client !== undefined ? { client: args.client } : {}),
     }),
   ]);
-  return { args, now, timeZone, live, figures, rejected, freshness };
+  return {
+    args,
+    now,
+    timeZone,
+    live,
+    figures,
+    ...(asOf ? { figuresAsOf: asOf } : {}),
+    rejected,
+    freshness,
+  };
 }
 
 /**

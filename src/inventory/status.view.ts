@@ -35,6 +35,8 @@ export interface StatusReport {
   timeZone?: string;
   live: LiveRole[];
   figures: WindowFigures;
+  /** The figures were computed ahead, at this time (figure-snapshots.ts); absent: just now. */
+  figuresAsOf?: Date;
   rejected: RejectedFigures;
   /** Pipelines over the last 24h, worst first (src/deliveries); absent: not shown. */
   freshness?: PipelineReport[];
@@ -69,6 +71,7 @@ export function scopeLabel(args: Pick<StatusArgs, "client" | "role" | "vertical"
 
 export function renderStatus(report: StatusReport, link: Linker): Message {
   const { args, figures } = report;
+  const asOf = report.figuresAsOf ?? report.now;
   const blocks: object[] = [
     header(`Inventory sync · ${scopeLabel(args)} · last ${args.windowLabel}`),
     ...liveBlocks(report.live, link),
@@ -77,13 +80,13 @@ export function renderStatus(report: StatusReport, link: Linker): Message {
     ...figureBlocks(
       figures,
       args.windowLabel,
-      report.now,
+      asOf,
       args.windowMs,
       report.rejected,
       report.timeZone,
     ),
     context(
-      `Figures cover exceptions opened since ${slackDate(new Date(report.now.getTime() - args.windowMs))}. Medians and P95 interpolate; days are ${escapeMrkdwn(report.timeZone ?? "UTC")} days. Rejected events are counted for all clients.`,
+      `Figures cover exceptions opened since ${slackDate(new Date(asOf.getTime() - args.windowMs))}${report.figuresAsOf ? `, as of ${slackDate(asOf, "{time}")} (recomputed every minute)` : ""}. Medians and P95 interpolate; days are ${escapeMrkdwn(report.timeZone ?? "UTC")} days. Rejected events are counted for all clients.`,
     ),
   ];
   const open = report.live.reduce((sum, role) => sum + role.open + role.claimed + role.retrying, 0);

@@ -5,8 +5,9 @@
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../src/inventory/command-args.js";
+import { refreshFigureSnapshots } from "../../src/inventory/figure-snapshots.js";
 import { statusReport, statusTimeZone } from "../../src/inventory/inventory.service.js";
-import { openedPerDay } from "../../src/inventory/status.repo.js";
+import { openedPerDay, windowFigures } from "../../src/inventory/status.repo.js";
 import { eventually } from "../support/harness.js";
 import {
   daysAgo,
@@ -331,5 +332,73 @@ describe("/inventory status in Slack", () => {
     expect(answer.text).toContain("/inventory status acme ads-ops 30d");
     expect(answer.text).toContain("/inventory mine");
     expect(answer.text).toContain("/inventory checklist");
+  });
+});
+
+describe("figures computed ahead for every client and role (status.figures)", () => {
+  const zone = () => statusTimeZone(h.bot.deps.routing.current().config, undefined);
+  const computedAt = (minutesBefore: number) => new Date(NOW.getTime() - minutesBefore * MIN);
+  const forget = () => h.bot.deps.db.execute(sql`delete from window_figure_snapshots`);
+
+  it("answers every client and role over 7 or 30 days from the worker's figures, and says as of when", async () => {
+    const db = h.bot.deps.db;
+    await refreshFigureSnapshots(db, computedAt(2), zone());
+    // Opened after the worker's run: in a computation at the asking, not in the answer.
+    const late = await insertException(db, { openedAt: minutesAgo(1), resolveAfter: 0.5 });
+    try {
+      for (const ms of [7 * DAY_MS, 30 * DAY_MS]) {
+        const label = ms === 7 * DAY_MS ? "7d" : "30d";
+        const report = await statusReport(h.bot.deps, { windowMs: ms, windowLabel: label });
+        const asked = await windowFigures(db, {}, { now: NOW, ms, timeZone: zone() });
+        expect(report.figuresAsOf).toEqual(computedAt(2));
+        expect(report.figures.opened).toBe(asked.opened - 1);
+        expect(report.figures.resolved).toBe(asked.resolved - 1);
+      }
+      // The worker's figures stand for every client and role only, over its two windows.
+      const acme = await statusReport(h.bot.deps, {
+        client: "acme",
+        windowMs: 7 * DAY_MS,
+        windowLabel: "7d",
+      });
+      expect(acme.figuresAsOf).toBeUndefined();
+      const day = await statusReport(h.bot.deps, { windowMs: DAY_MS, windowLabel: "24h" });
+      expect(day.figuresAsOf).toBeUndefined();
+
+      const res = await h.slack.command({
+        command: "/inventory",
+        text: "status 30d",
+        userId: "U0MGR",
+        channelId: "C0FULFILL",
+        responseUrl: h.fake.responseUrl("status-ahead"),
+      });
+      expect(res.status).toBe(200);
+      const answer = (await h.fake.waitForResponse("status-ahead")) as { blocks: unknown[] };
+      expect(JSON.stringify(answer.blocks)).toContain("(recomputed every minute)");
+    } finally {
+      await forget();
+      await db.execute(sql`delete from exceptions where id = ${late}`);
+    }
+  });
+
+  it("computes the figures at the asking when the worker's are over five minutes old", async () => {
+    await refreshFigureSnapshots(h.bot.deps.db, computedAt(6), zone());
+    try {
+      const report = await statusReport(h.bot.deps, { windowMs: 7 * DAY_MS, windowLabel: "7d" });
+      expect(report.figuresAsOf).toBeUndefined();
+    } finally {
+      await forget();
+    }
+  });
+
+  it("keeps the newer figures when an older run finishes last", async () => {
+    const db = h.bot.deps.db;
+    await refreshFigureSnapshots(db, computedAt(1), zone());
+    await refreshFigureSnapshots(db, computedAt(3), zone());
+    try {
+      const report = await statusReport(h.bot.deps, { windowMs: 7 * DAY_MS, windowLabel: "7d" });
+      expect(report.figuresAsOf).toEqual(computedAt(1));
+    } finally {
+      await forget();
+    }
   });
 });

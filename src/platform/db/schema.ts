@@ -356,6 +356,25 @@ export const homeViewers = pgTable("home_viewers", {
   lastOpenedAt: ts("last_opened_at").notNull().defaultNow(),
 });
 
+/**
+ * The window figures of every client and role over the long windows (7 and 30 days), as the
+ * worker last computed them (`status.figures`, every STATUS_FIGURES_EVERY_MS): a 30-day window
+ * sums some 80,000 exceptions of a million, which `/inventory status` would otherwise redo at
+ * every answer. One row per window and time zone (days are counted in it).
+ */
+export const windowFigureSnapshots = pgTable(
+  "window_figure_snapshots",
+  {
+    windowMs: bigint("window_ms", { mode: "number" }).notNull(),
+    timeZone: text("time_zone").notNull(),
+    /** The figures cover (computedAt − windowMs, computedAt]. */
+    computedAt: ts("computed_at").notNull(),
+    /** A WindowFigures (src/inventory/figures.ts). */
+    figures: jsonb("figures").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.windowMs, t.timeZone] })],
+);
+
 // ---- deliveries (src/deliveries): deliveries.schema.ts, re-exported so drizzle-kit sees them ----
 export * from "./deliveries.schema.js";
 // ---- producers (src/producers): producers.schema.ts, re-exported so drizzle-kit sees them ----
