@@ -4,8 +4,8 @@
  * line (migrations, compiled JS), its `web`, `clicks` and `worker` lines, readiness green on
  * each, one failure event in and its card out (by BullMQ, then over HTTP with a token from the
  * compiled producers CLI), a signed Claim click on that card acked by the web process and done
- * by the clicks process, SIGTERM, every process exits 0. Tracing is on (OTLP to a local receiver): the worker's
- * spans of the event, under the producer's trace, arrive by its exit.
+ * by the clicks process, SIGTERM, every process exits 0. Tracing is on (OTLP to a local
+ * receiver): the worker's spans of the event, under the producer's trace, arrive by its exit.
  *
  * Slack is the local stand-in, run here from the dev checkout (the pruned copy has no tsx).
  * Exit code 0 = passed. SMOKE_KEEP=1 leaves the copy in place for a look.
@@ -122,7 +122,8 @@ async function main(): Promise<void> {
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   // Connected once the build is done: npm's synchronous steps would time out its connect.
   let redis: Redis | undefined;
-  let cardDb: postgres.Sql = admin;
+  // The deployed database, for reading the card back: opened once its name is known.
+  let cardDb: postgres.Sql | undefined;
   const fake = await startFakeSlack();
   const otlp = await otlpReceiver();
   const running: Running[] = [];
@@ -237,7 +238,8 @@ async function main(): Promise<void> {
     await until("the web process leaving click work to the clicks process", 10_000, async () =>
       web.output().includes("this web process leaves click work to it"),
     );
-    const [card] = await cardDb<{ id: number; channel: string; card_ts: string }[]>`
+    const db = cardDb;
+    const [card] = await db<{ id: number; channel: string; card_ts: string }[]>`
       select id::int, channel, card_ts from exceptions where sku = 'SMOKE-1'`;
     if (!card) throw new Error("no exception for SMOKE-1");
     const slack = slackRequester({
@@ -254,7 +256,7 @@ async function main(): Promise<void> {
     });
     if (clicked.status !== 200) throw new Error(`the Claim click was answered ${clicked.status}`);
     await until("the claim", 15_000, async () => {
-      const [row] = await cardDb<{ claimed_by: string | null }[]>`
+      const [row] = await db<{ claimed_by: string | null }[]>`
         select claimed_by from exceptions where id = ${card.id}`;
       return row?.claimed_by === "U0MGR3";
     });
@@ -333,7 +335,7 @@ async function main(): Promise<void> {
       if (keys.length) await redis.del(...keys);
       await redis.quit();
     }
-    if (cardDb !== admin) await cardDb.end();
+    await cardDb?.end();
     await admin.unsafe(`drop database if exists "${database}" with (force)`).catch(() => {});
     await admin.end();
     // Removing a node_modules takes 20 s on a busy disk: left to a detached rm, not waited for.
