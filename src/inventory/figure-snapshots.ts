@@ -4,9 +4,12 @@
  * 70,000 SKUs (bench:status: 150-200 ms of Postgres per answer on 2 cores), and the plain
  * `/inventory status` (7 days) and `/inventory status 30d` ask for exactly these. So the worker
  * recomputes them every minute (`status.figures`, one job across replicas) and an answer reads
- * the last result when it is at most five minutes old, saying "as of" when it does. Anything
- * else (a client, a role, a vertical, another window, an old or missing snapshot) is computed
- * at the asking, as before. "Open now" is always live.
+ * the last result when it is at most five minutes old and its window held at least
+ * SNAPSHOT_MIN_OPENED exceptions, saying "as of" when it does: there a minute's news moves the
+ * figures little, while a small window's would show stale (a fresh desk's first cards missing)
+ * and costs a few ms to compute. Anything else (a client, a role, a vertical, another window,
+ * a small, old or missing snapshot) is computed at the asking, as before. "Open now" is always
+ * live.
  */
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "../platform/db/db.js";
@@ -23,6 +26,8 @@ export const SNAPSHOT_WINDOWS_MS = [7 * DAY_MS, 30 * DAY_MS] as const;
 export const SNAPSHOT_EVERY_MS = 60_000;
 /** A snapshot older than this is not used (the worker is down or behind): computed instead. */
 export const SNAPSHOT_MAX_AGE_MS = 5 * 60_000;
+/** Windows with fewer exceptions than this are computed at the asking (a few ms). */
+export const SNAPSHOT_MIN_OPENED = 10_000;
 const SCHEDULER_ID = "status-figures";
 
 export interface Snapshot {
@@ -47,7 +52,7 @@ export async function refreshFigureSnapshots(db: Db, now: Date, timeZone: string
   }
 }
 
-/** The stored figures of this window and zone, if they are recent enough. */
+/** The stored figures of this window and zone, if they are recent enough and worth it. */
 export async function recentSnapshot(
   db: Db,
   window: { ms: number; timeZone: string; now: Date },
@@ -68,7 +73,8 @@ export async function recentSnapshot(
     );
   // Not from the future either (a clock that went back, a test's clock).
   if (!row || row.computedAt > window.now) return null;
-  return { figures: row.figures as WindowFigures, asOf: row.computedAt };
+  const figures = row.figures as WindowFigures;
+  return figures.opened < SNAPSHOT_MIN_OPENED ? null : { figures, asOf: row.computedAt };
 }
 
 export async function scheduleFigureSnapshots(queues: Pick<Queues, "internal">): Promise<void> {

@@ -5,7 +5,10 @@
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../src/inventory/command-args.js";
-import { refreshFigureSnapshots } from "../../src/inventory/figure-snapshots.js";
+import {
+  refreshFigureSnapshots,
+  SNAPSHOT_MIN_OPENED,
+} from "../../src/inventory/figure-snapshots.js";
 import { statusReport, statusTimeZone } from "../../src/inventory/inventory.service.js";
 import { openedPerDay, windowFigures } from "../../src/inventory/status.repo.js";
 import { eventually } from "../support/harness.js";
@@ -339,10 +342,17 @@ describe("figures computed ahead for every client and role (status.figures)", ()
   const zone = () => statusTimeZone(h.bot.deps.routing.current().config, undefined);
   const computedAt = (minutesBefore: number) => new Date(NOW.getTime() - minutesBefore * MIN);
   const forget = () => h.bot.deps.db.execute(sql`delete from window_figure_snapshots`);
+  /** The worker's run, then its figures as if the history were big enough to be read. */
+  const bigRun = async (at: Date) => {
+    await refreshFigureSnapshots(h.bot.deps.db, at, zone());
+    await h.bot.deps.db.execute(sql`
+      update window_figure_snapshots
+      set figures = jsonb_set(figures, '{opened}', to_jsonb((figures->>'opened')::int + ${SNAPSHOT_MIN_OPENED}))`);
+  };
 
   it("answers every client and role over 7 or 30 days from the worker's figures, and says as of when", async () => {
     const db = h.bot.deps.db;
-    await refreshFigureSnapshots(db, computedAt(2), zone());
+    await bigRun(computedAt(2));
     // Opened after the worker's run: in a computation at the asking, not in the answer.
     const late = await insertException(db, { openedAt: minutesAgo(1), resolveAfter: 0.5 });
     try {
@@ -351,7 +361,7 @@ describe("figures computed ahead for every client and role (status.figures)", ()
         const report = await statusReport(h.bot.deps, { windowMs: ms, windowLabel: label });
         const asked = await windowFigures(db, {}, { now: NOW, ms, timeZone: zone() });
         expect(report.figuresAsOf).toEqual(computedAt(2));
-        expect(report.figures.opened).toBe(asked.opened - 1);
+        expect(report.figures.opened).toBe(asked.opened - 1 + SNAPSHOT_MIN_OPENED);
         expect(report.figures.resolved).toBe(asked.resolved - 1);
       }
       // The worker's figures stand for every client and role only, over its two windows.
@@ -380,8 +390,23 @@ describe("figures computed ahead for every client and role (status.figures)", ()
     }
   });
 
+  it("computes a small window at the asking: a new desk's first exceptions are never missing", async () => {
+    const db = h.bot.deps.db;
+    await refreshFigureSnapshots(db, computedAt(2), zone());
+    const late = await insertException(db, { openedAt: minutesAgo(1) });
+    try {
+      const report = await statusReport(h.bot.deps, { windowMs: 7 * DAY_MS, windowLabel: "7d" });
+      const asked = await windowFigures(db, {}, { now: NOW, ms: 7 * DAY_MS, timeZone: zone() });
+      expect(report.figuresAsOf).toBeUndefined();
+      expect(report.figures.opened).toBe(asked.opened);
+    } finally {
+      await forget();
+      await db.execute(sql`delete from exceptions where id = ${late}`);
+    }
+  });
+
   it("computes the figures at the asking when the worker's are over five minutes old", async () => {
-    await refreshFigureSnapshots(h.bot.deps.db, computedAt(6), zone());
+    await bigRun(computedAt(6));
     try {
       const report = await statusReport(h.bot.deps, { windowMs: 7 * DAY_MS, windowLabel: "7d" });
       expect(report.figuresAsOf).toBeUndefined();
@@ -391,9 +416,8 @@ describe("figures computed ahead for every client and role (status.figures)", ()
   });
 
   it("keeps the newer figures when an older run finishes last", async () => {
-    const db = h.bot.deps.db;
-    await refreshFigureSnapshots(db, computedAt(1), zone());
-    await refreshFigureSnapshots(db, computedAt(3), zone());
+    await bigRun(computedAt(1));
+    await refreshFigureSnapshots(h.bot.deps.db, computedAt(3), zone());
     try {
       const report = await statusReport(h.bot.deps, { windowMs: 7 * DAY_MS, windowLabel: "7d" });
       expect(report.figuresAsOf).toEqual(computedAt(1));
